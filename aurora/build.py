@@ -1,0 +1,86 @@
+"""The build pipeline: config → plan → render → stage → engine. Returns typed results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora import config as config_mod
+from aurora import context, gitinfo
+from aurora.engines import get as get_engine
+from aurora.engines.base import BuildRequest, BuiltImage, Engine
+from aurora.errors import AuroraError
+from aurora.plan import Plan, make_plan
+from aurora.render import render
+
+
+@dataclass(frozen=True)
+class Options:
+    app_dir: Path
+    tags: tuple[str, ...] = ()
+    bases: str | None = None
+    no_cache: bool = False
+    engine: str = "buildah"
+
+
+def plan_for(opts: Options) -> Plan:
+    cfg = config_mod.load(opts.app_dir)
+    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases)
+
+
+def render_to(plan: Plan, out: Path) -> Path:
+    """``aurora render``: a complete build context in ``out`` (Containerfile + files)."""
+    return context.stage(plan, render(plan), out)
+
+
+def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
+    """Digests of the base images in local storage; the offline set must be there."""
+    refs = {"jdk": plan.bases.jdk, "runtime": plan.bases.runtime}
+    if plan.frontend.mode == "source":
+        refs["node"] = plan.bases.node
+    digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
+    if plan.bases.name == "offline":
+        missing = [refs[role] for role, digest in digests.items() if digest is None]
+        if missing:
+            raise AuroraError(
+                f"offline base image(s) not in local storage: {', '.join(missing)}",
+                hint="make them with `aurora base build` (from Debian packages, no registry needed)",
+            )
+    return digests
+
+
+def annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+    out = [("org.opencontainers.image.base.name", plan.bases.runtime)]
+    if digests.get("runtime"):
+        out.append(("org.opencontainers.image.base.digest", digests["runtime"]))
+    out += [(k, v) for k, v in plan.labels if k.startswith("org.opencontainers.image.")]
+    return tuple(out)
+
+
+def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
+    plan = plan_for(opts)
+    for note in plan.notes:
+        step(note)
+    engine = get_engine(opts.engine)
+    digests = check_bases(plan, engine)
+    files = render(plan)
+    ctx = context.temporary(plan)
+    try:
+        step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+        context.stage(plan, files, ctx)
+        step(f"building {', '.join(plan.tags)} with {engine.name}")
+        built = engine.build(
+            BuildRequest(
+                context=ctx,
+                containerfile=ctx / "Containerfile",
+                tags=plan.tags,
+                timestamp=plan.source_date_epoch,
+                annotations=annotations(plan, digests),
+                no_cache=opts.no_cache,
+            ),
+            log,
+        )
+    finally:
+        context.remove(ctx)
+    return plan, built

@@ -1,0 +1,205 @@
+"""The `aurora` command. Thin: each command parses, calls one pipeline function, prints.
+
+Heavy modules (pydantic, jinja2, engines) are imported inside the commands so that
+`aurora --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aurora import __version__
+from aurora.errors import AuroraError, Interrupted
+
+app = typer.Typer(
+    name="aurora",
+    help="Package a Zero app (Vert.x back end + React front end) into one OCI image.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+base_app = typer.Typer(help="The offline base images, made from Debian packages.", no_args_is_help=True)
+app.add_typer(base_app, name="base")
+
+_state = {"debug": False}
+
+AppDir = Annotated[Path, typer.Option("-C", "--dir", help="The app folder (holding aurora.toml).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _step(text: str) -> None:
+    _err(f"aurora: {text}")
+
+
+def _log(line: str) -> None:
+    _err(f"  {line}")
+
+
+def handles_errors(fn):
+    """One clear message and the right exit code; a traceback only with --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AuroraError as exc:
+            if _state["debug"]:
+                raise
+            _err(f"error: {exc.message}")
+            if exc.hint:
+                _err(f"hint: {exc.hint}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err("error: interrupted by SIGINT; cleaned up")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"aurora {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show every command run, and tracebacks.")] = False,
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="+ %(message)s", stream=sys.stderr)
+
+
+@app.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of aurora.toml."""
+    from aurora.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+@app.command()
+@handles_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="The app folder.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing aurora.toml.")] = False,
+) -> None:
+    """Write a commented aurora.toml by looking at the project."""
+    from aurora.init import write
+
+    path = write(directory, force=force)
+    _step(f"wrote {path}")
+
+
+@app.command()
+@handles_errors
+def render(
+    app_dir: AppDir = Path("."),
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder; default DIR/.aurora/context.")] = None,
+    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+) -> None:
+    """Write the Containerfile, its support files and the staged app files: a build context."""
+    from aurora.build import Options, plan_for, render_to
+
+    _check_bases_flag(bases)
+    plan = plan_for(Options(app_dir=app_dir, bases=bases))
+    dest = render_to(plan, out or plan.app_dir / ".aurora" / "context")
+    _step(f"rendered {dest}/Containerfile")
+    print(dest)
+
+
+@app.command()
+@handles_errors
+def build(
+    app_dir: AppDir = Path("."),
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (NAME:TAG or TAG); repeatable.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
+    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Build engine.")] = "buildah",
+    as_json: JsonFlag = False,
+) -> None:
+    """Build the app's image."""
+    from aurora.build import Options
+    from aurora.build import build as run_build
+
+    _check_bases_flag(bases)
+    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine)
+    _, built = run_build(opts, log=_log, step=_step)
+    if as_json:
+        print(json.dumps(built.as_dict(), indent=2))
+    else:
+        _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+        print(built.image)
+
+
+def _check_bases_flag(bases: str | None) -> None:
+    from aurora.errors import UsageError
+
+    if bases is not None and bases not in ("official", "offline"):
+        raise UsageError(f"--bases {bases!r}: use official or offline")
+
+
+@base_app.command("build")
+@handles_errors
+def base_build(
+    mirror: Annotated[Optional[str], typer.Option("--mirror", help="Debian mirror URL (default: mmdebstrap's).")] = None,
+    ca_cert: Annotated[Optional[list[Path]], typer.Option("--ca-cert", help="Extra CA certificate (PEM) for the build-stage bases; repeatable.")] = None,
+    host_ca: Annotated[bool, typer.Option("--host-ca/--no-host-ca", help="Add the CAs in /usr/local/share/ca-certificates (a company proxy's).")] = True,
+) -> None:
+    """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage."""
+    from aurora import offline
+
+    cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
+    if cas:
+        _step("adding CA certificates to the build-stage bases: " + ", ".join(str(c) for c in cas))
+    refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas), log=_log, step=_step)
+    for role, ref in refs.items():
+        print(f"{role}\t{ref}")
+
+
+@base_app.command("list")
+@handles_errors
+def base_list(as_json: JsonFlag = False) -> None:
+    """Show the offline base images and whether each is in local storage."""
+    from aurora.bases import offline_refs
+    from aurora.engines import get
+
+    engine = get("buildah")
+    rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for role, row in rows.items():
+        print(f"{role:8} {row['image']:32} {row['digest'] or 'missing: run `aurora base build`'}")
+
+
+def main() -> None:
+    def on_term(signum, frame):
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The buildah engine (default): daemonless, rootless with chroot isolation."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from aurora import runner
+from aurora.engines.base import BuildRequest, BuiltImage
+from aurora.errors import BuildError, CommandError
+
+
+def isolation() -> str:
+    # chroot needs no user namespace and no OCI runtime, so it works rootless, in
+    # unprivileged CI containers and on cgroup v1 hosts; BUILDAH_ISOLATION still wins.
+    return os.environ.get("BUILDAH_ISOLATION", "chroot")
+
+
+def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
+    """The `buildah bud` command line for a request (pure, so it is unit-tested)."""
+    argv = [
+        "buildah", "bud",
+        f"--isolation={isolation()}",
+        "--layers",
+        f"--timestamp={req.timestamp}",
+        # The identity label names buildah's version: it would make digests depend on it.
+        "--identity-label=false",
+        "--format=oci",
+        f"--iidfile={iidfile}",
+        "--force-rm",
+        "-f", str(req.containerfile),
+    ]
+    if req.no_cache:
+        argv.append("--no-cache")
+    for tag in req.tags:
+        argv += ["-t", tag]
+    for key, value in req.annotations:
+        argv += ["--annotation", f"{key}={value}"]
+    for key, value in req.build_args:
+        argv += ["--build-arg", f"{key}={value}"]
+    argv += list(req.extra)
+    argv.append(str(req.context))
+    return argv
+
+
+class BuildahEngine:
+    name = "buildah"
+
+    def __init__(self) -> None:
+        runner.which("buildah", why="to build images")
+
+    def image_digest(self, ref: str) -> str | None:
+        try:
+            out = runner.output(["buildah", "inspect", "--type", "image", ref], merge_stderr=False)
+        except CommandError:
+            return None
+        return json.loads(out).get("FromImageDigest") or None
+
+    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
+        with tempfile.TemporaryDirectory(prefix="aurora-iid-") as tmp:
+            iidfile = Path(tmp) / "iid"
+            try:
+                runner.run(bud_argv(request, iidfile), stream=log)
+            except CommandError as exc:
+                raise BuildError(
+                    "the image build failed; the end of its log:\n" + _indent(exc.output_tail),
+                    hint="fix the step above; rerun with --debug to see every command",
+                ) from None
+            image_id = iidfile.read_text().strip().removeprefix("sha256:")
+        return self.describe(image_id, request.tags)
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
+        info = json.loads(
+            runner.output(["buildah", "inspect", "--type", "image", image_id], merge_stderr=False)
+        )
+        diff_ids = tuple(info["OCIv1"]["rootfs"]["diff_ids"])
+        return BuiltImage(
+            image=tags[0],
+            id=image_id,
+            tags=tags,
+            size_bytes=self._size(image_id),
+            layers=len(diff_ids),
+            diff_ids=diff_ids,
+        )
+
+    def _size(self, image_id: str) -> int:
+        out = runner.output(["buildah", "images", "--json", "--no-trunc"], merge_stderr=False)
+        for image in json.loads(out or "[]"):
+            if image.get("id", "").removeprefix("sha256:") == image_id:
+                return int(image.get("size", 0))
+        return 0
+
+    def remove(self, ref: str) -> None:
+        runner.run(["buildah", "rmi", ref], check=False)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

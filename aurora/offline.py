@@ -1,0 +1,120 @@
+"""``aurora base build``: the offline base set, made from Debian 12 packages.
+
+For machines that cannot pull from any public registry: mmdebstrap makes a minimal Debian root
+file system from the distribution's packages, buildah turns it into an image, and the JDK and
+Node images are built on top with apt. The runtime base is unpacked with
+``mmdebstrap --variant=extract`` — only nginx, tini, bash and the libraries they need.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora import runner
+from aurora.bases import offline_refs
+from aurora.errors import AuroraError, CommandError, UsageError
+from aurora.resources import bases_dir
+
+SUITE = "bookworm"
+HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
+# What the runtime base does not need: documentation, translations, apt/dpkg leftovers.
+PRUNE = "usr/share/doc usr/share/man usr/share/info usr/share/locale usr/share/lintian var/cache/* var/lib/apt/lists/*"
+
+
+@dataclass(frozen=True)
+class BaseBuild:
+    mirror: str | None = None  # Debian mirror URL; default: mmdebstrap's
+    ca_certs: tuple[Path, ...] = ()  # extra CAs for the build-stage bases (not the runtime)
+    source_date_epoch: int = 0
+
+
+def host_ca_certs() -> tuple[Path, ...]:
+    """CAs added to this host the Debian way: builds behind a company proxy need them."""
+    if not HOST_CA_DIR.is_dir():
+        return ()
+    return tuple(sorted(HOST_CA_DIR.glob("**/*.crt")))
+
+
+def debian_argv(spec: BaseBuild, out: Path) -> list[str]:
+    argv = ["mmdebstrap", "--variant=minbase", "--include=ca-certificates", "--quiet"]
+    for ca in spec.ca_certs:
+        argv.append(f"--customize-hook=upload {ca} /usr/local/share/ca-certificates/{ca.stem}.crt")
+    if spec.ca_certs:
+        argv.append('--customize-hook=chroot "$1" update-ca-certificates')
+    argv += [SUITE, str(out)]
+    if spec.mirror:
+        argv.append(spec.mirror)
+    return argv
+
+
+def runtime_argv(spec: BaseBuild, out: Path, packages: list[str]) -> list[str]:
+    argv = [
+        "mmdebstrap", "--variant=extract", "--quiet",
+        f"--include={','.join(packages)}",
+        # extract leaves no /tmp; Java and nginx expect one (mounted over when read-only).
+        '--customize-hook=mkdir -p "$1/tmp" && chmod 1777 "$1/tmp"',
+        "--customize-hook=cd \"$1\" && rm -rf " + PRUNE,
+        SUITE, str(out),
+    ]
+    if spec.mirror:
+        argv.append(spec.mirror)
+    return argv
+
+
+def bud_argv(context: Path, tag: str, sde: int, base: str | None = None) -> list[str]:
+    from aurora.engines.buildah import isolation
+
+    argv = [
+        "buildah", "bud", f"--isolation={isolation()}", "--layers", f"--timestamp={sde}",
+        "--identity-label=false", "--format=oci", "-t", tag,
+    ]
+    if base:
+        argv += ["--build-arg", f"BASE={base}"]
+    return argv + [str(context)]
+
+
+def runtime_packages() -> list[str]:
+    text = (bases_dir() / "runtime.packages").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, str]:
+    """Build the offline set into local storage; returns role → image reference."""
+    runner.which("mmdebstrap", why="to make the offline base images")
+    runner.which("buildah", why="to build images")
+    for ca in spec.ca_certs:
+        if not ca.is_file():
+            raise UsageError(f"--ca-cert {ca}: no such file")
+    refs = offline_refs()
+    env = {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)}
+    with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
+        work = Path(tmp)
+        for role, make in (("debian", debian_argv), ("runtime", None)):
+            ctx = work / role
+            shutil.copytree(bases_dir() / "rootfs", ctx)
+            step(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
+            argv = make(spec, ctx / "rootfs.tar") if make else runtime_argv(spec, ctx / "rootfs.tar", runtime_packages())
+            _run(argv, log, env, f"mmdebstrap failed making the {role} root file system")
+            step(f"{role}: {refs[role]}")
+            _run(bud_argv(ctx, refs[role], spec.source_date_epoch), log, None, f"building {refs[role]} failed")
+            (ctx / "rootfs.tar").unlink()
+        for role in ("jdk", "node"):
+            step(f"{role}: {refs[role]} (apt inside {refs['debian']})")
+            _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
+                 log, None, f"building {refs[role]} failed")
+    return refs
+
+
+def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: str) -> None:
+    try:
+        runner.run(argv, stream=log, env=env)
+    except CommandError as exc:
+        tail = "\n".join("  " + line for line in exc.output_tail.splitlines()[-20:])
+        raise AuroraError(
+            f"{what}:\n{tail}",
+            hint="check that this machine reaches a Debian mirror (apt-get update works), or pass --mirror",
+        ) from None

@@ -1,0 +1,90 @@
+"""Render: a Plan in, the Containerfile and its support files out. Pure: no I/O but templates.
+
+Nothing from the config reaches the Containerfile unescaped: paths and names were constrained by
+the config model, exec forms are JSON, and free text (labels, build commands, Z_* values) is
+double-quoted with the escapes the Containerfile parser understands — ``dq`` below.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import jinja2
+
+from aurora.plan import Plan
+from aurora.resources import templates_dir
+
+
+class RenderError(ValueError):
+    pass
+
+
+def dq(value: str) -> str:
+    """Quote ``value`` as one word for LABEL/ARG/ENV: backslash, quote and ``$`` are escaped.
+
+    Newlines cannot be expressed safely (the parser would start a new instruction) and were
+    rejected by the config model; refuse them here too, in case a caller skipped it.
+    """
+    if any(c in value for c in "\n\r\0"):
+        raise RenderError(f"{value!r}: newlines cannot go into a Containerfile")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["dq"] = dq
+    # JSON exec/copy forms: json.dumps escapes quotes, backslashes and control characters.
+    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
+    return env
+
+
+def render(plan: Plan) -> dict[str, str]:
+    """Every generated file, keyed by its path inside the build context."""
+    be, fe = plan.backend, plan.frontend
+    data = {
+        "plan": plan,
+        "be": be,
+        "fe": fe,
+        # Source builds gather the dist in the `backend` stage; dist builds copy the staged one.
+        "dist_from": "--from=backend " if be.mode == "source" else "",
+        "dist": "/dist" if be.mode == "source" else "backend",
+    }
+    env = environment()
+    files = {
+        "Containerfile": env.get_template("Containerfile.j2").render(data),
+        "aurora/app/nginx.conf": env.get_template("app/nginx.conf.j2").render(data),
+        "aurora/app/entrypoint": env.get_template("app/entrypoint.j2").render(data),
+        "aurora/app/jvm.options": _lines(be.jvm_options),
+        "aurora/app/app.args": _lines(be.args),
+        "aurora/etc/passwd": env.get_template("etc/passwd.j2").render(data),
+        "aurora/etc/group": env.get_template("etc/group.j2").render(data),
+        "aurora/build/jlink.sh": _plain("build/jlink.sh"),
+    }
+    if be.mode == "source":
+        files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
+    return files
+
+
+@cache
+def _plain(name: str) -> str:
+    """A shell script shipped as it is (not a template: its ``${}`` belong to the shell)."""
+    return (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def _lines(items: tuple[str, ...]) -> str:
+    for item in items:
+        if "\n" in item or "\0" in item:
+            raise RenderError(f"{item!r}: one argument per line, no newlines")
+    return "".join(f"{item}\n" for item in items)
+
+
+EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/collect-dist.sh"})

@@ -1,0 +1,155 @@
+"""The one way aurora runs an external command.
+
+Every command is logged (``shlex.join``, copy-pasteable) at debug level, its output is read
+line by line — split on ``\\r`` as well as ``\\n`` so progress bars survive — and failure is one
+typed ``CommandError`` carrying the tail of the output. A process killed by a signal is a
+failure too. Interrupts are passed on to the child and waited for, so the child can clean up
+(buildah removes its working containers on SIGINT) before aurora exits.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+import tempfile
+
+from aurora.errors import CommandError, MissingToolError
+
+log = logging.getLogger("aurora.run")
+
+TAIL_LINES = 40
+# How long a child gets to clean up after we pass it an interrupt, before it is killed.
+GRACE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: list[str]
+    returncode: int
+    output: str
+    stderr: str = ""
+
+
+def which(tool: str, *, why: str = "") -> str:
+    """Absolute path of ``tool``, or a MissingToolError naming the Debian package to install."""
+    path = shutil.which(tool)
+    if path is None:
+        package = {"docker-registry": "docker-registry", "newuidmap": "uidmap"}.get(tool, tool)
+        reason = f" (needed {why})" if why else ""
+        raise MissingToolError(
+            f"{tool} is not installed{reason}",
+            hint=f"install it: apt-get install {package}  (or run `aurora doctor`)",
+        )
+    return path
+
+
+def _split_lines(chunks):
+    """Yield text lines from byte chunks, treating \\r, \\n and \\r\\n as line ends."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        while True:
+            cut = min((i for i in (pending.find(b"\n"), pending.find(b"\r")) if i >= 0), default=-1)
+            if cut < 0:
+                break
+            line, pending = pending[:cut], pending[cut + 1 :]
+            if line:
+                yield line.decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+def run(
+    argv: Sequence[str | os.PathLike],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    stream: Callable[[str], None] | None = None,
+    check: bool = True,
+    input: bytes | None = None,
+    merge_stderr: bool = True,
+) -> Result:
+    """Run ``argv`` and return its combined output.
+
+    ``merge_stderr=False`` keeps stderr apart (for commands whose stdout is JSON); it is still
+    part of the error tail. ``env`` is added to this process's environment for the child only (no process-wide state).
+    ``stream`` receives each output line as it arrives. With ``check`` a non-zero exit — or
+    death by a signal — raises ``CommandError``.
+    """
+    args = [os.fspath(a) for a in argv]
+    log.debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    child_env = dict(os.environ)
+    if env:
+        child_env.update(env)
+    errfile = None if merge_stderr else tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if errfile is None else errfile,
+            env=child_env,
+            cwd=cwd,
+            # Our own session: a terminal's Ctrl-C reaches only aurora, which passes it on and
+            # then waits, so the child's cleanup is never cut short by a second signal.
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        which(args[0])  # raises MissingToolError with an install hint
+        raise
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    lines: list[str] = []
+    try:
+        if input is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(input)
+            proc.stdin.close()
+        assert proc.stdout is not None
+        reader = iter(lambda: proc.stdout.read1(65536), b"")  # type: ignore[union-attr]
+        for line in _split_lines(reader):
+            lines.append(line)
+            tail.append(line)
+            if stream is not None:
+                stream(line)
+        returncode = proc.wait(timeout=timeout)
+    except BaseException as exc:  # KeyboardInterrupt, Interrupted, timeouts
+        _stop(proc, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
+        if errfile is not None:
+            errfile.close()
+        raise
+    stderr = ""
+    if errfile is not None:
+        errfile.seek(0)
+        stderr = errfile.read().decode("utf-8", "replace")
+        errfile.close()
+    result = Result(args, returncode, "\n".join(lines), stderr)
+    if check and returncode != 0:
+        err_tail = "\n".join(stderr.splitlines()[-TAIL_LINES:])
+        raise CommandError(args, returncode, "\n".join(filter(None, ["\n".join(tail), err_tail])))
+    return result
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(sig)
+        proc.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def output(argv: Sequence[str | os.PathLike], **kwargs) -> str:
+    """Run and return stripped output; a convenience for short queries (git, inspect)."""
+    return run(argv, **kwargs).output.strip()

@@ -1,0 +1,15 @@
+// Z_* values are replaced at build time by scripts/build.js (esbuild `define`).
+const trimSlashes = (s) => String(s || '').replace(/^\/+|\/+$/g, '');
+
+/** Base URL of the back end; "" means the page's own origin. */
+export const ENDPOINT = String(process.env.Z_ENDPOINT || '').replace(/\/+$/, '');
+/** Route prefix of the app pages, e.g. "zo" -> /zo/login/index. */
+export const ROUTE = trimSlashes(process.env.Z_ROUTE) || 'zo';
+/** Application name. */
+export const APP = process.env.Z_APP || 'zero-demo';
+
+export const LOGIN_PATH = `/${ROUTE}/login/index`;
+
+export function apiUrl(uri) {
+  return `${ENDPOINT}${uri}`;
+}
