@@ -66,6 +66,14 @@ def handles_errors(fn):
         except KeyboardInterrupt:
             _err("error: interrupted by SIGINT; cleaned up")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug in aurora: say so, briefly, and how to learn more
+            if _state["debug"]:
+                raise
+            _err(f"error: internal error: {type(exc).__name__}: {exc}")
+            _err("hint: rerun with --debug for the traceback, and please report it")
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -165,6 +173,7 @@ def base_build(
     mirror: Annotated[Optional[str], typer.Option("--mirror", help="Debian mirror URL (default: mmdebstrap's).")] = None,
     ca_cert: Annotated[Optional[list[Path]], typer.Option("--ca-cert", help="Extra CA certificate (PEM) for the build-stage bases; repeatable.")] = None,
     host_ca: Annotated[bool, typer.Option("--host-ca/--no-host-ca", help="Add the CAs in /usr/local/share/ca-certificates (a company proxy's).")] = True,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node); repeatable.")] = None,
 ) -> None:
     """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage."""
     from aurora import offline
@@ -172,8 +181,28 @@ def base_build(
     cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
     if cas:
         _step("adding CA certificates to the build-stage bases: " + ", ".join(str(c) for c in cas))
-    refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas), log=_log, step=_step)
+    refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas, only=tuple(only or ())), log=_log, step=_step)
     for role, ref in refs.items():
+        print(f"{role}\t{ref}")
+
+
+@base_app.command("save")
+@handles_errors
+def base_save(folder: Annotated[Path, typer.Argument(help="Folder for the OCI archives.")]) -> None:
+    """Export the offline bases as OCI archives (to load on another machine, or as another user)."""
+    from aurora import offline
+
+    for path in offline.save(folder, log=_log):
+        print(path)
+
+
+@base_app.command("load")
+@handles_errors
+def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `aurora base save`.")]) -> None:
+    """Load offline bases saved by `aurora base save` into local storage."""
+    from aurora import offline
+
+    for role, ref in offline.load(folder, log=_log).items():
         print(f"{role}\t{ref}")
 
 

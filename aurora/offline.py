@@ -30,6 +30,7 @@ class BaseBuild:
     mirror: str | None = None  # Debian mirror URL; default: mmdebstrap's
     ca_certs: tuple[Path, ...] = ()  # extra CAs for the build-stage bases (not the runtime)
     source_date_epoch: int = 0
+    only: tuple[str, ...] = ()  # roles to (re)build; empty: all. jdk and node need debian.
 
 
 def host_ca_certs() -> tuple[Path, ...]:
@@ -86,6 +87,9 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
     """Build the offline set into local storage; returns role → image reference."""
     runner.which("mmdebstrap", why="to make the offline base images")
     runner.which("buildah", why="to build images")
+    unknown = set(spec.only) - {"debian", "runtime", "jdk", "node"}
+    if unknown:
+        raise UsageError(f"--only {', '.join(sorted(unknown))}: choose from debian, runtime, jdk, node")
     for ca in spec.ca_certs:
         if not ca.is_file():
             raise UsageError(f"--ca-cert {ca}: no such file")
@@ -93,7 +97,10 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
     env = {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)}
     with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
         work = Path(tmp)
+        wanted = set(spec.only) or {"debian", "runtime", "jdk", "node"}
         for role, make in (("debian", debian_argv), ("runtime", None)):
+            if role not in wanted:
+                continue
             ctx = work / role
             shutil.copytree(bases_dir() / "rootfs", ctx)
             step(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
@@ -103,6 +110,8 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
             _run(bud_argv(ctx, refs[role], spec.source_date_epoch), log, None, f"building {refs[role]} failed")
             (ctx / "rootfs.tar").unlink()
         for role in ("jdk", "node"):
+            if role not in wanted:
+                continue
             step(f"{role}: {refs[role]} (apt inside {refs['debian']})")
             _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
                  log, None, f"building {refs[role]} failed")
@@ -118,3 +127,40 @@ def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: st
             f"{what}:\n{tail}",
             hint="check that this machine reaches a Debian mirror (apt-get update works), or pass --mirror",
         ) from None
+
+
+def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
+    """Write each offline base to FOLDER/<role>.tar (OCI archives), to carry to another machine
+    or user: build once where Debian's mirror is reachable, load everywhere else."""
+    runner.which("buildah", why="to export images")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for role, ref in offline_refs().items():
+        out = folder / f"{role}.tar"
+        out.unlink(missing_ok=True)
+        try:
+            runner.run(["buildah", "push", "--quiet", ref, f"oci-archive:{out}:{ref}"], stream=log)
+        except CommandError as exc:
+            out.unlink(missing_ok=True)
+            raise AuroraError(f"cannot export {ref}: {exc.output_tail.strip()}",
+                              hint="make the offline set first: `aurora base build`") from None
+        written.append(out)
+    return written
+
+
+def load(folder: Path, log: Callable[[str], None]) -> dict[str, str]:
+    """Load archives written by ``save`` into this user's local storage, under their names."""
+    runner.which("buildah", why="to import images")
+    refs = offline_refs()
+    missing = [f"{role}.tar" for role in refs if not (folder / f"{role}.tar").is_file()]
+    if missing:
+        raise UsageError(f"{folder}: missing {', '.join(missing)}", hint="write them with `aurora base save`")
+    for role, ref in refs.items():
+        try:
+            image_id = runner.output(["buildah", "pull", "--quiet", f"oci-archive:{folder / (role + '.tar')}"],
+                                     merge_stderr=False).splitlines()[-1]
+            runner.run(["buildah", "tag", image_id, ref])
+        except CommandError as exc:
+            raise AuroraError(f"cannot load {role}.tar: {exc.output_tail.strip()}") from None
+        log(f"{ref} ({image_id[:12]})")
+    return refs

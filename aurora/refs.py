@@ -57,6 +57,11 @@ def parse_repository(text: str) -> ImageRef:
     path = m.group("path")
     # "acme/app" names no registry; "localhost/app", "host.tld/app" and "host:5000/app" do.
     if domain and not ("." in domain or ":" in domain or domain == "localhost" or domain.startswith("[")):
+        if not re.match(rf"^{_COMPONENT}$", domain):
+            raise ReferenceError(
+                f"{text!r} is not a valid image name: repository names are lowercase"
+                " (a registry host needs a dot or a port, e.g. ghcr.io or localhost:5000)"
+            )
         return ImageRef("", f"{domain}/{path}")
     return ImageRef(domain, path)
 

@@ -77,21 +77,16 @@ class BuildahEngine:
             runner.output(["buildah", "inspect", "--type", "image", image_id], merge_stderr=False)
         )
         diff_ids = tuple(info["OCIv1"]["rootfs"]["diff_ids"])
+        # Layers in local storage are uncompressed tars: their sizes add up to the image size.
+        manifest = json.loads(info["Manifest"])
         return BuiltImage(
             image=tags[0],
             id=image_id,
             tags=tags,
-            size_bytes=self._size(image_id),
+            size_bytes=sum(layer["size"] for layer in manifest["layers"]),
             layers=len(diff_ids),
             diff_ids=diff_ids,
         )
-
-    def _size(self, image_id: str) -> int:
-        out = runner.output(["buildah", "images", "--json", "--no-trunc"], merge_stderr=False)
-        for image in json.loads(out or "[]"):
-            if image.get("id", "").removeprefix("sha256:") == image_id:
-                return int(image.get("size", 0))
-        return 0
 
     def remove(self, ref: str) -> None:
         runner.run(["buildah", "rmi", ref], check=False)

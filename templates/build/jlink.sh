@@ -16,7 +16,11 @@ else
     cat /tmp/jdeps.log >&2
     found=java.se
   fi
-  jlink --add-modules "$found,$extra" --strip-debug --no-header-files --no-man-pages \
+  # --strip-debug also strips native symbols, which needs objcopy (binutils); without it,
+  # strip the Java debug attributes only (Debian's JDK ships its native code stripped anyway).
+  strip=--strip-java-debug-attributes
+  command -v objcopy >/dev/null 2>&1 && strip=--strip-debug
+  jlink --add-modules "$found,$extra" "$strip" --no-header-files --no-man-pages \
         --compress=2 --output "$out"
 fi
 

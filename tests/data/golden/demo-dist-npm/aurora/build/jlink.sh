@@ -1,0 +1,34 @@
+#!/bin/sh
+# Make the Java runtime the image ships. Usage: jlink.sh DEPS OUT RELEASE MODULES MODE
+#   DEPS holds app.jar and lib/; MODULES are added to what jdeps finds (Vert.x and Netty load
+#   some modules reflectively, where jdeps cannot see them); MODE is "jlink" or "full".
+set -eu
+deps=$1 out=$2 release=$3 extra=$4 mode=$5
+
+if [ "$mode" = full ]; then
+  jlink --add-modules ALL-MODULE-PATH --no-header-files --no-man-pages --output "$out"
+else
+  if found=$(jdeps --ignore-missing-deps -q --recursive --multi-release "$release" \
+               --print-module-deps --class-path "$deps/lib/*" "$deps/app.jar" 2>/tmp/jdeps.log); then
+    echo "aurora: jdeps found: $found"
+  else
+    echo "aurora: jdeps could not analyse the jars; shipping java.se instead:" >&2
+    cat /tmp/jdeps.log >&2
+    found=java.se
+  fi
+  # --strip-debug also strips native symbols, which needs objcopy (binutils); without it,
+  # strip the Java debug attributes only (Debian's JDK ships its native code stripped anyway).
+  strip=--strip-java-debug-attributes
+  command -v objcopy >/dev/null 2>&1 && strip=--strip-debug
+  jlink --add-modules "$found,$extra" "$strip" --no-header-files --no-man-pages \
+        --compress=2 --output "$out"
+fi
+
+# Some JDK packages (Debian's) link cacerts to a file outside the JDK: ship the real file.
+jdk_home=$(dirname "$(dirname "$(readlink -f "$(command -v jlink)")")")
+if [ -L "$out/lib/security/cacerts" ] || [ ! -e "$out/lib/security/cacerts" ]; then
+  rm -f "$out/lib/security/cacerts"
+  cp -L "$jdk_home/lib/security/cacerts" "$out/lib/security/cacerts"
+fi
+"$out/bin/java" --list-modules | tr '\n' ' '
+echo
