@@ -12,7 +12,11 @@ from aurora.engines import get as get_engine
 from aurora.engines.base import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError
 from aurora.plan import Plan, make_plan
-from aurora.render import render
+from aurora.render import render, render_metadata
+
+# Layer files get this time, whatever the commit: a commit that changes only app.jar then
+# changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
+LAYER_EPOCH = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ def annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple[str, 
     if digests.get("runtime"):
         out.append(("org.opencontainers.image.base.digest", digests["runtime"]))
     out += [(k, v) for k, v in plan.labels if k.startswith("org.opencontainers.image.")]
+    out.append(("org.opencontainers.image.created", plan.created))
     return tuple(out)
 
 
@@ -70,14 +75,26 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
         step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
         context.stage(plan, files, ctx)
         step(f"building {', '.join(plan.tags)} with {engine.name}")
-        built = engine.build(
+        content = engine.build(
             BuildRequest(
                 context=ctx,
                 containerfile=ctx / "Containerfile",
+                tags=(),
+                timestamp=LAYER_EPOCH,
+                no_cache=opts.no_cache,
+            ),
+            log,
+        )
+        meta = ctx / "metadata"
+        meta.mkdir()
+        (meta / "Containerfile").write_text(render_metadata(plan, content.id))
+        built = engine.build(
+            BuildRequest(
+                context=meta,
+                containerfile=meta / "Containerfile",
                 tags=plan.tags,
                 timestamp=plan.source_date_epoch,
                 annotations=annotations(plan, digests),
-                no_cache=opts.no_cache,
             ),
             log,
         )

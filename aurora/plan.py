@@ -135,10 +135,11 @@ def make_plan(
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
 
+    # org.opencontainers.image.created is stamped after the content build (render_metadata),
+    # so that the layers do not depend on the commit time.
     labels = {
         f"{OCI}.title": config.app.name,
         f"{OCI}.version": version,
-        f"{OCI}.created": rfc3339(sde),
     }
     if git.revision:
         labels[f"{OCI}.revision"] = git.revision

@@ -8,6 +8,7 @@ double-quoted with the escapes the Containerfile parser understands — ``dq`` b
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 
 import jinja2
@@ -72,6 +73,13 @@ def render(plan: Plan) -> dict[str, str]:
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
     return files
+
+
+def render_metadata(plan: Plan, content_id: str) -> str:
+    """The second, metadata-only build: the creation time on top of the content image."""
+    if not re.fullmatch(r"[0-9a-f]{64}", content_id):
+        raise RenderError(f"{content_id!r} is not an image ID")
+    return environment().get_template("Containerfile.metadata.j2").render(plan=plan, content_id=content_id)
 
 
 @cache

@@ -80,7 +80,7 @@ class BuildahEngine:
         # Layers in local storage are uncompressed tars: their sizes add up to the image size.
         manifest = json.loads(info["Manifest"])
         return BuiltImage(
-            image=tags[0],
+            image=tags[0] if tags else image_id,
             id=image_id,
             tags=tags,
             size_bytes=sum(layer["size"] for layer in manifest["layers"]),

@@ -123,6 +123,18 @@ def test_source_backend_runs_build_from_an_arg(tmp_path):
     assert "location ^~ /rest/ {" in files["aurora/app/nginx.conf"]
 
 
+def test_metadata_build_stamps_created(tmp_path):
+    from aurora.render import render_metadata
+
+    app = write_app(tmp_path / "app")
+    plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
+    text = render_metadata(plan, "ab" * 32)
+    assert "FROM " + "ab" * 32 + "\n" in text
+    assert 'LABEL org.opencontainers.image.created="2023-11-14T22:13:20Z"\n' in text
+    with pytest.raises(RenderError):
+        render_metadata(plan, "alpine\nRUN x")
+
+
 def test_dq_escapes():
     assert dq('a"b') == '"a\\"b"'
     assert dq("$HOME") == '"\\$HOME"'

@@ -1,0 +1,37 @@
+"""Two clean builds of the same inputs give the same image ID."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.integration.conftest import aurora, sh
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_clean_builds_give_the_same_image_id(demo_app, demo_image):
+    tag = f"localhost/aurora-test/repro:{uuid.uuid4().hex[:8]}"
+    try:
+        again = json.loads(aurora("build", "-C", str(demo_app), "--no-cache", "--tag", tag, "--json").stdout)
+        assert again["id"] == demo_image.id
+    finally:
+        sh("buildah", "rmi", tag, check=False)
+
+
+def test_a_new_commit_time_changes_metadata_not_layers(demo_app, demo_image):
+    """SOURCE_DATE_EPOCH moves the creation time; the layers (and what a push sends) stay."""
+    tag = f"localhost/aurora-test/repro:{uuid.uuid4().hex[:8]}"
+    try:
+        later = json.loads(aurora("build", "-C", str(demo_app), "--tag", tag, "--json",
+                                  env={"SOURCE_DATE_EPOCH": "1800000000"}).stdout)
+        assert later["id"] != demo_image.id
+        first = json.loads(sh("buildah", "inspect", "--type", "image", demo_image.id).stdout)["OCIv1"]
+        second = json.loads(sh("buildah", "inspect", "--type", "image", tag).stdout)["OCIv1"]
+        assert second["rootfs"]["diff_ids"] == first["rootfs"]["diff_ids"]
+        assert second["created"].startswith("2027-01-15T08:00:00")
+        assert second["config"]["Labels"]["org.opencontainers.image.created"] == "2027-01-15T08:00:00Z"
+    finally:
+        sh("buildah", "rmi", tag, check=False)
