@@ -149,7 +149,7 @@ INSTRUCTION = re.compile(r"^(FROM|RUN|COPY|ADD|ARG|ENV|LABEL|USER|WORKDIR|EXPOSE
 def _instructions(containerfile: str) -> list[str]:
     """Instruction keywords, joining continuation lines the way the parser does."""
     out, joined = [], ""
-    for line in containerfile.splitlines():
+    for line in containerfile.split("\n"):  # the parser splits on \n only, not on \x85
         if not joined and (not line.strip() or line.lstrip().startswith("#")):
             continue
         joined += line
@@ -193,9 +193,9 @@ def test_no_config_string_adds_an_instruction(tmp_path_factory, label, zvalue, b
     assert got.count("?") == 0
     assert len(got) == len(expected) + 1
     # The JVM option is exactly one line of the options file.
-    assert files["aurora/app/jvm.options"].splitlines()[0] == jvm
+    assert files["aurora/app/jvm.options"].split("\n")[0] == jvm  # mapfile splits on \n
     # The label value survives the Containerfile parser's escapes unchanged.
-    line = next(l for l in files["Containerfile"].splitlines() if "x.label=" in l)
+    line = next(l for l in files["Containerfile"].split("\n") if "x.label=" in l)
     quoted = line.split("x.label=", 1)[1].rstrip(" \\")
     assert _unquote(quoted) == label
 
