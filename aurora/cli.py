@@ -34,6 +34,26 @@ _state = {"debug": False}
 
 AppDir = Annotated[Path, typer.Option("-C", "--dir", help="The app folder (holding aurora.toml).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+AuthFile = Annotated[Optional[Path], typer.Option("--authfile", help="Registry auth file (default: REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json).")]
+CertDir = Annotated[Optional[Path], typer.Option("--cert-dir", help="Folder with the registry's CA certificate (*.crt).")]
+TlsVerify = Annotated[bool, typer.Option("--tls-verify/--no-tls-verify", help="Verify the registry's TLS certificate (on by default).")]
+DigestFile = Annotated[Optional[Path], typer.Option("--digest-file", help="Write the pushed manifest digest here.")]
+
+
+def _registry_options(authfile, cert_dir, tls_verify):
+    from aurora.errors import UsageError
+    from aurora.registry import RegistryOptions
+
+    if authfile is not None and not authfile.is_file():
+        raise UsageError(f"--authfile {authfile}: no such file")
+    if cert_dir is not None and not cert_dir.is_dir():
+        raise UsageError(f"--cert-dir {cert_dir}: no such folder")
+    return RegistryOptions(authfile=authfile, cert_dir=cert_dir, tls_verify=tls_verify)
+
+
+def _write_digest(path: Path | None, digest: str) -> None:
+    if path is not None:
+        path.write_text(digest + "\n")
 
 
 def _err(text: str) -> None:
@@ -144,20 +164,102 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
     bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
     engine: Annotated[str, typer.Option("--engine", help="Build engine.")] = "buildah",
+    push: Annotated[bool, typer.Option("--push", help="Push every tag after the build, then read it back.")] = False,
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+    digest_file: DigestFile = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Build the app's image."""
+    """Build the app's image (and push it with --push)."""
     from aurora.build import Options
     from aurora.build import build as run_build
+    from aurora.engines import get
+    from aurora.push import push as run_push
 
     _check_bases_flag(bases)
+    reg = _registry_options(authfile, cert_dir, tls_verify) if push else None
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine)
     _, built = run_build(opts, log=_log, step=_step)
+    result = built.as_dict()
+    _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+    if push:
+        pushed = [run_push(get(engine), t, t, reg, log=_log, note=_step) for t in built.tags]
+        for p in pushed:
+            _step(f"pushed {p.destination} {p.digest} (read back from the registry)")
+        result["digest"] = pushed[0].digest
+        result["pushed"] = [p.destination for p in pushed]
+        _write_digest(digest_file, pushed[0].digest)
     if as_json:
-        print(json.dumps(built.as_dict(), indent=2))
+        print(json.dumps(result, indent=2))
     else:
-        _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
-        print(built.image)
+        print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
+
+
+@app.command("push")
+@handles_errors
+def push_cmd(
+    image: Annotated[str, typer.Argument(help="Local image (name:tag or ID).")],
+    dest: Annotated[str, typer.Argument(help="Destination: [docker://]REGISTRY/NAME:TAG, oci:PATH, oci-archive:PATH.")],
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+    digest_file: DigestFile = None,
+    engine: Annotated[str, typer.Option("--engine", help="Engine holding the image.")] = "buildah",
+    as_json: JsonFlag = False,
+) -> None:
+    """Push an image, then read the manifest back and check its digest."""
+    from aurora.engines import get
+    from aurora.push import push as run_push
+
+    reg = _registry_options(authfile, cert_dir, tls_verify)
+    pushed = run_push(get(engine), image, dest, reg, log=_log, note=_step)
+    _write_digest(digest_file, pushed.digest)
+    _step(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
+    print(json.dumps(pushed.as_dict(), indent=2) if as_json else pushed.digest)
+
+
+@app.command()
+@handles_errors
+def verify(
+    ref: Annotated[str, typer.Argument(help="docker://…, oci:…, oci-archive:…, containers-storage:…, or a registry reference.")],
+    app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder whose aurora.toml gives the rules and ports.")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML file with a [verify] table (overrides aurora.toml's).")] = None,
+    source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Expected creation time (default: $SOURCE_DATE_EPOCH).")] = None,
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check an image against the rules, reading only its manifest and config (no layer pull)."""
+    import os
+
+    from aurora import config as config_mod
+    from aurora.registry import transport_ref
+    from aurora.skopeo import read
+    from aurora.verify import evaluate
+
+    reg = _registry_options(authfile, cert_dir, tls_verify)
+    rules, ports = config_mod.VerifyPolicy(), None
+    if app_dir is not None:
+        cfg = config_mod.load(app_dir)
+        rules, ports = cfg.verify, [cfg.web.port, cfg.backend.port]
+    if policy is not None:
+        rules = config_mod.load_policy(policy)
+    if source_date_epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        source_date_epoch = int(os.environ["SOURCE_DATE_EPOCH"])
+    target = transport_ref(ref)
+    facts = read(target, reg, note=_step)
+    report = evaluate(target, facts.raw_manifest, facts.config, rules,
+                      source_date_epoch=source_date_epoch, expected_ports=ports)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        for c in report.checks:
+            print(f"{c.status.upper():4}  {c.rule:18} {c.detail}")
+        print(f"{'PASS' if report.ok else 'FAIL'}  {target} {report.digest}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _check_bases_flag(bases: str | None) -> None:

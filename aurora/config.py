@@ -277,6 +277,42 @@ class Bases(_Model):
         return v
 
 
+class VerifyPolicy(_Model):
+    """Rules `aurora verify` applies (also loadable from a policy file with --policy)."""
+
+    platforms: list[str] = Field(default_factory=list, description="Platforms the image must offer, e.g. linux/amd64; default: this machine's.")
+    labels: list[str] = Field(
+        default_factory=lambda: [f"org.opencontainers.image.{k}" for k in ("revision", "version", "source", "created")],
+        description="Labels that must be present and non-empty.",
+    )
+    max_layers: int = Field(16, ge=1, description="Layer budget.")
+    max_compressed_mb: float = Field(250.0, gt=0, description="Budget for the sum of the layers' (compressed) sizes, in MB.")
+    ports: list[int] | None = Field(None, description="Exposed ports expected; default: from aurora.toml or the image's io.aurora.* labels.")
+    entrypoint: list[str] = Field(
+        default_factory=lambda: ["/usr/bin/tini", "--", "/app/aurora/entrypoint"],
+        description="The entrypoint the image must have (aurora's).",
+    )
+    secret_patterns: list[str] = Field(default_factory=list, description="Extra regular expressions that mark an environment value as a secret.")
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.match(r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$", p):
+                raise ValueError(f"{p!r} is not a platform like linux/amd64")
+        return v
+
+    @field_validator("secret_patterns")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"{p!r} is not a regular expression: {exc}") from None
+        return v
+
+
 def _bases(v: Any) -> Any:
     return {"set": v} if isinstance(v, str) else v
 
@@ -290,6 +326,7 @@ class Config(_Model):
     web: Web = Field(default_factory=Web)
     image: Image = Field(default_factory=Image)
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
+    verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -387,6 +424,25 @@ def _common(a: list[str], b: list[str]) -> int:
             break
         n += 1
     return n
+
+
+class _PolicyFile(_Model):
+    verify: VerifyPolicy
+
+
+def load_policy(path: Path) -> VerifyPolicy:
+    """A policy file: a TOML file with a [verify] table (the same keys as in aurora.toml)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _PolicyFile.model_validate(data).verify
+    except ValidationError as exc:
+        raise _config_error(exc, text, path) from None
 
 
 def json_schema() -> dict:

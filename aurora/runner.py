@@ -150,6 +150,28 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
+def run_bytes(argv: Sequence[str | os.PathLike], *, env: Mapping[str, str] | None = None,
+              timeout: float | None = 120) -> bytes:
+    """Run and return stdout byte for byte (a raw manifest's digest depends on every byte)."""
+    args = [os.fspath(a) for a in argv]
+    log.debug("run: %s", shlex.join(args))
+    child_env = dict(os.environ)
+    if env:
+        child_env.update(env)
+    try:
+        proc = subprocess.run(args, capture_output=True, env=child_env, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        which(args[0])
+        raise
+    except subprocess.TimeoutExpired:
+        raise CommandError(args, -signal.SIGKILL, f"timed out after {timeout}s") from None
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
+        raise CommandError(args, proc.returncode, "\n".join(tail))
+    return proc.stdout
+
+
 def output(argv: Sequence[str | os.PathLike], **kwargs) -> str:
     """Run and return stripped output; a convenience for short queries (git, inspect)."""
     return run(argv, **kwargs).output.strip()

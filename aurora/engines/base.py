@@ -47,4 +47,7 @@ class Engine(Protocol):
 
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage: ...
 
+    def push(self, image: str, dest: str, opts, log: Callable[[str], None]) -> str:
+        """Push to a transport reference; returns the manifest digest the engine sent."""
+
     def remove(self, ref: str) -> None: ...

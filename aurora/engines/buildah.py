@@ -11,6 +11,7 @@ from pathlib import Path
 from aurora import runner
 from aurora.engines.base import BuildRequest, BuiltImage
 from aurora.errors import BuildError, CommandError
+from aurora.registry import RegistryOptions
 
 
 def isolation() -> str:
@@ -44,6 +45,12 @@ def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
     argv += list(req.extra)
     argv.append(str(req.context))
     return argv
+
+
+def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
+    # aurora retries connection failures itself (registry.with_retries), a bounded number of
+    # times; buildah's own retries would multiply them.
+    return ["buildah", "push", "--retry=0", f"--digestfile={digestfile}", *opts.flags(), image, dest]
 
 
 class BuildahEngine:
@@ -87,6 +94,13 @@ class BuildahEngine:
             layers=len(diff_ids),
             diff_ids=diff_ids,
         )
+
+    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        """Push ``image`` to ``dest`` (a transport reference); returns the manifest digest."""
+        with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
+            digestfile = Path(tmp) / "digest"
+            runner.run(push_argv(image, dest, opts, digestfile), stream=log)
+            return digestfile.read_text().strip()
 
     def remove(self, ref: str) -> None:
         runner.run(["buildah", "rmi", ref], check=False)

@@ -90,6 +90,12 @@ def demo_app(tmp_path_factory, tools) -> Path:
     shutil.copytree(DEMO, dest, ignore=shutil.ignore_patterns("node_modules", "target", "build", ".aurora"))
     subprocess.run(["sh", str(dest / "backend" / "build.sh")], check=True, capture_output=True,
                    env={**os.environ, "SOURCE_DATE_EPOCH": SDE})
+    # A git checkout with a remote, as in a real project: revision and source labels come from it.
+    git = ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "demo"],
+                 ["remote", "add", "origin", "https://example.com/zero/zero-demo.git"]):
+        subprocess.run([*git, *args], check=True, capture_output=True,
+                       env={**os.environ, "GIT_COMMITTER_DATE": f"@{SDE}", "GIT_AUTHOR_DATE": f"@{SDE}"})
     return dest
 
 

@@ -1,0 +1,163 @@
+"""Talking to registries: auth, TLS, retries, and errors a user can act on.
+
+buildah and skopeo share containers/image, so they share flags (``--authfile``,
+``--cert-dir``, ``--tls-verify``) and error texts; both are handled here once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from aurora.errors import AuroraError, CommandError, UsageError
+from aurora.refs import ReferenceError, parse_ref
+
+TRANSPORTS = ("docker://", "oci:", "oci-archive:", "containers-storage:", "dir:", "docker-archive:")
+ATTEMPTS = 3  # for connection failures only: a 401 or a bad certificate will not get better
+T = TypeVar("T")
+
+
+class RegistryError(AuroraError):
+    pass
+
+
+class NotFound(RegistryError):
+    pass
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    authfile: Path | None = None
+    cert_dir: Path | None = None
+    tls_verify: bool = True
+    retries: int = ATTEMPTS
+    retry_delay: float = 1.0
+
+    def flags(self) -> list[str]:
+        """Flags buildah push and skopeo inspect/copy understand alike."""
+        out = []
+        authfile = self.authfile or default_authfile()
+        if authfile is not None:
+            out.append(f"--authfile={authfile}")
+        if self.cert_dir is not None:
+            out.append(f"--cert-dir={self.cert_dir}")
+        if not self.tls_verify:
+            out.append("--tls-verify=false")
+        return out
+
+
+def default_authfile() -> Path | None:
+    """The containers auth file, as podman/buildah/skopeo find it (only when it exists)."""
+    explicit = os.environ.get("REGISTRY_AUTH_FILE")
+    if explicit:
+        return Path(explicit)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and (Path(runtime) / "containers" / "auth.json").is_file():
+        return Path(runtime) / "containers" / "auth.json"
+    return None
+
+
+def transport_ref(text: str) -> str:
+    """``ghcr.io/a/b:1`` → ``docker://ghcr.io/a/b:1``; references with a transport are kept."""
+    if text.startswith(TRANSPORTS):
+        if text.startswith("docker://"):
+            _check(text.removeprefix("docker://"))
+        return text
+    _check(text)
+    return f"docker://{text}"
+
+
+def _check(ref: str) -> None:
+    try:
+        parse_ref(ref)
+    except ReferenceError as exc:
+        raise UsageError(str(exc), hint="an image reference is [REGISTRY/]NAME[:TAG][@DIGEST]") from None
+
+
+def registry_of(ref: str) -> str:
+    bare = ref.removeprefix("docker://")
+    try:
+        return parse_ref(bare).registry or "docker.io"
+    except ReferenceError:
+        return bare.split("/", 1)[0]
+
+
+def translate(exc: CommandError, ref: str, doing: str) -> RegistryError:
+    """A containers/image failure as one message with what to do."""
+    text = exc.output_tail
+    registry = registry_of(ref)
+    low = text.lower()
+    if "unauthorized" in low or "401" in text or "authentication required" in low:
+        return RegistryError(
+            f"{doing} {ref}: the registry {registry} rejected the credentials (401 unauthorized)",
+            hint="log in with `podman login` / `buildah login`, or pass --authfile with valid credentials",
+        )
+    if "denied" in low and "permission" not in low:
+        return RegistryError(
+            f"{doing} {ref}: the registry {registry} denied access (403)",
+            hint="check that these credentials may push/pull this repository",
+        )
+    if "x509" in low or "certificate" in low:
+        return RegistryError(
+            f"{doing} {ref}: the TLS certificate of {registry} is not trusted ({_first(text, 'x509')})",
+            hint="pass --cert-dir DIR with the registry's CA certificate (DIR/ca.crt);"
+            " --no-tls-verify only for a registry you trust on a private network",
+        )
+    if "server gave http response to https client" in low:
+        return RegistryError(
+            f"{doing} {ref}: {registry} speaks plain HTTP, not HTTPS",
+            hint="use --no-tls-verify for a plain-HTTP registry you trust (e.g. on loopback)",
+        )
+    if "manifest unknown" in low or "name unknown" in low or "not found" in low or "no such image" in low:
+        return NotFound(f"{doing} {ref}: not found", hint="check the name and tag (skopeo list-tags docker://NAME)")
+    if _is_connection(low):
+        return RegistryError(
+            f"{doing} {ref}: cannot reach {registry} ({_first(text, 'dial tcp', 'connection', 'timeout', 'EOF')})",
+            hint="check that the registry is up and reachable from here; nothing was reported as done",
+        )
+    last = text.strip().splitlines()[-1] if text.strip() else exc.message
+    return RegistryError(f"{doing} {ref} failed: {last}")
+
+
+def _is_connection(low: str) -> bool:
+    return any(
+        s in low
+        for s in ("connection refused", "connection reset", "no such host", "i/o timeout", "eof",
+                  "timeout", "broken pipe", "502 bad gateway", "503 service", "500 internal",
+                  "unexpected http status: 5", "received unexpected http status: 5")
+    )
+
+
+def _first(text: str, *needles: str) -> str:
+    for line in text.splitlines():
+        if any(n.lower() in line.lower() for n in needles):
+            return line.strip()[-200:]
+    return text.strip().splitlines()[-1][-200:] if text.strip() else ""
+
+
+def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOptions,
+                 note: Callable[[str], None] | None = None) -> T:
+    """Run ``action``; retry only failures that can pass (connection, 5xx), a bounded number of times."""
+    for attempt in range(1, max(1, opts.retries) + 1):
+        try:
+            return action()
+        except CommandError as exc:
+            error = translate(exc, ref, doing)
+            retryable = _is_connection(exc.output_tail.lower()) and not isinstance(error, NotFound) \
+                and "401" not in error.message and "TLS" not in error.message
+            if not retryable or attempt >= opts.retries:
+                if retryable:
+                    error.message += f" — gave up after {attempt} attempt{'s' if attempt > 1 else ''}"
+                raise error from None
+            if note:
+                note(f"{doing} {ref}: attempt {attempt} failed ({_first(exc.output_tail, 'dial', 'status', 'EOF', 'reset')}); retrying")
+            time.sleep(opts.retry_delay * attempt)
+    raise AssertionError("unreachable")
+
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
