@@ -92,7 +92,8 @@ def translate(exc: CommandError, ref: str, doing: str) -> RegistryError:
     text = exc.output_tail
     registry = registry_of(ref)
     low = text.lower()
-    if "unauthorized" in low or "401" in text or "authentication required" in low:
+    if "unauthorized" in low or re.search(r"(status|code)[: ]+401\b|\b401 unauthorized", low) \
+            or "authentication required" in low:
         return RegistryError(
             f"{doing} {ref}: the registry {registry} rejected the credentials (401 unauthorized)",
             hint="log in with `podman login` / `buildah login`, or pass --authfile with valid credentials",
@@ -125,9 +126,11 @@ def translate(exc: CommandError, ref: str, doing: str) -> RegistryError:
 
 
 def _is_connection(low: str) -> bool:
+    if re.search(r"\beof\b", low):
+        return True
     return any(
         s in low
-        for s in ("connection refused", "connection reset", "no such host", "i/o timeout", "eof",
+        for s in ("connection refused", "connection reset", "no such host", "i/o timeout",
                   "timeout", "broken pipe", "502 bad gateway", "503 service", "500 internal",
                   "unexpected http status: 5", "received unexpected http status: 5")
     )
@@ -148,8 +151,8 @@ def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOp
             return action()
         except CommandError as exc:
             error = translate(exc, ref, doing)
-            retryable = _is_connection(exc.output_tail.lower()) and not isinstance(error, NotFound) \
-                and "401" not in error.message and "TLS" not in error.message
+            retryable = _is_connection(exc.output_tail.lower()) and type(error) is RegistryError \
+                and error.message.startswith(f"{doing} {ref}: cannot reach")
             if not retryable or attempt >= opts.retries:
                 if retryable:
                     error.message += f" — gave up after {attempt} attempt{'s' if attempt > 1 else ''}"
