@@ -269,6 +269,54 @@ def _check_bases_flag(bases: str | None) -> None:
         raise UsageError(f"--bases {bases!r}: use official or offline")
 
 
+@app.command()
+@handles_errors
+def kube(
+    app_dir: AppDir = Path("."),
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
+    target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
+    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
+    replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
+) -> None:
+    """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes."""
+    from aurora import config as config_mod
+    from aurora import gitinfo
+    from aurora import kube as kube_mod
+    from aurora.errors import UsageError
+    from aurora.plan import make_plan
+    from aurora.refs import ReferenceError, parse_ref
+
+    if target not in ("k8s", "podman"):
+        raise UsageError(f"--target {target!r}: use k8s or podman")
+    if layout not in ("single", "split"):
+        raise UsageError(f"--layout {layout!r}: use single or split")
+    cfg = config_mod.load(app_dir)
+    if namespace is not None or replicas is not None:
+        cfg = cfg.model_copy(update={"kube": config_mod.Kube.model_validate(
+            {**cfg.kube.model_dump(), **({"namespace": namespace} if namespace is not None else {}),
+             **({"replicas": replicas} if replicas is not None else {})})})
+    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
+    ref = image or plan.image
+    if digest_file is not None:
+        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
+        if not digest.startswith("sha256:"):
+            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
+        ref = f"{ref.split('@')[0]}@{digest}"
+    try:
+        parse_ref(ref)
+    except ReferenceError as exc:
+        raise UsageError(f"--image: {exc}") from None
+    objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target=target, layout=layout, image=ref))
+    if out is None:
+        sys.stdout.write(kube_mod.dump(objs))
+    else:
+        for path in kube_mod.write(objs, out):
+            print(path)
+
+
 @base_app.command("build")
 @handles_errors
 def base_build(

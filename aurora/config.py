@@ -313,6 +313,61 @@ class VerifyPolicy(_Model):
         return v
 
 
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+
+
+def _quantity(v: Any) -> Any:
+    if isinstance(v, (int, float)):
+        v = str(v)
+    if isinstance(v, str) and not _QUANTITY.match(v):
+        raise ValueError(f"{v!r} is not a Kubernetes quantity (e.g. 250m, 1, 512Mi, 1Gi)")
+    return v
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+
+
+class Resources(_Model):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Autoscaling(_Model):
+    min: int = Field(2, ge=1)
+    max: int = Field(5, ge=1)
+    cpu_percent: int = Field(75, ge=1, le=100)
+
+
+class Kube(_Model):
+    """What `aurora kube` writes besides what the image says."""
+
+    namespace: str | None = Field(None, description="Namespace for every object.")
+    replicas: int = Field(1, ge=0, description="Deployment replicas.")
+    requests: Resources = Field(default_factory=lambda: Resources(cpu="250m", memory="512Mi"))
+    limits: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="1Gi"))
+    heap_percent: int = Field(75, ge=10, le=95, description="Java heap as a share of the container's memory limit (-XX:MaxRAMPercentage).")
+    istio: bool = Field(False, description="Istio sidecar injection annotation and protocol-named ports.")
+    autoscaling: Autoscaling | None = Field(None, description="A HorizontalPodAutoscaler (autoscaling/v2) on CPU.")
+    min_available: int | None = Field(None, ge=0, description="A PodDisruptionBudget with this minAvailable.")
+    host_port: int = Field(8080, ge=1024, le=65535, description="podman target: host port on 127.0.0.1 for the web port.")
+    env: dict[str, SafeText] = Field(default_factory=dict, description="Extra environment (non-secret values only).")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str | None) -> str | None:
+        if v is not None and (len(v) > 63 or not _DNS_LABEL.match(v)):
+            raise ValueError(f"{v!r} is not a valid namespace (a DNS-1123 label)")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+        return v
+
+
 def _bases(v: Any) -> Any:
     return {"set": v} if isinstance(v, str) else v
 
@@ -327,6 +382,7 @@ class Config(_Model):
     image: Image = Field(default_factory=Image)
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
     verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
+    kube: Kube = Field(default_factory=Kube)
 
 
 # -- loading ---------------------------------------------------------------------------------
