@@ -317,6 +317,34 @@ def kube(
             print(path)
 
 
+@app.command()
+@handles_errors
+def doctor(
+    as_json: JsonFlag = False,
+    trial_image: Annotated[Optional[str], typer.Option("--trial-image", help="Image for the trial container (default: the offline runtime base, if present).")] = None,
+) -> None:
+    """Check this host: tools, cgroups, OCI runtimes, ulimits, storage, rootless, binfmt, auth."""
+    from aurora import doctor as doc
+    from aurora.bases import offline_refs
+    from aurora.engines.buildah import image_present
+
+    if trial_image is None and image_present(offline_refs()["runtime"]):
+        trial_image = offline_refs()["runtime"]
+    state = doc.gather(trial_image)
+    findings = doc.check(state)
+    if as_json:
+        from dataclasses import asdict
+
+        print(json.dumps({"state": asdict(state), "findings": [asdict(f) for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            print(f"{f.status.upper():4}  {f.check:22} {f.detail}")
+            if f.fix and f.status != "pass":
+                print(f"      {'':22} fix: {f.fix}")
+    if any(f.status == "fail" for f in findings):
+        raise typer.Exit(1)
+
+
 @base_app.command("build")
 @handles_errors
 def base_build(

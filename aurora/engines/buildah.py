@@ -47,6 +47,15 @@ def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
     return argv
 
 
+def image_present(ref: str) -> bool:
+    """Whether ``ref`` is in local storage (False when buildah is missing)."""
+    import shutil
+
+    if shutil.which("buildah") is None:
+        return False
+    return runner.run(["buildah", "inspect", "--type", "image", ref], check=False, merge_stderr=False).returncode == 0
+
+
 def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
     # aurora retries connection failures itself (registry.with_retries), a bounded number of
     # times; buildah's own retries would multiply them.
@@ -72,9 +81,11 @@ class BuildahEngine:
             try:
                 runner.run(bud_argv(request, iidfile), stream=log)
             except CommandError as exc:
+                from aurora.doctor import hint_for
+
                 raise BuildError(
                     "the image build failed; the end of its log:\n" + _indent(exc.output_tail),
-                    hint="fix the step above; rerun with --debug to see every command",
+                    hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug to see every command",
                 ) from None
             image_id = iidfile.read_text().strip().removeprefix("sha256:")
         return self.describe(image_id, request.tags)
