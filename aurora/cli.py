@@ -319,6 +319,69 @@ def kube(
 
 @app.command()
 @handles_errors
+def smoke(
+    ref: Annotated[Optional[str], typer.Argument(help="Local image (default: the app's first tag).")] = None,
+    app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder: what to expect comes from its aurora.toml (default: the image's labels).")] = None,
+    kube_mode: Annotated[bool, typer.Option("--kube", help="Play `aurora kube --target podman` YAML instead of podman run.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="podman (CLI) or docker (Docker Engine API: a daemon, or a podman API socket aurora starts).")] = "podman",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the app to answer.")] = 120,
+    grace: Annotated[int, typer.Option("--grace", help="Seconds the app gets to stop after SIGTERM.")] = 10,
+    error_pattern: Annotated[Optional[str], typer.Option("--error-pattern", help="Regex that marks an error line in the start-up log.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the image on a loopback port, check it serves and stops cleanly, then remove it."""
+    import re
+    import tempfile
+
+    from aurora import smoke as sm
+    from aurora.errors import UsageError
+
+    if engine not in ("podman", "docker"):
+        raise UsageError(f"--engine {engine!r}: use podman or docker")
+    if error_pattern is not None:
+        try:
+            re.compile(error_pattern)
+        except re.error as exc:
+            raise UsageError(f"--error-pattern: not a regular expression: {exc}") from None
+    cfg = plan = None
+    if app_dir is not None or kube_mode or ref is None:
+        from aurora import config as config_mod
+        from aurora import gitinfo
+        from aurora.plan import make_plan
+
+        directory = app_dir or Path(".")
+        cfg = config_mod.load(directory)
+        plan = make_plan(cfg, directory, gitinfo.read(directory))
+    image = ref or plan.image
+    if plan is not None:
+        expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix, plan.websocket)
+    else:
+        expect = sm.Expectations.from_labels(sm.image_labels(image))
+    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp:
+        if kube_mode:
+            from aurora import kube as kube_mod
+
+            objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target="podman", image=image))
+            run = sm.KubePlay(objs, Path(tmp))
+        elif engine == "docker":
+            run = sm.DockerApi(image, expect.web_port, Path(tmp))
+        else:
+            run = sm.PodmanRun(image, expect.web_port)
+        report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
+                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=_step)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(f"{'PASS' if report.ok else 'FAIL'}  {image} ({report.mode})")
+    if not report.ok:
+        if report.logs_tail:
+            _err("the end of the container's log (back end and web server):")
+            _err("\n".join("  " + line for line in report.logs_tail.splitlines()))
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
 def doctor(
     as_json: JsonFlag = False,
     trial_image: Annotated[Optional[str], typer.Option("--trial-image", help="Image for the trial container (default: the offline runtime base, if present).")] = None,

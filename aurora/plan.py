@@ -158,8 +158,11 @@ def make_plan(
             "io.aurora.roles": "all,api,web",
             "io.aurora.web-port": str(config.web.port),
             "io.aurora.api-port": str(config.backend.port),
+            "io.aurora.api-prefix": config.web.api_prefix,
         }
     )
+    if config.web.websocket:
+        labels["io.aurora.websocket"] = config.web.websocket
     if config.backend.health:
         labels["io.aurora.health"] = config.backend.health
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(buildah podman skopeo runc crun fuse-overlayfs uidmap slirp4netns
-          docker-registry mmdebstrap apache2-utils catatonit openssl openjdk-17-jdk-headless
+          docker-registry mmdebstrap apache2-utils catatonit openssl procps openjdk-17-jdk-headless
           libjackson2-databind-java libjackson2-dataformat-yaml libyaml-snake-java
           python3-venv git curl ca-certificates)
 missing=()

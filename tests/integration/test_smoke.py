@@ -1,0 +1,91 @@
+"""aurora smoke against the real demo image — and against two broken ones."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.integration.conftest import aurora, sh
+
+pytestmark = pytest.mark.integration
+
+
+def leftovers() -> list[str]:
+    containers = sh("podman", "ps", "-a", "--format", "{{.Names}}").stdout.split()
+    pods = sh("podman", "pod", "ps", "--format", "{{.Name}}").stdout.split()
+    services = sh("pgrep", "-af", "podman system service", check=False).stdout.split("\n")
+    return [n for n in containers + pods if n.startswith("aurora-smoke-")] + [s for s in services if "aurora-smoke" in s]
+
+
+def checks(out) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in json.loads(out.stdout)["checks"]}
+
+
+@pytest.mark.parametrize("mode", [["--engine", "podman"], ["--engine", "docker"], ["--kube"]], ids=["podman", "docker-api", "kube"])
+def test_smoke_passes_on_the_demo(demo_image, demo_app, mode):
+    out = aurora("smoke", demo_image.image, "-C", str(demo_app), *mode, "--json", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    result = checks(out)
+    for name in ("start", "ready", "index", "client route", "api health", "startup log", "stop"):
+        assert result[name] == "pass", name
+    assert result["websocket"] == "skip"  # the demo's back end has none
+    assert leftovers() == []
+
+
+def test_smoke_reads_expectations_from_the_image_labels(demo_image):
+    out = aurora("smoke", demo_image.image, "--json", check=False)
+    assert out.returncode == 0 and checks(out)["api health"] == "pass"
+
+
+def _derived(demo_image, tmp_path, containerfile: str, files: dict[str, str] = {}) -> str:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "Containerfile").write_text(f"FROM {demo_image.image}\n{containerfile}")
+    tag = f"localhost/aurora-test/broken:{uuid.uuid4().hex[:8]}"
+    sh("buildah", "bud", "--isolation=chroot", "--identity-label=false", "-t", tag, str(tmp_path))
+    return tag
+
+
+def test_smoke_fails_when_the_back_end_exits_at_start(demo_image, tmp_path):
+    tag = _derived(demo_image, tmp_path, "ENV Z_API_PORT=not-a-port\n")
+    try:
+        out = aurora("smoke", tag, "--timeout", "60", "--json", check=False)
+        assert out.returncode == 1
+        report = json.loads(out.stdout)
+        ready = next(c for c in report["checks"] if c["name"] == "ready")
+        assert ready["status"] == "fail" and "exited" in ready["detail"]
+        assert "the api process exited on its own" in report["logs_tail"]
+        assert leftovers() == []
+    finally:
+        sh("buildah", "rmi", tag, check=False)
+
+
+def test_smoke_fails_when_the_web_server_has_no_fallback(demo_image, demo_app, tmp_path):
+    ctx = tmp_path / "ctx"
+    aurora("render", "-C", str(demo_app), "-o", str(ctx))
+    conf = (ctx / "aurora/app/nginx.conf").read_text()
+    assert "try_files $uri $uri/ /index.html;" in conf
+    build = tmp_path / "build"
+    build.mkdir()
+    tag = _derived(demo_image, build, "COPY nginx.conf /app/aurora/nginx.conf\n",
+                   {"nginx.conf": conf.replace("try_files $uri $uri/ /index.html;", "try_files $uri $uri/ =404;")})
+    try:
+        out = aurora("smoke", tag, "--json", check=False)
+        assert out.returncode == 1
+        route = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "client route")
+        assert route["status"] == "fail" and "no fallback" in route["detail"]
+        assert "FAIL" in out.stderr and "client route" in out.stderr
+        assert leftovers() == []
+    finally:
+        sh("buildah", "rmi", tag, check=False)
+
+
+def test_doctor_runs_for_real():
+    out = aurora("doctor", "--json", check=False)
+    report = json.loads(out.stdout)
+    names = {f["check"] for f in report["findings"]}
+    assert {"buildah", "podman", "skopeo", "cgroups", "ulimits", "storage", "/dev/net/tun"} <= names
+    assert out.returncode == (1 if any(f["status"] == "fail" for f in report["findings"]) else 0)
+    assert report["state"]["tools"]["buildah"]
