@@ -10,7 +10,7 @@ from aurora import config as config_mod
 from aurora import context, gitinfo
 from aurora.engines import get as get_engine
 from aurora.engines.base import BuildRequest, BuiltImage, Engine
-from aurora.errors import AuroraError
+from aurora.errors import AuroraError, UsageError
 from aurora.plan import Plan, make_plan
 from aurora.render import render, render_metadata
 
@@ -67,11 +67,22 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
     plan = plan_for(opts)
     for note in plan.notes:
         step(note)
-    engine = get_engine(opts.engine)
-    digests = check_bases(plan, engine)
+    from aurora.engines import capabilities, choose
+
+    name = choose(opts.engine)
+    caps = capabilities(name)
+    if opts.engine == "auto":
+        step(f"engine: {name} (the first usable of buildah, podman, docker)")
+    if not caps.local:
+        raise UsageError(f"the {name} engine does not build into local storage",
+                         hint="use `aurora build --engine kaniko --emit-job -o DIR` for an in-cluster build")
+    if not caps.reproducible:
+        step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
+    engine = get_engine(name)
     files = render(plan)
     ctx = context.temporary(plan)
     try:
+        digests = check_bases(plan, engine)
         step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
         context.stage(plan, files, ctx)
         step(f"building {', '.join(plan.tags)} with {engine.name}")
@@ -94,10 +105,42 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
                 containerfile=meta / "Containerfile",
                 tags=plan.tags,
                 timestamp=plan.source_date_epoch,
-                annotations=annotations(plan, digests),
+                annotations=annotations(plan, digests) if caps.annotations else (),
             ),
             log,
         )
     finally:
         context.remove(ctx)
+        engine.close()
     return plan, built
+
+
+def emit_kaniko_job(opts: Options, out: Path, job: "JobOptions") -> list[Path]:  # noqa: F821
+    """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
+    from aurora.engines import kaniko
+
+    plan = plan_for(opts)
+    files = render(plan)
+    ctx = context.temporary(plan)
+    try:
+        context.stage(plan, files, ctx)
+        return kaniko.emit(plan, ctx, out, job)
+    finally:
+        context.remove(ctx)
+
+
+def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
+                        step: Callable[[str], None]) -> Plan:
+    """kaniko's executor on this machine: builds the staged context and pushes every tag."""
+    from aurora.engines import kaniko
+
+    plan = plan_for(opts)
+    files = render(plan)
+    ctx = context.temporary(plan)
+    try:
+        context.stage(plan, files, ctx)
+        step(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
+        kaniko.run_executor(ctx, plan.tags, log, insecure=insecure)
+    finally:
+        context.remove(ctx)
+    return plan

@@ -163,23 +163,47 @@ def build(
     tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (NAME:TAG or TAG); repeatable.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
     bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Build engine.")] = "buildah",
+    engine: Annotated[str, typer.Option("--engine", help="Build engine: buildah, podman, docker, kaniko or auto.")] = "buildah",
     push: Annotated[bool, typer.Option("--push", help="Push every tag after the build, then read it back.")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
     digest_file: DigestFile = None,
+    emit_job: Annotated[bool, typer.Option("--emit-job", help="kaniko: write a Kubernetes Job and the context tarball to -o DIR instead of building here.")] = False,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Folder for --emit-job.")] = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="--emit-job: namespace of the Job.")] = None,
+    registry_secret: Annotated[Optional[str], typer.Option("--registry-secret", help="--emit-job: the dockerconfigjson Secret with push credentials.")] = None,
+    executor_image: Annotated[Optional[str], typer.Option("--executor-image", help="--emit-job: the kaniko executor image.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push)."""
     from aurora.build import Options
     from aurora.build import build as run_build
-    from aurora.engines import get
+    from aurora.engines import choose, get
+    from aurora.errors import UsageError
     from aurora.push import push as run_push
 
     _check_bases_flag(bases)
-    reg = _registry_options(authfile, cert_dir, tls_verify) if push else None
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine)
+    if emit_job or choose(engine) == "kaniko":
+        from aurora.build import build_with_executor, emit_kaniko_job
+        from aurora.engines.kaniko import EXECUTOR_IMAGE, JobOptions
+
+        if choose(engine) != "kaniko":
+            raise UsageError("--emit-job goes with --engine kaniko")
+        if emit_job:
+            if out is None:
+                raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
+            job = JobOptions(executor_image=executor_image or EXECUTOR_IMAGE, secret=registry_secret, namespace=namespace)
+            for path in emit_kaniko_job(opts, out, job):
+                print(path)
+            return
+        if not push:
+            raise UsageError("kaniko has no local image storage: add --push (or use --emit-job -o DIR)")
+        plan = build_with_executor(opts, insecure=not tls_verify, log=_log, step=_step)
+        print(plan.image)
+        return
+    reg = _registry_options(authfile, cert_dir, tls_verify) if push else None
     _, built = run_build(opts, log=_log, step=_step)
     result = built.as_dict()
     _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")

@@ -295,44 +295,19 @@ class KubePlay:
 
 
 class DockerApi:
-    """The Docker Engine API (Docker SDK): a Docker daemon, or podman's API socket.
-
-    Without DOCKER_HOST or /var/run/docker.sock, aurora starts `podman system service` on a
-    private socket for the run and stops it afterwards.
-    """
+    """The Docker Engine API (Docker SDK): a Docker daemon, or podman's API socket that aurora
+    starts for the run and stops afterwards."""
 
     mode = "docker"
 
     def __init__(self, image: str, web_port: int, socket_dir: Path):
-        try:
-            import docker  # the only module that needs the Docker SDK
-        except ImportError:
-            raise AuroraError("the Docker SDK is not installed", hint="pip install 'aurora-zero[docker]'") from None
-        self._docker = docker
+        from aurora.dockerapi import DockerConnection
+
+        self.conn = DockerConnection(socket_dir)
+        self.client, self._docker = self.conn.client, self.conn.sdk
         self.image, self.web_port = image, web_port
         self.name = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
-        self.service = None
-        url = os.environ.get("DOCKER_HOST")
-        if not url and Path("/var/run/docker.sock").exists():
-            url = "unix:///var/run/docker.sock"
-        if not url:
-            url = self._start_podman_service(socket_dir)
-        self.client = docker.DockerClient(base_url=url, timeout=120)
         self.container = None
-
-    def _start_podman_service(self, folder: Path) -> str:
-        import subprocess
-
-        runner.which("podman", why="to serve the Docker Engine API")
-        sock = folder / "podman.sock"
-        self.service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        end = time.monotonic() + 20
-        while not sock.exists():
-            if self.service.poll() is not None or time.monotonic() > end:
-                raise AuroraError("could not start `podman system service` for the Docker API")
-            time.sleep(0.1)
-        return f"unix://{sock}"
 
     def start(self, port: int) -> None:
         try:
@@ -363,13 +338,7 @@ class DockerApi:
         except self._docker.errors.APIError:
             pass
         finally:
-            self.client.close()
-            if self.service is not None:
-                self.service.terminate()
-                try:
-                    self.service.wait(timeout=10)
-                except Exception:
-                    self.service.kill()
+            self.conn.close()
 
 
 def image_labels(image: str) -> dict[str, str]:

@@ -51,3 +51,6 @@ class Engine(Protocol):
         """Push to a transport reference; returns the manifest digest the engine sent."""
 
     def remove(self, ref: str) -> None: ...
+
+    def close(self) -> None:
+        """Release what the engine started (an API socket service)."""

@@ -116,6 +116,9 @@ class BuildahEngine:
     def remove(self, ref: str) -> None:
         runner.run(["buildah", "rmi", ref], check=False)
 
+    def close(self) -> None:
+        pass
+
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())

@@ -1,0 +1,92 @@
+"""The docker engine: the Docker Engine API through the Docker SDK.
+
+It talks to a Docker daemon, or to podman's Docker-compatible API socket (started by aurora
+when no daemon is there). The Engine API's classic build has no control over file or creation
+times and no manifest annotations: builds work, but are not reproducible (see the capability
+table in aurora.engines).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from aurora import runner
+from aurora.dockerapi import DockerConnection
+from aurora.engines.base import BuildRequest, BuiltImage
+from aurora.errors import BuildError
+from aurora.registry import RegistryOptions
+
+
+class DockerEngine:
+    name = "docker"
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="aurora-docker-")
+        self.conn = DockerConnection(Path(self._tmp.name))
+        self.api = self.conn.client.api
+        self.errors = self.conn.sdk.errors
+
+    def image_digest(self, ref: str) -> str | None:
+        """Presence check: the image ID (the Engine API has no local manifest digest)."""
+        try:
+            return self.api.inspect_image(ref)["Id"]
+        except self.errors.ImageNotFound:
+            return None
+
+    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
+        image_id, tail = None, []
+        try:
+            stream = self.api.build(
+                path=str(request.context),
+                dockerfile=str(request.containerfile.relative_to(request.context)),
+                rm=True, forcerm=True, pull=False, nocache=request.no_cache, decode=True,
+                buildargs=dict(request.build_args) or None,
+            )
+            for chunk in stream:
+                if "stream" in chunk:
+                    for line in chunk["stream"].splitlines():
+                        if line.strip():
+                            tail = (tail + [line])[-40:]
+                            log(line)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                if "error" in chunk:
+                    raise BuildError("the image build failed; the end of its log:\n"
+                                     + "\n".join("  " + l for l in (tail + [chunk["error"]])[-40:]),
+                                     hint="fix the step above; rerun with --debug")
+        except self.errors.APIError as exc:
+            raise BuildError(f"the Docker Engine API refused the build: {exc}") from None
+        if image_id is None:  # podman's API names the image in the last stream line instead
+            image_id = next((line.split()[-1] for line in reversed(tail) if line.startswith("Successfully built")), None)
+        if image_id is None:
+            raise BuildError("the build finished without naming an image", hint="rerun with --debug")
+        for tag in request.tags:
+            repo, _, name = tag.rpartition(":")
+            self.api.tag(image_id, repo, name)
+        info = self.api.inspect_image(image_id)
+        diff_ids = tuple(info["RootFS"]["Layers"])
+        full_id = info["Id"].removeprefix("sha256:")
+        return BuiltImage(request.tags[0] if request.tags else full_id, full_id, request.tags,
+                          int(info.get("Size", 0)), len(diff_ids), diff_ids)
+
+    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        # skopeo copies straight from the engine's storage with aurora's auth and TLS flags.
+        source = f"containers-storage:{image}" if self.conn.is_podman else f"docker-daemon:{image}"
+        with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
+            digestfile = Path(tmp) / "digest"
+            runner.run(["skopeo", "copy", "--retry-times=0", f"--digestfile={digestfile}",
+                        *[f.replace("--", "--dest-", 1) for f in opts.flags()], source, dest], stream=log)
+            return digestfile.read_text().strip()
+
+    def remove(self, ref: str) -> None:
+        try:
+            self.api.remove_image(ref)
+        except self.errors.APIError:
+            pass
+
+    def close(self) -> None:
+        self.conn.close()
+        self._tmp.cleanup()
