@@ -26,11 +26,13 @@ class Options:
     bases: str | None = None
     no_cache: bool = False
     engine: str = "buildah"
+    secrets: tuple[tuple[str, Path], ...] = ()
 
 
 def plan_for(opts: Options) -> Plan:
     cfg = config_mod.load(opts.app_dir)
-    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases)
+    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases,
+                     secrets=tuple(k for k, _ in opts.secrets))
 
 
 def render_to(plan: Plan, out: Path) -> Path:
@@ -76,6 +78,8 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
     if not caps.local:
         raise UsageError(f"the {name} engine does not build into local storage",
                          hint="use `aurora build --engine kaniko --emit-job -o DIR` for an in-cluster build")
+    if opts.secrets and not caps.secrets:
+        raise UsageError(f"the {name} engine cannot mount build secrets", hint="use --engine buildah or podman")
     if not caps.reproducible:
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
     engine = get_engine(name)
@@ -93,6 +97,7 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
                 tags=(),
                 timestamp=LAYER_EPOCH,
                 no_cache=opts.no_cache,
+                secrets=opts.secrets,
             ),
             log,
         )

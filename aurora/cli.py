@@ -41,6 +41,8 @@ DigestFile = Annotated[Optional[Path], typer.Option("--digest-file", help="Write
 
 
 def _registry_options(authfile, cert_dir, tls_verify):
+    import os
+
     from aurora.errors import UsageError
     from aurora.registry import RegistryOptions
 
@@ -48,7 +50,11 @@ def _registry_options(authfile, cert_dir, tls_verify):
         raise UsageError(f"--authfile {authfile}: no such file")
     if cert_dir is not None and not cert_dir.is_dir():
         raise UsageError(f"--cert-dir {cert_dir}: no such folder")
-    return RegistryOptions(authfile=authfile, cert_dir=cert_dir, tls_verify=tls_verify)
+    timeout = os.environ.get("AURORA_REGISTRY_TIMEOUT", "")
+    if timeout and not timeout.replace(".", "", 1).isdigit():
+        raise UsageError(f"AURORA_REGISTRY_TIMEOUT={timeout!r}: seconds, e.g. 600")
+    return RegistryOptions(authfile=authfile, cert_dir=cert_dir, tls_verify=tls_verify,
+                           **({"timeout": float(timeout)} if timeout else {}))
 
 
 def _write_digest(path: Path | None, digest: str) -> None:
@@ -169,6 +175,7 @@ def build(
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
     digest_file: DigestFile = None,
+    secret: Annotated[Optional[list[str]], typer.Option("--secret", help="Build secret ID=FILE, mounted only for the step that needs it: npmrc (front-end install), maven-settings (back-end build).")] = None,
     emit_job: Annotated[bool, typer.Option("--emit-job", help="kaniko: write a Kubernetes Job and the context tarball to -o DIR instead of building here.")] = False,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Folder for --emit-job.")] = None,
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="--emit-job: namespace of the Job.")] = None,
@@ -184,7 +191,8 @@ def build(
     from aurora.push import push as run_push
 
     _check_bases_flag(bases)
-    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine)
+    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine,
+                   secrets=_secrets(secret or []))
     if emit_job or choose(engine) == "kaniko":
         from aurora.build import build_with_executor, emit_kaniko_job
         from aurora.engines.kaniko import EXECUTOR_IMAGE, JobOptions
@@ -284,6 +292,22 @@ def verify(
         print(f"{'PASS' if report.ok else 'FAIL'}  {target} {report.digest}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
+    from aurora.errors import UsageError
+    from aurora.plan import SECRETS
+
+    out = []
+    for item in items:
+        key, sep, path = item.partition("=")
+        if not sep or key not in SECRETS:
+            raise UsageError(f"--secret {item!r}: use ID=FILE with ID one of {', '.join(SECRETS)}")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise UsageError(f"--secret {key}: {file} is not a file")
+        out.append((key, file.resolve()))
+    return tuple(out)
 
 
 def _check_bases_flag(bases: str | None) -> None:

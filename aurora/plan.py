@@ -41,6 +41,9 @@ ZERO_JVM_FLAGS = (
     "--add-opens", "java.base/java.util=ALL-UNNAMED",
     "-Djava.io.tmpdir=./tmp",
 )
+# Build-time secrets aurora knows where to mount: only for the step that needs them, never
+# into a layer. npmrc: the front end's dependency install; maven-settings: the back-end build.
+SECRETS = {"npmrc": "/root/.npmrc", "maven-settings": "/root/.m2/settings.xml"}
 LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 OCI = "org.opencontainers.image"
 
@@ -93,6 +96,7 @@ class Plan:
     websocket: str | None
     writable: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())  # things the user should know (printed by build)
+    secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
 
     @property
     def created(self) -> str:
@@ -115,6 +119,7 @@ def make_plan(
     environ: dict[str, str] | None = None,
     tags: list[str] | None = None,
     bases: str | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> Plan:
     """Decide the build. ``tags`` and ``bases`` are command-line overrides."""
     environ = dict(os.environ) if environ is None else environ
@@ -190,6 +195,7 @@ def make_plan(
         websocket=config.web.websocket,
         writable=writable,
         notes=tuple(notes),
+        secrets=tuple(sorted(set(secrets))),
     )
 
 

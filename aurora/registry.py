@@ -37,6 +37,7 @@ class RegistryOptions:
     tls_verify: bool = True
     retries: int = ATTEMPTS
     retry_delay: float = 1.0
+    timeout: float = 1800.0  # seconds for one push or read; a stalled registry ends there
 
     def flags(self) -> list[str]:
         """Flags buildah push and skopeo inspect/copy understand alike."""
@@ -116,6 +117,11 @@ def translate(exc: CommandError, ref: str, doing: str) -> RegistryError:
         )
     if "manifest unknown" in low or "name unknown" in low or "not found" in low or "no such image" in low:
         return NotFound(f"{doing} {ref}: not found", hint="check the name and tag (skopeo list-tags docker://NAME)")
+    if _server_error(low):
+        return RegistryError(
+            f"{doing} {ref}: the registry {registry} answered with a server error ({_first(text, 'status', 'error', '50')})",
+            hint="the registry is failing; nothing was reported as done: try again later",
+        )
     if _is_connection(low):
         return RegistryError(
             f"{doing} {ref}: cannot reach {registry} ({_first(text, 'dial tcp', 'connection', 'timeout', 'EOF')})",
@@ -123,6 +129,13 @@ def translate(exc: CommandError, ref: str, doing: str) -> RegistryError:
         )
     last = text.strip().splitlines()[-1] if text.strip() else exc.message
     return RegistryError(f"{doing} {ref} failed: {last}")
+
+
+_SERVER_ERROR = re.compile(r"\b5\d\d \(|internal server error|bad gateway|service unavailable|gateway timeout|unexpected http status: 5")
+
+
+def _server_error(low: str) -> bool:
+    return bool(_SERVER_ERROR.search(low))
 
 
 def _is_connection(low: str) -> bool:
@@ -151,8 +164,9 @@ def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOp
             return action()
         except CommandError as exc:
             error = translate(exc, ref, doing)
-            retryable = _is_connection(exc.output_tail.lower()) and type(error) is RegistryError \
-                and error.message.startswith(f"{doing} {ref}: cannot reach")
+            low = exc.output_tail.lower()
+            # Only what can pass by itself is retried: a dropped connection, a timeout, a 5xx.
+            retryable = type(error) is RegistryError and (_server_error(low) or _is_connection(low))
             if not retryable or attempt >= opts.retries:
                 if retryable:
                     error.message += f" — gave up after {attempt} attempt{'s' if attempt > 1 else ''}"

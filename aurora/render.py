@@ -58,6 +58,8 @@ def render(plan: Plan) -> dict[str, str]:
         # Source builds gather the dist in the `backend` stage; dist builds copy the staged one.
         "dist_from": "--from=backend " if be.mode == "source" else "",
         "dist": "/dist" if be.mode == "source" else "backend",
+        "npm_secret": _mount(plan, "npmrc"),
+        "maven_secret": _mount(plan, "maven-settings"),
     }
     env = environment()
     files = {
@@ -73,6 +75,12 @@ def render(plan: Plan) -> dict[str, str]:
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
     return files
+
+
+def _mount(plan: Plan, secret: str) -> str:
+    from aurora.plan import SECRETS
+
+    return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
 
 
 def render_metadata(plan: Plan, content_id: str) -> str:

@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 import tempfile
+import threading
 
 from aurora.errors import CommandError, MissingToolError
 
@@ -107,6 +108,18 @@ def run(
         raise
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     lines: list[str] = []
+    # A stalled child (a registry that stops answering) keeps its pipe open: reading would
+    # block forever, so a watchdog ends the child when the time is up.
+    timed_out = threading.Event()
+    watchdog = None
+    if timeout is not None:
+        def expire() -> None:
+            timed_out.set()
+            _stop(proc, signal.SIGTERM, grace=5)
+
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
     try:
         if input is not None:
             assert proc.stdin is not None
@@ -119,17 +132,23 @@ def run(
             tail.append(line)
             if stream is not None:
                 stream(line)
-        returncode = proc.wait(timeout=timeout)
-    except BaseException as exc:  # KeyboardInterrupt, Interrupted, timeouts
+        returncode = proc.wait()
+    except BaseException as exc:  # KeyboardInterrupt, Interrupted
         _stop(proc, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
         if errfile is not None:
             errfile.close()
         raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
     stderr = ""
     if errfile is not None:
         errfile.seek(0)
         stderr = errfile.read().decode("utf-8", "replace")
         errfile.close()
+    if timed_out.is_set():
+        tail.append(f"aurora: timeout: no result after {timeout:g}s; the command was stopped")
+        raise CommandError(args, returncode or -signal.SIGTERM, "\n".join(tail))
     result = Result(args, returncode, "\n".join(lines), stderr)
     if check and returncode != 0:
         err_tail = "\n".join(stderr.splitlines()[-TAIL_LINES:])
@@ -137,14 +156,19 @@ def run(
     return result
 
 
-def _stop(proc: subprocess.Popen, sig: int) -> None:
+def _stop(proc: subprocess.Popen, sig: int, grace: float = GRACE_SECONDS) -> None:
     if proc.poll() is not None:
         return
+    # The child leads its own process group (start_new_session): signal all of it, so a
+    # grandchild holding the output pipe cannot keep us waiting.
     try:
-        proc.send_signal(sig)
-        proc.wait(timeout=GRACE_SECONDS)
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     except ProcessLookupError:
         pass

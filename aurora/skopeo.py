@@ -28,7 +28,7 @@ def _flags(ref: str, opts: RegistryOptions) -> list[str]:
 
 
 def raw_manifest(ref: str, opts: RegistryOptions) -> bytes:
-    return runner.run_bytes(["skopeo", "inspect", "--raw", *_flags(ref, opts), ref])
+    return runner.run_bytes(["skopeo", "inspect", "--raw", *_flags(ref, opts), ref], timeout=min(opts.timeout, 300))
 
 
 def read(ref: str, opts: RegistryOptions, note=None) -> ImageFacts:

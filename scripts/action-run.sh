@@ -82,17 +82,24 @@ if [ -n "${REGISTRY_AUTH_FILE:-}" ]; then
 fi
 
 # The image name and tags. A name without a registry host gets AURORA_REGISTRY; registry paths
-# are lowercase (GitHub owners may not be), so the name is lowercased.
+# are lowercase (GitHub owners may not be), so the name is lowercased. A tag on the name itself
+# (host/name:1.0) is used when AURORA_TAGS names none.
 if [ -n "$image" ]; then
-  image=$(python3 - "$image" "$registry" <<'PY'
+  read -r image image_tag < <(python3 - "$image" "$registry" <<'PY'
 import sys
-name, registry = sys.argv[1].strip().lower(), sys.argv[2].strip().lower()
+name, registry = sys.argv[1].strip(), sys.argv[2].strip().lower()
+tag = ""
+if ":" in name.rsplit("/", 1)[-1]:
+    name, tag = name.rsplit(":", 1)
+name = name.lower()
 first = name.split("/", 1)[0]
 has_host = "/" in name and ("." in first or ":" in first or first == "localhost")
-print(name if has_host or not registry else f"{registry.rstrip('/')}/{name}")
+print(name if has_host or not registry else f"{registry.rstrip('/')}/{name}", tag)
 PY
 )
-  if [ "${#tags[@]}" = 0 ]; then
+  if [ "${#tags[@]}" = 0 ] && [ -n "$image_tag" ]; then
+    tags=("$image_tag")
+  elif [ "${#tags[@]}" = 0 ]; then
     if [ "${GITHUB_REF_TYPE:-}" = tag ] && [ -n "${GITHUB_REF_NAME:-}" ]; then
       tags=("$GITHUB_REF_NAME")
     else

@@ -17,6 +17,7 @@ class BuildRequest:
     annotations: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
     build_args: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
     extra: tuple[str, ...] = field(default=())  # engine-specific flags the user passed through
 
 

@@ -42,6 +42,8 @@ def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
         argv += ["--annotation", f"{key}={value}"]
     for key, value in req.build_args:
         argv += ["--build-arg", f"{key}={value}"]
+    for key, path in req.secrets:
+        argv += ["--secret", f"id={key},src={path}"]
     argv += list(req.extra)
     argv.append(str(req.context))
     return argv
@@ -62,6 +64,23 @@ def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path) ->
     return ["buildah", "push", "--retry=0", f"--digestfile={digestfile}", *opts.flags(), image, dest]
 
 
+def working_containers() -> set[str]:
+    """IDs of buildah's working containers in this user's storage."""
+    out = runner.run(["buildah", "containers", "--json"], check=False, merge_stderr=False)
+    if out.returncode != 0:
+        return set()
+    return {c["id"] for c in (json.loads(out.output or "null") or [])}
+
+
+def remove_new_containers(before: set[str]) -> None:
+    """buildah leaves its working containers behind when it is interrupted: remove the ones
+    that appeared since ``before``. (A build running at the same moment may lose its container
+    and fail; it then says so.)"""
+    new = sorted(working_containers() - before)
+    if new:
+        runner.run(["buildah", "rm", *new], check=False)
+
+
 class BuildahEngine:
     name = "buildah"
 
@@ -78,9 +97,13 @@ class BuildahEngine:
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
         with tempfile.TemporaryDirectory(prefix="aurora-iid-") as tmp:
             iidfile = Path(tmp) / "iid"
+            before = working_containers()
             try:
                 runner.run(bud_argv(request, iidfile), stream=log)
-            except CommandError as exc:
+            except BaseException as exc:
+                remove_new_containers(before)
+                if not isinstance(exc, CommandError):
+                    raise
                 from aurora.doctor import hint_for
 
                 raise BuildError(
@@ -110,7 +133,7 @@ class BuildahEngine:
         """Push ``image`` to ``dest`` (a transport reference); returns the manifest digest."""
         with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
             digestfile = Path(tmp) / "digest"
-            runner.run(push_argv(image, dest, opts, digestfile), stream=log)
+            runner.run(push_argv(image, dest, opts, digestfile), stream=log, timeout=opts.timeout)
             return digestfile.read_text().strip()
 
     def remove(self, ref: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aurora import runner
 from aurora.engines.base import BuildRequest, BuiltImage
-from aurora.engines.buildah import bud_argv
+from aurora.engines.buildah import bud_argv, remove_new_containers, working_containers
 from aurora.errors import BuildError, CommandError
 from aurora.registry import RegistryOptions
 
@@ -34,9 +34,13 @@ class PodmanEngine:
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
         with tempfile.TemporaryDirectory(prefix="aurora-iid-") as tmp:
             iidfile = Path(tmp) / "iid"
+            before = working_containers()
             try:
                 runner.run(build_argv(request, iidfile), stream=log)
-            except CommandError as exc:
+            except BaseException as exc:
+                remove_new_containers(before)
+                if not isinstance(exc, CommandError):
+                    raise
                 from aurora.doctor import hint_for
 
                 raise BuildError("the image build failed; the end of its log:\n"

@@ -45,3 +45,13 @@ def test_missing_tool_names_the_package():
     with pytest.raises(MissingToolError) as info:
         runner.run(["aurora-no-such-tool"])
     assert "apt-get install" in info.value.hint
+
+
+def test_a_stalled_command_is_stopped_by_the_timeout():
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", "echo started; sleep 30"], timeout=1)
+    assert time.monotonic() - start < 10
+    assert "timeout" in info.value.output_tail and "started" in info.value.output_tail

@@ -1,0 +1,203 @@
+"""Markdown and PNG renderings of a results dict. The markdown part is pure (unit-tested)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.stats import (
+    SCENARIO_TITLES,
+    SCENARIOS,
+    TOOL_TITLES,
+    TOOLS,
+    Target,
+    fmt_bytes,
+    fmt_seconds,
+    median,
+)
+
+
+def _sc(w: dict, tool: str, scenario: str) -> dict:
+    return w["tools"].get(tool, {}).get("scenarios", {}).get(scenario, {})
+
+
+def _layers(sc: dict) -> str:
+    counts = sc.get("changed_layers")
+    if not counts:
+        return "–"
+    uniq = sorted(set(counts))
+    return "/".join(str(c) for c in uniq)
+
+
+def _time(sc: dict) -> str:
+    t = sc.get("median_s")
+    if t is None:
+        return "–"
+    times = [x for x in sc.get("times") or [] if x is not None]
+    if len(times) > 1:
+        return f"{t:.1f} ({min(times):.1f}–{max(times):.1f})"
+    return f"{t:.1f}"
+
+
+def _pushed(sc: dict) -> str:
+    p = median(sc.get("pushed_bytes") or [])
+    return "–" if p is None else fmt_bytes(p)
+
+
+def render_markdown(results: dict, targets: list[Target]) -> str:
+    tools = [t for t in TOOLS if any(t in w["tools"] for w in results["workloads"].values())]
+    out = [f"# aurora bench — {results.get('date', '?')}", ""]
+    meta = results.get("meta") or {}
+    out.append(
+        f"{results.get('reps', '?')} repetition(s){' (--quick)' if results.get('quick') else ''}; "
+        f"host: {meta.get('host', '?')}; buildah {meta.get('buildah', '?')}; "
+        f"aurora {meta.get('aurora', '?')}; wall time of the whole run "
+        f"{fmt_seconds(results.get('elapsed_s'), 0)}."
+    )
+    out.append("")
+    out.append("Times are medians of the repetitions in seconds (min–max in brackets). "
+               "Δ layers: how many of the image's layers (rootfs diff_ids) differ from the image "
+               "built just before. Pushed: new blob bytes in a local registry (layers compressed "
+               "+ config + manifest) when pushing over the previous scenario's image.")
+    out.append("")
+    for note in results.get("notes") or []:
+        out.append(f"- {note}")
+    out.append("")
+
+    cli = results.get("cli") or {}
+    out += ["## Command line", "", "| command | median | samples |", "|---|---|---|"]
+    for key, label in (("help_s", "`aurora --help`"), ("render_s", "`aurora render` (demo)")):
+        vals = cli.get(key) or []
+        out.append(f"| {label} | {fmt_seconds(median(vals), 3)} | "
+                   f"{', '.join(f'{v:.3f}' for v in vals) or '–'} |")
+    out.append("")
+
+    for wl, w in results["workloads"].items():
+        info = w.get("info") or {}
+        out.append(f"## Workload `{wl}`")
+        out.append("")
+        out.append(f"lib/ {fmt_bytes(info.get('lib_bytes'))} in {info.get('lib_jars', '?')} jars, "
+                   f"app.jar {fmt_bytes(info.get('app_jar_bytes'))}, extra static assets "
+                   f"{fmt_bytes(info.get('extra_static_bytes', 0))}.")
+        out.append("")
+        head = ["scenario"] + [f"{t} s" for t in tools] + [f"{t} Δ layers" for t in tools] + \
+               [f"{t} pushed" for t in tools]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for s in SCENARIOS:
+            row = [SCENARIO_TITLES[s]]
+            row += [_time(_sc(w, t, s)) for t in tools]
+            row += [_layers(_sc(w, t, s)) for t in tools]
+            row += [_pushed(_sc(w, t, s)) for t in tools]
+            out.append("| " + " | ".join(row) + " |")
+        out.append("")
+
+        # what changed, by name
+        out.append("Layers that changed, by destination (aurora): " + "; ".join(
+            f"{s}: {', '.join(_sc(w, 'aurora', s).get('changed_labels', [[]])[0]) or 'none'}"
+            for s in SCENARIOS[1:] if _sc(w, "aurora", s).get("changed_labels")) + ".")
+        naive_prep = median(_sc(w, "naive", "frontend").get("prep_s") or [])
+        if naive_prep is not None:
+            out.append(f"The naive front-end time includes the host's `npm run build` "
+                       f"({naive_prep:.1f} s); its other times are `buildah bud` alone.")
+        out.append("")
+
+        payload = w.get("payload") or {}
+        out += ["| image | size | layers | pushed cold (compressed) |", "|---|---|---|---|"]
+        for t in tools:
+            cold = _sc(w, t, "cold")
+            out.append(f"| {TOOL_TITLES[t]} | {fmt_bytes(cold.get('size_bytes'))} | "
+                       f"{cold.get('layers', '–')} | {_pushed(cold)} |")
+        if payload:
+            out.append(f"| minimum payload | {fmt_bytes(payload.get('total_bytes'))} | – | – |")
+        out.append("")
+        if payload:
+            parts = payload.get("parts") or {}
+            out.append("Minimum payload: " + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in parts.items()) + ".")
+            extra = payload.get("not_payload_top") or []
+            if extra:
+                out.append(f"Largest parts of the aurora image outside the payload "
+                           f"({fmt_bytes(payload.get('not_payload_bytes'))} in all): " +
+                           ", ".join(f"`{p}` {fmt_bytes(n)}" for p, n in extra) + ".")
+            out.append("")
+
+        phases = {s: _sc(w, "aurora", s).get("phases") for s in SCENARIOS}
+        if any(phases.values()):
+            keys = next(p for p in phases.values() if p).keys()
+            out += ["Where `aurora build` spends its time (medians, s):", "",
+                    "| scenario | " + " | ".join(keys) + " | buildah steps from cache | steps run |",
+                    "|---|" + "---|" * (len(keys) + 2)]
+            for s in SCENARIOS:
+                p = phases.get(s)
+                if not p:
+                    continue
+                sc = _sc(w, "aurora", s)
+                out.append(f"| {s} | " + " | ".join(f"{p[k]:.2f}" for k in keys) +
+                           f" | {sc.get('cached_steps_s', 0):.2f} s in {sc.get('cached_steps', 0)} | "
+                           f"{sc.get('run_steps_s', 0):.2f} s in {sc.get('run_steps', 0)} |")
+            out.append("")
+            for s in ("cold", "backend"):
+                slow = _sc(w, "aurora", s).get("slowest_steps") or []
+                if slow:
+                    out.append(f"Slowest steps of aurora's {s} build: " + "; ".join(
+                        f"`{x['step'][:60]}` {x['seconds']:.1f} s{' (cache)' if x['cached'] else ''}"
+                        for x in slow[:4]) + ".")
+            out.append("")
+        rep = w.get("reproducible") or {}
+        if rep:
+            out.append(f"Clean builds (image IDs): {', '.join(i[:12] for i in rep.get('ids') or [])}"
+                       f"{'; pushed manifest digests: ' + ', '.join(d[7:19] for d in rep.get('manifests') or []) if rep.get('manifests') else ''}."
+                       + (f" Plain buildah's image equals aurora's content image: {rep.get('buildah_equals_aurora_content')}."
+                          if rep.get("buildah_equals_aurora_content") is not None else ""))
+            out.append("")
+
+    out += ["## Targets", "", "```"]
+    out += [t.line() for t in targets]
+    out += ["```", ""]
+    return "\n".join(out)
+
+
+def render_chart(results: dict, path: Path) -> Path:
+    """Build time and pushed bytes per scenario, aurora vs the baselines, one row per workload."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wls = list(results["workloads"])
+    tools = [t for t in TOOLS if any(t in w["tools"] for w in results["workloads"].values())]
+    colors = {"aurora": "#1f77b4", "buildah": "#7f7f7f", "naive": "#d62728"}
+    fig, axes = plt.subplots(len(wls), 2, figsize=(13, 4.2 * len(wls)), squeeze=False)
+    width = 0.8 / max(1, len(tools))
+    for row, wl in enumerate(wls):
+        w = results["workloads"][wl]
+        for col, (key, title, unit) in enumerate((("median_s", "build time", "s"),
+                                                  ("pushed_bytes", "bytes pushed", "MB"))):
+            ax = axes[row][col]
+            for i, tool in enumerate(tools):
+                vals = []
+                for s in SCENARIOS:
+                    sc = _sc(w, tool, s)
+                    if key == "median_s":
+                        v = sc.get("median_s")
+                    else:
+                        p = median(sc.get("pushed_bytes") or [])
+                        v = None if p is None else p / 1e6
+                    vals.append(0 if v is None else v)
+                xs = [x + (i - (len(tools) - 1) / 2) * width for x in range(len(SCENARIOS))]
+                bars = ax.bar(xs, vals, width, label=tool, color=colors.get(tool))
+                for b, v in zip(bars, vals):
+                    ax.annotate(f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}",
+                                (b.get_x() + b.get_width() / 2, b.get_height()),
+                                ha="center", va="bottom", fontsize=7)
+            ax.set_xticks(range(len(SCENARIOS)))
+            ax.set_xticklabels(SCENARIOS)
+            ax.set_ylabel(unit)
+            if key == "pushed_bytes":
+                ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_title(f"{wl}: {title} per scenario (median of {results.get('reps', '?')})")
+            ax.legend(fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
