@@ -355,3 +355,11 @@ def test_hadolint_aurora_image():
     require_tool("hadolint")
     proc = run_tool(tool_path("hadolint") or "hadolint", str(ROOT / "images" / "aurora" / "Containerfile"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_docs_show_the_generated_workflow():
+    """docs/github-actions.md's example is what `aurora ci github` writes (comments aside)."""
+    text = (ROOT / "docs" / "github-actions.md").read_text()
+    block = re.search(r"```yaml\n(name: release\n.*?)```", text, re.S)
+    assert block, "the example workflow is missing from docs/github-actions.md"
+    assert yaml.safe_load(block[1]) == yaml.safe_load(github_workflow("zero-demo"))
