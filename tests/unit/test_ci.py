@@ -360,6 +360,6 @@ def test_hadolint_aurora_image():
 def test_docs_show_the_generated_workflow():
     """docs/github-actions.md's example is what `aurora ci github` writes (comments aside)."""
     text = (ROOT / "docs" / "github-actions.md").read_text()
-    block = re.search(r"```yaml\n(name: release\n.*?)```", text, re.S)
+    block = re.search(r"```yaml\n(name: release\n.*?)```", text, re.DOTALL)
     assert block, "the example workflow is missing from docs/github-actions.md"
     assert yaml.safe_load(block[1]) == yaml.safe_load(github_workflow("zero-demo"))

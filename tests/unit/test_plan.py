@@ -125,3 +125,11 @@ def test_same_ports_rejected(app):
     (app / "aurora.toml").write_text(MINIMAL + "[web]\nport = 6083\n")
     with pytest.raises(ConfigError, match="also the back end's port"):
         plan_of(app)
+
+
+def test_git_remote_credentials_never_become_a_label():
+    from aurora.gitinfo import strip_credentials
+
+    assert strip_credentials("https://ci:ghp_secret@github.com/acme/app.git") == "https://github.com/acme/app.git"
+    assert strip_credentials("git@github.com:acme/app.git") == "git@github.com:acme/app.git"
+    assert strip_credentials(None) is None

@@ -1,0 +1,309 @@
+"""The bench's pure parts: statistics, layer diffs, log timing, targets, markdown, workload data.
+
+No container engine, no network: these run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from bench import stats
+from bench.payload import parse_ld_list, resolve_in_root
+from bench.report import render_markdown
+from bench.workloads import asset_bytes, choose_jars, static_assets
+
+A, B, C, D, E = (f"sha256:{c * 64}" for c in "abcde")
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+def test_median_ignores_none_and_handles_even_counts():
+    assert stats.median([3.0, None, 1.0, 2.0]) == 2.0
+    assert stats.median([4, 1, 3, 2]) == 2.5
+    assert stats.median([]) is None
+    assert stats.median([None]) is None
+
+
+def test_ratio_and_spread():
+    assert stats.ratio(1, 4) == 0.25
+    assert stats.ratio(1, 0) is None
+    assert stats.ratio(None, 2) is None
+    assert stats.spread([3, 1, None, 2]) == (1, 3)
+
+
+# -- layers --------------------------------------------------------------------------------
+
+def test_changed_layers_same_lists():
+    assert stats.changed_layers([A, B, C], [A, B, C]) == []
+
+
+def test_changed_layers_one_in_the_middle():
+    assert stats.changed_layers([A, B, C], [A, D, C]) == [1]
+
+
+def test_changed_layers_added_and_removed_count():
+    assert stats.changed_layers([A, B], [A, B, C]) == [2]
+    assert stats.changed_layers([A, B, C], [A, B]) == [2]
+    assert stats.changed_layers([], [A, B]) == [0, 1]
+
+
+def test_changed_layers_is_positional_new_layers_is_not():
+    # the same layers in another order: every position changed, but nothing new to push
+    assert stats.changed_layers([A, B], [B, A]) == [0, 1]
+    assert stats.new_layers([A, B], [B, A]) == []
+    assert stats.new_layers([A, B], [A, C, C, D]) == [C, D]
+
+
+def test_layer_labels_from_history():
+    history = [
+        {"created_by": "/bin/sh -c #(nop) ADD file:5e13 in / "},
+        {"created_by": '/bin/sh -c #(nop) CMD ["/bin/bash"]', "empty_layer": True},
+        {"created_by": "/bin/sh -c #(nop) COPY dir:7dba in /opt/java "},
+        {"created_by": "/bin/sh -c #(nop) COPY file:25ec in /app/app.jar "},
+        {"created_by": "/bin/sh -c apt-get update && apt-get install -y nginx tini"},
+        {"created_by": "/bin/sh -c #(nop) LABEL a=b", "empty_layer": True},
+    ]
+    labels = stats.layer_labels(history)
+    assert labels[:3] == ["/", "/opt/java", "/app/app.jar"]
+    assert labels[3].startswith("apt-get update && apt-get install -y ngi")
+    assert len(labels) == 4
+    assert stats.labels_at(labels, [2, 9]) == ["/app/app.jar", "#9"]
+
+
+# -- build logs ----------------------------------------------------------------------------
+
+AURORA_LOG = [
+    (0.40, "aurora: staging the build context (dist back end, source front end)"),
+    (0.45, "aurora: building localhost/x:1 with buildah"),
+    (0.50, "  [1/2] STEP 1/2: FROM localhost/aurora/node:18 AS frontend"),
+    (0.70, "  [1/2] STEP 2/2: RUN npm ci"),
+    (0.80, "  --> Using cache 5c0807a0352e"),
+    (0.90, "  [2/2] STEP 1/2: FROM localhost/aurora/runtime:12"),
+    (1.00, "  [2/2] STEP 2/2: COPY backend/app.jar /app/app.jar"),
+    (3.00, "  STEP 1/2: FROM " + "0" * 64),
+    (3.10, "  STEP 2/2: LABEL org.opencontainers.image.created=\"2023-11-14T22:13:20Z\""),
+    (3.30, "aurora: built localhost/x:1 (b2a7f99af521, 9 layers, 99.0 MB)"),
+]
+
+
+def test_aurora_phases():
+    p = stats.aurora_phases(AURORA_LOG, end=3.4)
+    assert p == pytest.approx({"startup": 0.40, "staging": 0.05, "content_build": 2.55,
+                               "metadata_build": 0.30, "exit": 0.10})
+
+
+def test_aurora_phases_missing_marks():
+    assert stats.aurora_phases(AURORA_LOG[:3], end=1.0) is None
+
+
+def test_content_id_from_log():
+    assert stats.content_id_from_log(AURORA_LOG) == "0" * 64
+    assert stats.content_id_from_log(AURORA_LOG[:2]) is None
+
+
+def test_step_times_and_cache_flags():
+    steps = stats.step_times(AURORA_LOG, end=3.4)
+    assert [s["step"] for s in steps][:2] == ["FROM localhost/aurora/node:18 AS frontend", "RUN npm ci"]
+    npm = steps[1]
+    assert npm["cached"] is True and npm["seconds"] == pytest.approx(0.2)
+    copy_jar = steps[3]
+    assert copy_jar["cached"] is False and copy_jar["seconds"] == pytest.approx(2.0)
+    # the metadata build's last step ends at the "aurora: built" line
+    assert steps[-1]["seconds"] == pytest.approx(0.2)
+
+
+def test_median_phases():
+    a = {"startup": 1.0, "staging": 1.0}
+    b = {"startup": 3.0, "staging": 2.0}
+    assert stats.median_phases([a, None, b]) == {"startup": 2.0, "staging": 1.5}
+    assert stats.median_phases([None]) is None
+
+
+# -- targets -------------------------------------------------------------------------------
+
+def _sc(seconds, **kw):
+    return {"times": [seconds], "median_s": seconds, **kw}
+
+
+def passing_results() -> dict:
+    tools = {
+        "aurora": {"scenarios": {
+            "cold": _sc(100.0, size_bytes=120_000_000, layers=9, pushed_bytes=[50_000_000]),
+            "noop": _sc(5.0, changed_layers=[0], changed_labels=[[]]),
+            "backend": _sc(20.0, changed_layers=[1], changed_labels=[["/app/app.jar"]],
+                           pushed_bytes=[11_000], pushed_layer_bytes=[10_000],
+                           changed_layer_compressed_bytes=[10_000]),
+            "frontend": _sc(15.0, changed_layers=[1], changed_labels=[["/app/web/"]]),
+            "conf": _sc(4.0, changed_layers=[1], changed_labels=[["/app/conf/"]]),
+        }},
+        "buildah": {"scenarios": {"cold": _sc(97.0, size_bytes=120_000_000, layers=9)}},
+        "naive": {"scenarios": {"cold": _sc(150.0, size_bytes=800_000_000, layers=4),
+                                "frontend": _sc(9.0, prep_s=[2.0])}},
+    }
+    return {
+        "date": "2025-01-01T00:00:00", "reps": 1, "quick": True, "elapsed_s": 600,
+        "meta": {"host": "h", "buildah": "1.28.2", "aurora": "0.1"},
+        "cli": {"help_s": [0.12, 0.11, 0.13], "render_s": [0.3]},
+        "workloads": {"demo": {
+            "info": {"lib_bytes": 2_500_000, "lib_jars": 5, "app_jar_bytes": 15_000, "extra_static_bytes": 0},
+            "tools": tools,
+            "payload": {"total_bytes": 100_000_000, "parts": {"java runtime": 50_000_000},
+                        "not_payload_bytes": 20_000_000, "not_payload_top": [["/usr/share", 9_000_000]]},
+            "reproducible": {"ids": ["f" * 64, "f" * 64], "manifests": []},
+        }},
+    }
+
+
+def by_name(targets):
+    return {t.name: t for t in targets}
+
+
+def test_evaluate_all_pass():
+    targets = stats.evaluate(passing_results())
+    assert all(t.passed for t in targets), [t.line() for t in targets if not t.passed]
+    assert len(targets) == 10
+
+
+def test_evaluate_failures_carry_numbers():
+    r = passing_results()
+    tools = r["workloads"]["demo"]["tools"]
+    tools["aurora"]["scenarios"]["noop"]["median_s"] = 20.0
+    tools["aurora"]["scenarios"]["backend"]["changed_layers"] = [2]
+    tools["aurora"]["scenarios"]["backend"]["pushed_bytes"] = [13_000]
+    tools["aurora"]["scenarios"]["frontend"]["changed_labels"] = [["/app/web/", "/app/app.jar"]]
+    r["workloads"]["demo"]["reproducible"]["ids"] = ["a" * 64, "b" * 64]
+    r["cli"]["help_s"] = [0.5]
+    t = by_name(stats.evaluate(r))
+    assert t["no-op rebuild / cold"].passed is False
+    assert "20.0%" in t["no-op rebuild / cold"].value
+    assert t["back-end change: layers changed"].passed is False
+    assert t["back-end change: bytes pushed / compressed app.jar layer"].passed is False
+    assert "1.30×" in t["back-end change: bytes pushed / compressed app.jar layer"].value
+    assert t["front-end change: only the static layer changes"].passed is False
+    assert t["two clean builds: identical digest"].passed is False
+    assert t["`aurora --help` time"].passed is False
+    assert t["`aurora --help` time"].line().startswith("FAIL")
+
+
+def test_evaluate_boundaries_are_inclusive():
+    r = passing_results()
+    a = r["workloads"]["demo"]["tools"]["aurora"]["scenarios"]
+    a["cold"]["median_s"] = 105.0
+    r["workloads"]["demo"]["tools"]["buildah"]["scenarios"]["cold"]["median_s"] = 100.0
+    a["noop"]["median_s"] = 10.5
+    t = by_name(stats.evaluate(r))
+    assert t["aurora overhead over plain buildah (cold)"].passed is True
+    assert t["no-op rebuild / cold"].passed is True
+
+
+def test_evaluate_missing_figures_are_not_measured():
+    r = passing_results()
+    del r["workloads"]["demo"]["tools"]["naive"]
+    r["workloads"]["demo"]["reproducible"]["ids"] = ["a" * 64]
+    t = by_name(stats.evaluate(r))
+    assert t["image size / naive image size"].passed is None
+    assert t["two clean builds: identical digest"].passed is None
+    assert t["image size / naive image size"].line().startswith("n/a")
+
+
+def test_limits_are_the_issue_targets():
+    assert stats.LIMITS == {"overhead": 0.05, "noop": 0.10, "backend_layers": 1, "backend_bytes": 1.2,
+                            "backend_time": 0.25, "size_payload": 1.3, "size_naive": 0.5, "help_s": 0.3}
+
+
+# -- markdown ------------------------------------------------------------------------------
+
+def test_markdown_has_tables_and_targets():
+    r = passing_results()
+    md = render_markdown(r, stats.evaluate(r))
+    assert md.startswith("# aurora bench — 2025-01-01")
+    assert "| scenario | aurora s | buildah s | naive s |" in md
+    assert "| cold build (empty cache) | 100.0 | 97.0 | 150.0 |" in md
+    assert "| `aurora --help` | 0.120 s |" in md
+    assert "PASS  [demo] no-op rebuild / cold: 5.0%" in md
+    assert "minimum payload | 100.0 MB" in md
+    assert "`/usr/share` 9.0 MB" in md
+    assert "includes the host's `npm run build` (2.0 s)" in md
+
+
+def test_markdown_without_baselines():
+    r = copy.deepcopy(passing_results())
+    for t in ("buildah", "naive"):
+        del r["workloads"]["demo"]["tools"][t]
+    md = render_markdown(r, stats.evaluate(r))
+    assert "| scenario | aurora s | aurora Δ layers | aurora pushed |" in md
+
+
+def test_fmt_bytes():
+    assert stats.fmt_bytes(None) == "n/a"
+    assert stats.fmt_bytes(512) == "512 B"
+    assert stats.fmt_bytes(15_300) == "15.3 kB"
+    assert stats.fmt_bytes(99_000_000) == "99.0 MB"
+
+
+# -- payload helpers -----------------------------------------------------------------------
+
+def test_parse_ld_list():
+    text = """\tlinux-vdso.so.1 (0x00007ff536490000)
+\tlibcrypt.so.1 => /lib/x86_64-linux-gnu/libcrypt.so.1 (0x00007ff5362f8000)
+\tlibX11.so.6 => not found
+\t/lib64/ld-linux-x86-64.so.2 (0x00007ff536492000)
+"""
+    found, missing = parse_ld_list(text)
+    assert found == ["/lib/x86_64-linux-gnu/libcrypt.so.1", "/lib64/ld-linux-x86-64.so.2"]
+    assert missing == ["libX11.so.6"]
+
+
+def test_resolve_in_root_follows_absolute_links_inside_the_root(tmp_path: Path):
+    (tmp_path / "usr" / "lib" / "x86_64-linux-gnu").mkdir(parents=True)
+    (tmp_path / "usr" / "lib" / "x86_64-linux-gnu" / "libc.so.6").write_bytes(b"\x7fELF")
+    (tmp_path / "lib").symlink_to("usr/lib")
+    (tmp_path / "lib64").mkdir()
+    (tmp_path / "lib64" / "libc.so").symlink_to("/lib/x86_64-linux-gnu/libc.so.6")  # absolute
+    assert resolve_in_root(tmp_path, "/lib/x86_64-linux-gnu/libc.so.6") == "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    assert resolve_in_root(tmp_path, "/lib64/libc.so") == "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    assert resolve_in_root(tmp_path, "/lib64/../lib/x86_64-linux-gnu") == "/usr/lib/x86_64-linux-gnu"
+
+
+def test_resolve_in_root_refuses_loops(tmp_path: Path):
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(OSError):
+        resolve_in_root(tmp_path, "/a")
+
+
+# -- workload data -------------------------------------------------------------------------
+
+def test_choose_jars_in_name_order_until_the_target_and_skips_the_demo_jars():
+    avail = [("zz.jar", 40), ("guava-31.1-jre.jar", 30), ("jackson-core-2.14.1.jar", 50),
+             ("snakeyaml.jar", 10), ("aa.jar", 20), ("jackson-coreutils.jar", 5)]
+    chosen = choose_jars(avail, target=50)
+    assert [n for n, _ in chosen] == ["aa.jar", "guava-31.1-jre.jar"]
+    assert [n for n, _ in choose_jars(avail, target=10_000)] == [
+        "aa.jar", "guava-31.1-jre.jar", "jackson-coreutils.jar", "zz.jar"]
+
+
+def test_static_assets_add_up_and_are_deterministic():
+    plan = static_assets(10_000_000)
+    assert sum(s for _, s, _ in plan) == pytest.approx(10_000_000, abs=100)
+    assert {k for _, _, k in plan} == {"binary", "text"}
+    assert all(p.startswith("assets/bench/") for p, _, _ in plan)
+    for name, size, kind in static_assets(20_000):
+        data = asset_bytes(name, size, kind)
+        assert len(data) == size
+        assert data == asset_bytes(name, size, kind)
+    one, two = static_assets(20_000)[:2]
+    assert asset_bytes(*one) != asset_bytes(*two)
+
+
+def test_group_of():
+    from bench.payload import group_of
+
+    assert group_of("/usr/share/locale/uk/LC_MESSAGES/bash.mo") == "/usr/share/locale"
+    assert group_of("/usr/lib/x86_64-linux-gnu/gconv/IBM1047.so") == "/usr/lib/x86_64-linux-gnu/gconv"
+    assert group_of("/usr/lib/x86_64-linux-gnu/libdb-5.3.so") == "/usr/lib/x86_64-linux-gnu"
+    assert group_of("/sbin/tc") == "/sbin"
+    assert group_of("/etc") == "/"
