@@ -10,6 +10,7 @@ from aurora import config as config_mod
 from aurora import context, gitinfo
 from aurora.engines import get as get_engine
 from aurora.engines.base import BuildRequest, BuiltImage, Engine
+from aurora.engines.kaniko import JobOptions
 from aurora.errors import AuroraError, UsageError
 from aurora.plan import Plan, make_plan
 from aurora.render import render, render_metadata
@@ -56,10 +57,11 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
     return digests
 
 
-def annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
     out = [("org.opencontainers.image.base.name", plan.bases.runtime)]
-    if digests.get("runtime"):
-        out.append(("org.opencontainers.image.base.digest", digests["runtime"]))
+    runtime_digest = digests.get("runtime")
+    if runtime_digest:
+        out.append(("org.opencontainers.image.base.digest", runtime_digest))
     out += [(k, v) for k, v in plan.labels if k.startswith("org.opencontainers.image.")]
     out.append(("org.opencontainers.image.created", plan.created))
     return tuple(out)
@@ -110,7 +112,7 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
                 containerfile=meta / "Containerfile",
                 tags=plan.tags,
                 timestamp=plan.source_date_epoch,
-                annotations=annotations(plan, digests) if caps.annotations else (),
+                annotations=image_annotations(plan, digests) if caps.annotations else (),
             ),
             log,
         )
@@ -120,7 +122,7 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
     return plan, built
 
 
-def emit_kaniko_job(opts: Options, out: Path, job: "JobOptions") -> list[Path]:  # noqa: F821
+def emit_kaniko_job(opts: Options, out: Path, job: JobOptions) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
     from aurora.engines import kaniko
 

@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 base_app = typer.Typer(help="The offline base images, made from Debian packages.", no_args_is_help=True)
 app.add_typer(base_app, name="base")
+ci_app = typer.Typer(help="CI starters for the app's repository.", no_args_is_help=True)
+app.add_typer(ci_app, name="ci")
 
 _state = {"debug": False}
 
@@ -211,7 +213,7 @@ def build(
         plan = build_with_executor(opts, insecure=not tls_verify, log=_log, step=_step)
         print(plan.image)
         return
-    reg = _registry_options(authfile, cert_dir, tls_verify) if push else None
+    reg = _registry_options(authfile, cert_dir, tls_verify)
     _, built = run_build(opts, log=_log, step=_step)
     result = built.as_dict()
     _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
@@ -272,7 +274,7 @@ def verify(
     from aurora.verify import evaluate
 
     reg = _registry_options(authfile, cert_dir, tls_verify)
-    rules, ports = config_mod.VerifyPolicy(), None
+    rules, ports = config_mod.VerifyPolicy.model_validate({}), None
     if app_dir is not None:
         cfg = config_mod.load(app_dir)
         rules, ports = cfg.verify, [cfg.web.port, cfg.backend.port]
@@ -454,6 +456,34 @@ def doctor(
                 print(f"      {'':22} fix: {f.fix}")
     if any(f.status == "fail" for f in findings):
         raise typer.Exit(1)
+
+
+@ci_app.command("github")
+@handles_errors
+def ci_github(
+    app_dir: AppDir = Path("."),
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
+) -> None:
+    """A starter GitHub Actions release workflow for the app (build, push, verify, kube YAML)."""
+    from aurora import ci
+    from aurora import config as config_mod
+    from aurora import runner
+    from aurora.errors import CommandError
+
+    cfg = config_mod.load(app_dir)
+    rel = "."
+    try:  # the app folder relative to the repository's top, as the workflow sees it
+        top = Path(runner.output(["git", "-C", str(app_dir), "rev-parse", "--show-toplevel"], merge_stderr=False))
+        rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
+    except (CommandError, ValueError, OSError):
+        pass
+    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        _step(f"wrote {out}")
 
 
 @base_app.command("build")

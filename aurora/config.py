@@ -378,11 +378,11 @@ class Config(_Model):
     app: App
     backend: Backend
     frontend: Frontend
-    web: Web = Field(default_factory=Web)
-    image: Image = Field(default_factory=Image)
+    web: Web = Field(default_factory=lambda: Web())
+    image: Image = Field(default_factory=lambda: Image())
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
-    verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
-    kube: Kube = Field(default_factory=Kube)
+    verify: VerifyPolicy = Field(default_factory=lambda: VerifyPolicy())
+    kube: Kube = Field(default_factory=lambda: Kube())
 
 
 # -- loading ---------------------------------------------------------------------------------

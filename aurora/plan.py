@@ -246,15 +246,19 @@ def _need_dir(app_dir: Path, rel: str, field: str, what: str, hint: str) -> Path
 def _backend(config: Config, app_dir: Path) -> BackendPlan:
     b = config.backend
     modules = tuple(sorted(set(RUNTIME_MODULES) | set(b.modules)))
-    common = dict(
-        lib=b.lib, conf=b.conf, build_command=b.build, output=b.output, port=b.port,
-        health=b.health, jvm_options=tuple(b.jvm_options) + ZERO_JVM_FLAGS, args=tuple(b.args),
-        java=b.java, jlink=b.jlink, modules=modules,
-    )
+
+    def backend_plan(mode: Literal["dist", "source"], path: Path, jar: str) -> BackendPlan:
+        return BackendPlan(
+            mode=mode, path=path, jar=jar, lib=b.lib, conf=b.conf, build_command=b.build,
+            output=b.output, port=b.port, health=b.health,
+            jvm_options=tuple(b.jvm_options) + ZERO_JVM_FLAGS, args=tuple(b.args),
+            java=b.java, jlink=b.jlink, modules=modules,
+        )
+
     if b.source is not None:
         src = _need_dir(app_dir, b.source, "backend -> source", "source folder",
                         "point backend.source at the back end's sources")
-        return BackendPlan(mode="source", path=src, jar=b.jar, **common)
+        return backend_plan("source", src, b.jar)
 
     assert b.dist is not None
     dist = _need_dir(app_dir, b.dist, "backend -> dist", "dist folder",
@@ -272,7 +276,7 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
         )
     _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
     _need_dir(dist, b.conf, "backend -> conf", "configuration folder", "Zero's dist holds app.jar, lib/ and conf/")
-    return BackendPlan(mode="dist", path=dist, jar=jars[0], **common)
+    return backend_plan("dist", dist, jars[0])
 
 
 def _frontend(config: Config, app_dir: Path) -> FrontendPlan:

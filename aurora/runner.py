@@ -125,8 +125,9 @@ def run(
             assert proc.stdin is not None
             proc.stdin.write(input)
             proc.stdin.close()
-        assert proc.stdout is not None
-        reader = iter(lambda: proc.stdout.read1(65536), b"")  # type: ignore[union-attr]
+        stdout = proc.stdout
+        assert stdout is not None
+        reader = iter(lambda: stdout.read1(65536), b"")  # type: ignore[attr-defined]
         for line in _split_lines(reader):
             lines.append(line)
             tail.append(line)

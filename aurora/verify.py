@@ -65,7 +65,7 @@ def host_platforms() -> list[str]:
     return [f"linux/{arch}"]
 
 
-def secret_in_env(env: list[str], extra: list[str] = ()) -> list[str]:
+def secret_in_env(env: list[str], extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Names of environment variables whose value looks like a secret (never the value)."""
     extra_re = [re.compile(p) for p in extra]
     found = []

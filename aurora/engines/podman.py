@@ -44,7 +44,7 @@ class PodmanEngine:
                 from aurora.doctor import hint_for
 
                 raise BuildError("the image build failed; the end of its log:\n"
-                                 + "\n".join("  " + l for l in exc.output_tail.splitlines()),
+                                 + "\n".join("  " + line for line in exc.output_tail.splitlines()),
                                  hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug") from None
             image_id = iidfile.read_text().strip().removeprefix("sha256:")
         info = json.loads(runner.output(["podman", "image", "inspect", image_id], merge_stderr=False))[0]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import aurora, http_get, run_container, sh, wait_http
+from tests.integration.conftest import aurora, http_get, run_container, sh
 
 pytestmark = pytest.mark.integration
 

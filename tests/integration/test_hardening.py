@@ -130,7 +130,7 @@ def test_concurrent_builds(demo_app, demo_image, tmp_path):
              for app, tag in ((demo_app, tags[0]), (demo_app, tags[1]), (other, tags[2]))]
     results = [p.communicate(timeout=900) for p in procs]
     try:
-        for p, (out, err) in zip(procs, results):
+        for p, (_, err) in zip(procs, results):
             assert p.returncode == 0 or ("error:" in err and "Traceback" not in err), err[-2000:]
         ok = [json.loads(out) for p, (out, _) in zip(procs, results) if p.returncode == 0]
         assert len(ok) >= 2

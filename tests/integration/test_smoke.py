@@ -39,8 +39,8 @@ def test_smoke_reads_expectations_from_the_image_labels(demo_image):
     assert out.returncode == 0 and checks(out)["api health"] == "pass"
 
 
-def _derived(demo_image, tmp_path, containerfile: str, files: dict[str, str] = {}) -> str:
-    for name, text in files.items():
+def _derived(demo_image, tmp_path, containerfile: str, files: dict[str, str] | None = None) -> str:
+    for name, text in (files or {}).items():
         (tmp_path / name).write_text(text)
     (tmp_path / "Containerfile").write_text(f"FROM {demo_image.image}\n{containerfile}")
     tag = f"localhost/aurora-test/broken:{uuid.uuid4().hex[:8]}"

@@ -81,3 +81,14 @@ def test_init_writes_a_config_that_validates(app):
     assert aurora("render", "-C", str(app), "-o", str(app / "ctx")).returncode == 0
     again = aurora("init", str(app))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_ci_github_writes_the_golden_workflow(tmp_path):
+    from tests.conftest import DATA, DEMO
+
+    out = aurora("ci", "github", "-C", str(DEMO), "-o", str(tmp_path / "wf.yml"))
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "wf.yml").read_text()
+    golden = (DATA / "golden" / "ci" / "github-workflow.yml").read_text()
+    # The demo lives in a sub-folder of this repository: the only difference is its path.
+    assert text == golden.replace('app-dir: "."', 'app-dir: "images/zero-demo"')

@@ -195,7 +195,7 @@ def test_no_config_string_adds_an_instruction(tmp_path_factory, label, zvalue, b
     # The JVM option is exactly one line of the options file.
     assert files["aurora/app/jvm.options"].split("\n")[0] == jvm  # mapfile splits on \n
     # The label value survives the Containerfile parser's escapes unchanged.
-    line = next(l for l in files["Containerfile"].split("\n") if "x.label=" in l)
+    line = next(x for x in files["Containerfile"].split("\n") if "x.label=" in x)
     quoted = line.split("x.label=", 1)[1].rstrip(" \\")
     assert _unquote(quoted) == label
 
