@@ -30,6 +30,18 @@ class StagingError(UsageError):
 
 def stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
     """Fill ``dest`` (created, or an earlier aurora context) with a complete build context."""
+    try:
+        return _stage(plan, files, dest)
+    except StagingError:
+        raise
+    except OSError as exc:  # the destination, not the app: a full disk, a read-only folder
+        raise StagingError(
+            f"{exc.filename or dest}: cannot write the build context: {exc.strerror}",
+            hint="choose an output folder you can write to (-o), or free some disk space",
+        ) from None
+
+
+def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
     _prepare(dest)
     for rel, text in files.items():
         path = dest / rel

@@ -106,3 +106,24 @@ def test_rootless_build(offline_bases, demo_app, demo_image, work):
     # so the layer digests differ from root's although every file is the same.
     subprocess.run([sbin("runuser"), "-u", USER, "--", "buildah", "rmi", tag], capture_output=True,
                    env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, cwd=work)
+
+
+def test_unreadable_file_is_named_for_an_unprivileged_user(work):
+    """Root reads everything; as a normal user, an unreadable conf file is one clear error."""
+    _need_root()
+    home = Path(f"/home/{USER}")
+    _ensure_user(home)
+    from tests.unit.conftest import write_app
+
+    app = write_app(work / "app")
+    secret = app / "backend/target/dist/conf/private.yml"
+    secret.write_text("password: x")
+    sh("chown", "-R", f"{USER}:{USER}", str(app))
+    sh("chown", "root:root", str(secret))
+    secret.chmod(0o600)
+    # An output folder the user may not write to: named, not a traceback.
+    out = as_user(home, "render", "-C", str(app), "-o", str(work / "ctx"), cwd=work)
+    assert out.returncode == 2 and "cannot write the build context: Permission denied" in out.stderr, out.stderr
+    out = as_user(home, "render", "-C", str(app), "-o", str(app / "ctx"), cwd=work)
+    assert out.returncode == 2, out.stderr
+    assert "private.yml: permission denied" in out.stderr and "Traceback" not in out.stderr
