@@ -91,6 +91,15 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
         digests = check_bases(plan, engine)
         step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
         context.stage(plan, files, ctx)
+        from aurora import buildcache
+
+        metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
+        build_key = buildcache.key(ctx, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)
+        known = None if opts.no_cache else buildcache.lookup(build_key)
+        if known and engine.image_digest(known) is not None:
+            step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
+            engine.tag(known, plan.tags)
+            return plan, engine.describe(known, plan.tags)
         step(f"building {', '.join(plan.tags)} with {engine.name}")
         content = engine.build(
             BuildRequest(
@@ -116,6 +125,7 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
             ),
             log,
         )
+        buildcache.record(build_key, built.id)
     finally:
         context.remove(ctx)
         engine.close()

@@ -330,8 +330,10 @@ def kube(
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
+    db_secret_template: Annotated[Optional[Path], typer.Option("--db-secret-template", help="Also write a Secret (and ConfigMap) to fill in for [kube.database] to this file: placeholders only, never part of the objects above.")] = None,
 ) -> None:
-    """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes."""
+    """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
+    Vert.x clustering, database references and Istio routing when configured."""
     from aurora import config as config_mod
     from aurora import gitinfo
     from aurora import kube as kube_mod
@@ -359,7 +361,19 @@ def kube(
         parse_ref(ref)
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
-    objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target=target, layout=layout, image=ref))
+    opts = kube_mod.KubeOptions(target="k8s" if target == "k8s" else "podman",
+                                layout="split" if layout == "split" else "single", image=ref)
+    objs = kube_mod.objects(plan, cfg, opts)
+    clustered = kube_mod.cluster_plan(plan, cfg, opts)
+    if clustered is not None:
+        _step(f"Vert.x cluster: {clustered.manager} ({clustered.discovery} discovery, from {clustered.origin});"
+              f" headless Service {clustered.service}")
+        for note in clustered.notes:
+            _step(f"note: {note}")
+    if db_secret_template is not None:
+        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
+        db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
+        _step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
     if out is None:
         sys.stdout.write(kube_mod.dump(objs))
     else:
@@ -373,7 +387,7 @@ def smoke(
     ref: Annotated[Optional[str], typer.Argument(help="Local image (default: the app's first tag).")] = None,
     app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder: what to expect comes from its aurora.toml (default: the image's labels).")] = None,
     kube_mode: Annotated[bool, typer.Option("--kube", help="Play `aurora kube --target podman` YAML instead of podman run.")] = False,
-    engine: Annotated[str, typer.Option("--engine", help="podman (CLI) or docker (Docker Engine API: a daemon, or a podman API socket aurora starts).")] = "podman",
+    engine: Annotated[str, typer.Option("--engine", help="podman (CLI), docker (Docker Engine API: a daemon, or a podman API socket aurora starts) or containerd (ctr, host network; $CONTAINERD_ADDRESS, the system socket, or a containerd aurora starts).")] = "podman",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the app to answer.")] = 120,
     grace: Annotated[int, typer.Option("--grace", help="Seconds the app gets to stop after SIGTERM.")] = 10,
     error_pattern: Annotated[Optional[str], typer.Option("--error-pattern", help="Regex that marks an error line in the start-up log.")] = None,
@@ -386,8 +400,10 @@ def smoke(
     from aurora import smoke as sm
     from aurora.errors import UsageError
 
-    if engine not in ("podman", "docker"):
-        raise UsageError(f"--engine {engine!r}: use podman or docker")
+    if engine not in ("podman", "docker", "containerd"):
+        raise UsageError(f"--engine {engine!r}: use podman, docker or containerd")
+    if kube_mode and engine == "containerd":
+        raise UsageError("--kube plays the YAML with podman; it does not go with --engine containerd")
     if error_pattern is not None:
         try:
             re.compile(error_pattern)
@@ -402,17 +418,23 @@ def smoke(
         directory = app_dir or Path(".")
         cfg = config_mod.load(directory)
         plan = make_plan(cfg, directory, gitinfo.read(directory))
-    image = ref or plan.image
+    if ref is None:
+        assert plan is not None
+    image = ref or plan.image  # type: ignore[union-attr]
     if plan is not None:
         expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix, plan.websocket)
     else:
         expect = sm.Expectations.from_labels(sm.image_labels(image))
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp:
+        run: sm.Runner
         if kube_mode:
             from aurora import kube as kube_mod
 
+            assert plan is not None and cfg is not None
             objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target="podman", image=image))
             run = sm.KubePlay(objs, Path(tmp))
+        elif engine == "containerd":
+            run = sm.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
         elif engine == "docker":
             run = sm.DockerApi(image, expect.web_port, Path(tmp))
         else:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from aurora import cluster as cluster_mod
+from aurora import istio as istio_mod
 from aurora.config import Config
 from aurora.errors import ConfigError
 from aurora.plan import Plan
@@ -148,7 +150,8 @@ def _resources(cfg: Config) -> dict:
     return out
 
 
-def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target) -> list[dict]:
+def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
+           clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
     istio = cfg.kube.istio
     ports = []
     for role in which:
@@ -159,20 +162,45 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target) -> l
             port["hostIP"] = "127.0.0.1"
             port["hostPort"] = cfg.kube.host_port
         ports.append(port)
+    if clustered is not None and "api" in which:
+        ports += [{"name": name, "containerPort": number, "protocol": "TCP"} for name, number in clustered.ports()]
     return ports
 
 
-def _env(plan: Plan, cfg: Config, java: bool) -> list[dict]:
+def database_env(cfg: Config) -> list[dict]:
+    """Z_DB* variables by reference (secretKeyRef / configMapKeyRef), never by value."""
+    db = cfg.kube.database
+    if db is None:
+        return []
+    out = []
+    for key in db.config_keys:
+        if db.config_map is not None:
+            out.append({"name": key, "valueFrom": {"configMapKeyRef": {"name": db.config_map, "key": key}}})
+        else:
+            out.append({"name": key, "valueFrom": {"secretKeyRef": {"name": db.secret, "key": key}}})
+    out += [{"name": key, "valueFrom": {"secretKeyRef": {"name": db.secret, "key": key}}} for key in db.secret_keys]
+    return out
+
+
+def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
     env = []
     if java:
+        java_opts = [f"-XX:MaxRAMPercentage={cfg.kube.heap_percent}.0"]
+        if clustered is not None:
+            # The Pod IP first: JAVA_OPTS refers to it as $(POD_IP), expanded by Kubernetes.
+            env += cluster_mod.env(clustered)
+            java_opts += clustered.java_options()
         # The heap follows the container's memory limit instead of a fixed -Xmx.
-        env.append({"name": "JAVA_OPTS", "value": f"-XX:MaxRAMPercentage={cfg.kube.heap_percent}.0"})
+        env.append({"name": "JAVA_OPTS", "value": " ".join(java_opts)})
+        env += database_env(cfg)
     env += [{"name": k, "value": v} for k, v in sorted(cfg.kube.env.items())]
     return env
 
 
-def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: bool) -> dict:
-    mounts_api = [{"name": _volume_name(d), "mountPath": f"/app/{d}"} for d in plan.writable]
+def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: bool,
+             clustered: cluster_mod.ClusterPlan | None = None) -> dict:
+    writable = tuple(dict.fromkeys([*plan.writable, *(clustered.writable() if clustered else ())]))
+    mounts_api: list[dict] = [{"name": _volume_name(d), "mountPath": f"/app/{d}"} for d in writable]
     if has_conf:
         mounts_api.append({"name": "conf", "mountPath": "/app/conf", "readOnly": True})
     # nginx needs only /app/tmp (pid file and temp paths).
@@ -186,9 +214,9 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: b
             "image": image,
             "imagePullPolicy": "IfNotPresent",
             "args": [role],
-            "ports": _ports(plan, cfg, ports, opts.target),
+            "ports": _ports(plan, cfg, ports, opts.target, clustered),
         }
-        env = _env(plan, cfg, java)
+        env = _env(plan, cfg, java, clustered)
         if env:
             c["env"] = env
         c["resources"] = _resources(cfg)
@@ -198,6 +226,9 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: b
             "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
             "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
         })
+        if java and clustered is not None:
+            # Ready only once the node joined the cluster (startup and liveness stay the app's).
+            c["readinessProbe"] = cluster_mod.readiness(clustered, api_port_name)
         c["securityContext"] = _container_security(plan)
         c["volumeMounts"] = mounts
         return c
@@ -209,7 +240,7 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: b
             container("api", "api", ("api",), mounts_api, api_port_name, True),
             container("web", "web", ("web",), mounts_web, port_for_probe, False),
         ]
-    volumes: list[dict] = [{"name": _volume_name(d), "emptyDir": {}} for d in plan.writable]
+    volumes: list[dict] = [{"name": _volume_name(d), "emptyDir": {}} for d in writable]
     if has_conf:
         files = conf_files(plan) or {}
         volumes.append({
@@ -219,8 +250,12 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: b
                 "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in files],
             },
         })
-    spec: dict = {
-        "automountServiceAccountToken": False,
+    spec: dict = {}
+    if clustered is not None:
+        spec["serviceAccountName"] = clustered.account
+    spec.update({
+        # Only Kubernetes-API discovery reads the API: only then is the token mounted.
+        "automountServiceAccountToken": bool(clustered is not None and clustered.uses_api),
         "enableServiceLinks": False,
         "securityContext": {
             "runAsNonRoot": True,
@@ -232,8 +267,44 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: b
         "terminationGracePeriodSeconds": 30,
         "containers": containers,
         "volumes": volumes,
-    }
+    })
     return spec
+
+
+def cluster_plan(plan: Plan, cfg: Config, opts: KubeOptions) -> cluster_mod.ClusterPlan | None:
+    """The Vert.x cluster the objects are for (k8s target only), or None."""
+    if opts.target != "k8s":
+        return None
+    lib = cluster_mod.lib_names(plan.backend.path / plan.backend.lib) if plan.backend.mode == "dist" else None
+    return cluster_mod.detect(cfg, conf_files(plan), lib, namespace=opts.namespace or cfg.kube.namespace,
+                              web_port=plan.web_port, api_port=plan.backend.port)
+
+
+def database_templates(plan: Plan, cfg: Config, namespace: str | None) -> list[dict]:
+    """A Secret (and ConfigMap) to fill in: the keys [kube.database] reads, placeholders as values.
+
+    Written to its own file, never into the applied objects, so that applying them can never
+    overwrite the real Secret with placeholders.
+    """
+    db = cfg.kube.database
+    if db is None:
+        raise ConfigError("kube -> database: no [kube.database] table: nothing reads a database Secret",
+                          hint="add [kube.database] with `secret = NAME` (and optionally `config_map = NAME`)")
+
+    def placeholder(key: str) -> str:
+        return f"<{key}>"
+
+    out = []
+    secret_keys = list(db.secret_keys) + ([] if db.config_map is not None else list(db.config_keys))
+    if db.secret is not None and secret_keys:
+        meta = _meta(db.secret, plan, namespace, annotations={"aurora.io/template": "replace every <...> value, then apply"})
+        out.append({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque",
+                    "stringData": {k: placeholder(k) for k in secret_keys}})
+    if db.config_map is not None and db.config_keys:
+        meta = _meta(db.config_map, plan, namespace, annotations={"aurora.io/template": "replace every <...> value, then apply"})
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                    "data": {k: placeholder(k) for k in db.config_keys}})
+    return out
 
 
 def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
@@ -242,17 +313,15 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     namespace = opts.namespace or cfg.kube.namespace
     files = conf_files(plan)
     has_conf = bool(files)
+    clustered = cluster_plan(plan, cfg, opts)
     out: list[dict] = []
     if has_conf:
+        assert files is not None
         out.append(configmap(plan, files, namespace))
-    spec = pod_spec(plan, cfg, image, opts, has_conf)
-    annotations = {}
-    if cfg.kube.istio:
-        annotations = {
-            "sidecar.istio.io/inject": "true",
-            # Start the app only when the sidecar is ready, so its first calls do not fail.
-            "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}',
-        }
+    if clustered is not None:
+        out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
+    spec = pod_spec(plan, cfg, image, opts, has_conf, clustered)
+    annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
     if opts.target == "podman":
         pod_meta = _meta(plan.name, plan, None)
         pod_meta["labels"] = {**_labels(plan)}
@@ -272,6 +341,7 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
         "metadata": _meta(plan.name, plan, namespace),
         "spec": {
             "replicas": replicas,
+            **({"minReadySeconds": clustered.min_ready_seconds} if clustered is not None else {}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": _selector(plan)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
@@ -294,6 +364,8 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
             ],
         },
     })
+    if clustered is not None:
+        out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
     if cfg.kube.autoscaling:
         a = cfg.kube.autoscaling
         if a.max < a.min:
@@ -316,6 +388,9 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
             "metadata": _meta(plan.name, plan, namespace),
             "spec": {"minAvailable": cfg.kube.min_available, "selector": {"matchLabels": _selector(plan)}},
         })
+    if cfg.kube.istio_traffic is not None:
+        out += istio_mod.traffic(cfg.kube.istio_traffic, plan.name, lambda name: _meta(name, plan, namespace),
+                                 plan.web_port, plan.backend.port)
     return out
 
 

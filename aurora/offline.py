@@ -21,8 +21,14 @@ from aurora.resources import bases_dir
 
 SUITE = "bookworm"
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
-# What the runtime base does not need: documentation, translations, apt/dpkg leftovers.
-PRUNE = "usr/share/doc usr/share/man usr/share/info usr/share/locale usr/share/lintian var/cache/* var/lib/apt/lists/*"
+# What the runtime base does not need: documentation (but the copyright files), translations,
+# charset converters no runtime here loads, apt leftovers.
+PRUNE_PREFIXES = ("usr/share/doc/", "usr/share/man/", "usr/share/info/", "usr/share/locale/",
+                  "usr/share/lintian/", "usr/share/bash-completion/", "var/cache/", "var/lib/apt/")
+PRUNE_PARTS = ("/gconv/",)
+# Dependencies that only matter to a distribution's service scripts, not in a container:
+# nginx's init script calls `ip`, and iproute2 brings Kerberos, libdb and more.
+CUT_DEPENDENCIES = {("nginx", "iproute2")}
 
 
 @dataclass(frozen=True)
@@ -53,17 +59,105 @@ def debian_argv(spec: BaseBuild, out: Path) -> list[str]:
 
 
 def runtime_argv(spec: BaseBuild, out: Path, packages: list[str]) -> list[str]:
+    # The extract variant runs no hooks: the .debs stay in the tarball (skip cleanup) so that
+    # prune_runtime can read their file lists and control data afterwards.
     argv = [
-        "mmdebstrap", "--variant=extract", "--quiet",
+        "mmdebstrap", "--variant=extract", "--quiet", "--skip=cleanup/apt/cache",
         f"--include={','.join(packages)}",
-        # extract leaves no /tmp; Java and nginx expect one (mounted over when read-only).
-        '--customize-hook=mkdir -p "$1/tmp" && chmod 1777 "$1/tmp"',
-        "--customize-hook=cd \"$1\" && rm -rf " + PRUNE,
         SUITE, str(out),
     ]
     if spec.mirror:
         argv.append(spec.mirror)
     return argv
+
+
+def _ar_members(data: bytes) -> dict[str, bytes]:
+    """Members of an ar archive (a .deb)."""
+    if not data.startswith(b"!<arch>\n"):
+        raise ValueError("not an ar archive")
+    out, pos = {}, 8
+    while pos + 60 <= len(data):
+        header = data[pos:pos + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        out[name] = data[pos + 60:pos + 60 + size]
+        pos += 60 + size + (size % 2)
+    return out
+
+
+def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
+    """(package, dependencies, files) of a .deb, files without the leading './'."""
+    import io
+    import re
+    import tarfile
+
+    members = _ar_members(data)
+    control_name = next(n for n in members if n.startswith("control.tar"))
+    data_name = next(n for n in members if n.startswith("data.tar"))
+    with tarfile.open(fileobj=io.BytesIO(members[control_name])) as tar:
+        control = tar.extractfile("./control").read().decode()  # type: ignore[union-attr]
+    fields: dict[str, str] = {}
+    key = ""
+    for line in control.splitlines():
+        if line[:1].isspace() and key:
+            fields[key] += " " + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    deps = []
+    for field in ("Pre-Depends", "Depends"):
+        for group in filter(None, (g.strip() for g in fields.get(field, "").split(","))):
+            deps.append("|".join(re.sub(r"\s*\(.*?\)|:\w+", "", alt).strip() for alt in group.split("|")))
+    with tarfile.open(fileobj=io.BytesIO(members[data_name])) as tar:
+        files = [m.name.removeprefix("./") for m in tar.getmembers() if not m.isdir()]
+    return fields["Package"], deps, files
+
+
+def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set[str]]:
+    """Copy the extracted root file system minus packages outside the roots' dependency closure
+    (after CUT_DEPENDENCIES), documentation, translations and the downloaded .debs."""
+    import tarfile
+
+    with tarfile.open(src) as tar:
+        members = tar.getmembers()
+        debs = {}
+        for m in members:
+            if m.isfile() and m.name.endswith(".deb") and "/var/cache/apt/archives/" in "/" + m.name.removeprefix("./"):
+                pkg, deps, files = read_deb(tar.extractfile(m).read())  # type: ignore[union-attr]
+                debs[pkg] = (deps, files)
+        kept: set[str] = set()
+        todo = [r for r in roots if r in debs]
+        while todo:
+            pkg = todo.pop()
+            if pkg in kept:
+                continue
+            kept.add(pkg)
+            for group in debs[pkg][0]:
+                choice = next((alt for alt in group.split("|") if alt in debs), None)
+                if choice and (pkg, choice) not in CUT_DEPENDENCIES:
+                    todo.append(choice)
+        dropped = set(debs) - kept
+        drop_files = {f for pkg in dropped for f in debs[pkg][1]}
+
+        def keep(name: str) -> bool:
+            rel = name.removeprefix("./")
+            if rel in drop_files:
+                return False
+            if rel.startswith("usr/share/doc/") and rel.endswith("/copyright"):
+                return True  # licences stay with the binaries they cover
+            return not (rel.startswith(PRUNE_PREFIXES) or any(p in "/" + rel for p in PRUNE_PARTS))
+
+        with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as out:
+            names = set()
+            for m in members:
+                if keep(m.name):
+                    out.addfile(m, tar.extractfile(m) if m.isfile() else None)
+                    names.add(m.name.removeprefix("./").rstrip("/"))
+            if "tmp" not in names:  # extract creates no /tmp; Java and nginx expect one
+                tmp = tarfile.TarInfo("./tmp")
+                tmp.type, tmp.mode, tmp.mtime = tarfile.DIRTYPE, 0o1777, 0
+                out.addfile(tmp)
+    return kept, dropped
 
 
 def bud_argv(context: Path, tag: str, sde: int, base: str | None = None) -> list[str]:
@@ -106,6 +200,12 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
             step(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
             argv = make(spec, ctx / "rootfs.tar") if make else runtime_argv(spec, ctx / "rootfs.tar", runtime_packages())
             _run(argv, log, env, f"mmdebstrap failed making the {role} root file system")
+            if role == "runtime":
+                raw = ctx / "rootfs.tar"
+                pruned = ctx / "pruned.tar"
+                kept, dropped = prune_runtime(raw, pruned, runtime_packages())
+                pruned.replace(raw)
+                step(f"runtime: kept {len(kept)} packages ({', '.join(sorted(kept))}); dropped {', '.join(sorted(dropped)) or 'none'}")
             step(f"{role}: {refs[role]}")
             _run(bud_argv(ctx, refs[role], spec.source_date_epoch), log, None, f"building {refs[role]} failed")
             (ctx / "rootfs.tar").unlink()

@@ -71,6 +71,7 @@ def render(plan: Plan) -> dict[str, str]:
         "aurora/etc/passwd": env.get_template("etc/passwd.j2").render(data),
         "aurora/etc/group": env.get_template("etc/group.j2").render(data),
         "aurora/build/jlink.sh": _plain("build/jlink.sh"),
+        "aurora/build/app-modules.sh": _plain("build/app-modules.sh"),
     }
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
@@ -103,4 +104,5 @@ def _lines(items: tuple[str, ...]) -> str:
     return "".join(f"{item}\n" for item in items)
 
 
-EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/collect-dist.sh"})
+EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
+                        "aurora/build/collect-dist.sh"})

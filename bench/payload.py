@@ -72,6 +72,13 @@ def parse_ld_list(text: str) -> tuple[list[str], list[str]]:
     return found, missing
 
 
+def group_of(path: str) -> str:
+    """The folder a file is reported under: 3 levels deep, 4 under /usr/lib (…/gconv)."""
+    dirs = path.split("/")[1:-1]
+    depth = 4 if dirs[:2] == ["usr", "lib"] else 3
+    return "/" + "/".join(dirs[:depth])
+
+
 def _is_elf(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -146,8 +153,7 @@ def measure(root: Path) -> dict:
             image_total += st.st_size
             rel = "/" + str(p.relative_to(root))
             if rel not in counted:
-                key = "/".join(rel.split("/")[:5]) if rel.count("/") > 4 else os.path.dirname(rel)
-                rest[key] += st.st_size
+                rest[group_of(rel)] += st.st_size
     total = sum(parts.values())
     return {
         "total_bytes": total,

@@ -50,7 +50,7 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
     out.append(
         f"{results.get('reps', '?')} repetition(s){' (--quick)' if results.get('quick') else ''}; "
         f"host: {meta.get('host', '?')}; buildah {meta.get('buildah', '?')}; "
-        f"aurora {meta.get('aurora', '?')}; wall time of the whole run "
+        f"aurora {meta.get('aurora', '?')} ({meta.get('aurora_source', '?')}); wall time of the whole run "
         f"{fmt_seconds(results.get('elapsed_s'), 0)}."
     )
     out.append("")
@@ -58,6 +58,9 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                "Δ layers: how many of the image's layers (rootfs diff_ids) differ from the image "
                "built just before. Pushed: new blob bytes in a local registry (layers compressed "
                "+ config + manifest) when pushing over the previous scenario's image.")
+    if results.get("logs"):
+        out.append("")
+        out.append(f"Every build's time-stamped log: `{results['logs']}` beside this file.")
     out.append("")
     for note in results.get("notes") or []:
         out.append(f"- {note}")
@@ -186,14 +189,15 @@ def render_chart(results: dict, path: Path) -> Path:
                 xs = [x + (i - (len(tools) - 1) / 2) * width for x in range(len(SCENARIOS))]
                 bars = ax.bar(xs, vals, width, label=tool, color=colors.get(tool))
                 for b, v in zip(bars, vals):
-                    ax.annotate(f"{v:.1f}" if v >= 1 or v == 0 else f"{v:.2g}",
-                                (b.get_x() + b.get_width() / 2, b.get_height()),
-                                ha="center", va="bottom", fontsize=7)
+                    text = f"{v:.1f}" if key == "median_s" else fmt_bytes(v * 1e6).replace(" ", "")
+                    ax.annotate(text, (b.get_x() + b.get_width() / 2, b.get_height()),
+                                ha="center", va="bottom", fontsize=6, rotation=90 if key != "median_s" else 0)
             ax.set_xticks(range(len(SCENARIOS)))
             ax.set_xticklabels(SCENARIOS)
             ax.set_ylabel(unit)
             if key == "pushed_bytes":
                 ax.set_yscale("symlog", linthresh=0.01)
+                ax.set_ylim(0, max(ax.get_ylim()[1] * 8, 1))
             ax.set_title(f"{wl}: {title} per scenario (median of {results.get('reps', '?')})")
             ax.legend(fontsize=8)
             ax.grid(axis="y", alpha=0.3)

@@ -172,9 +172,9 @@ class Workload:
         return time.monotonic() - t0
 
 
-def prepare(name: str, base: Path) -> Workload:
+def prepare(name: str, base: Path, demo: Path | None = None) -> Workload:
     app = base / name / "zero-demo"
-    shutil.copytree(DEMO, app, ignore=shutil.ignore_patterns("node_modules", "target", "build", ".aurora"))
+    shutil.copytree(demo or DEMO, app, ignore=shutil.ignore_patterns("node_modules", "target", "build", ".aurora"))
     wl = Workload(name, app)
     info: dict = {"extra_static_bytes": 0}
     if name == "scaled":

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(buildah podman skopeo runc crun fuse-overlayfs uidmap slirp4netns
-          docker-registry mmdebstrap apache2-utils catatonit openssl procps openjdk-17-jdk-headless
+          docker-registry mmdebstrap apache2-utils catatonit openssl procps containerd openjdk-17-jdk-headless
           libjackson2-databind-java libjackson2-dataformat-yaml libyaml-snake-java
           python3-venv git curl ca-certificates shellcheck)
 # node and npm for the workflow linter: Debian's, unless the machine already has a Node.js.

@@ -51,6 +51,10 @@ class Engine(Protocol):
     def push(self, image: str, dest: str, opts, log: Callable[[str], None]) -> str:
         """Push to a transport reference; returns the manifest digest the engine sent."""
 
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None: ...
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage: ...
+
     def remove(self, ref: str) -> None: ...
 
     def close(self) -> None:

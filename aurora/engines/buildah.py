@@ -113,6 +113,10 @@ class BuildahEngine:
             image_id = iidfile.read_text().strip().removeprefix("sha256:")
         return self.describe(image_id, request.tags)
 
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
+        if tags:
+            runner.run(["buildah", "tag", image_id, *tags])
+
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
         info = json.loads(
             runner.output(["buildah", "inspect", "--type", "image", image_id], merge_stderr=False)

@@ -63,13 +63,19 @@ class DockerEngine:
             image_id = next((line.split()[-1] for line in reversed(tail) if line.startswith("Successfully built")), None)
         if image_id is None:
             raise BuildError("the build finished without naming an image", hint="rerun with --debug")
-        for tag in request.tags:
+        self.tag(image_id, request.tags)
+        return self.describe(image_id, request.tags)
+
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
+        for tag in tags:
             repo, _, name = tag.rpartition(":")
             self.api.tag(image_id, repo, name)
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
         info = self.api.inspect_image(image_id)
         diff_ids = tuple(info["RootFS"]["Layers"])
         full_id = info["Id"].removeprefix("sha256:")
-        return BuiltImage(request.tags[0] if request.tags else full_id, full_id, request.tags,
+        return BuiltImage(tags[0] if tags else full_id, full_id, tags,
                           int(info.get("Size", 0)), len(diff_ids), diff_ids)
 
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:

@@ -47,9 +47,16 @@ class PodmanEngine:
                                  + "\n".join("  " + line for line in exc.output_tail.splitlines()),
                                  hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug") from None
             image_id = iidfile.read_text().strip().removeprefix("sha256:")
+        return self.describe(image_id, request.tags)
+
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
+        if tags:
+            runner.run(["podman", "tag", image_id, *tags])
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
         info = json.loads(runner.output(["podman", "image", "inspect", image_id], merge_stderr=False))[0]
         diff_ids = tuple(info["RootFS"]["Layers"])
-        return BuiltImage(request.tags[0] if request.tags else image_id, image_id, request.tags,
+        return BuiltImage(tags[0] if tags else image_id, image_id, tags,
                           int(info.get("Size", 0)), len(diff_ids), diff_ids)
 
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:

@@ -35,3 +35,23 @@ def test_a_new_commit_time_changes_metadata_not_layers(demo_app, demo_image):
         assert second["config"]["Labels"]["org.opencontainers.image.created"] == "2027-01-15T08:00:00Z"
     finally:
         sh("buildah", "rmi", tag, check=False)
+
+
+def test_unchanged_inputs_reuse_the_image_and_a_change_rebuilds(demo_app, demo_image):
+    tag = f"localhost/aurora-test/noop:{uuid.uuid4().hex[:8]}"
+    try:
+        out = aurora("build", "-C", str(demo_app), "--tag", tag, "--json")
+        assert json.loads(out.stdout)["id"] == demo_image.id
+        assert "nothing changed since image" in out.stderr
+        assert sh("buildah", "inspect", "--type", "image", tag).returncode == 0  # the new tag is there
+        conf = demo_app / "backend/target/dist/conf/vertx.yml"
+        original = conf.read_text()
+        conf.write_text(original + "\n# changed\n")
+        try:
+            changed = aurora("build", "-C", str(demo_app), "--tag", tag, "--json")
+            assert "nothing changed" not in changed.stderr
+            assert json.loads(changed.stdout)["id"] != demo_image.id
+        finally:
+            conf.write_text(original)
+    finally:
+        sh("buildah", "rmi", tag, check=False)

@@ -82,7 +82,10 @@ AURORA_LOG = [
     (0.70, "  [1/2] STEP 2/2: RUN npm ci"),
     (0.80, "  --> Using cache 5c0807a0352e"),
     (0.90, "  [2/2] STEP 1/2: FROM localhost/aurora/runtime:12"),
-    (1.00, "  [2/2] STEP 2/2: COPY backend/app.jar /app/app.jar"),
+    (0.95, "  [2/2] STEP 2/2: RUN jlink.sh"),
+    (1.50, "  aurora: jdeps found: java.base"),
+    (1.90, "aurora: jdeps found: java.base (a plain buildah log has it unindented)"),
+    (2.00, "  [2/2] STEP 3/3: COPY backend/app.jar /app/app.jar"),
     (3.00, "  STEP 1/2: FROM " + "0" * 64),
     (3.10, "  STEP 2/2: LABEL org.opencontainers.image.created=\"2023-11-14T22:13:20Z\""),
     (3.30, "aurora: built localhost/x:1 (b2a7f99af521, 9 layers, 99.0 MB)"),
@@ -93,6 +96,12 @@ def test_aurora_phases():
     p = stats.aurora_phases(AURORA_LOG, end=3.4)
     assert p == pytest.approx({"startup": 0.40, "staging": 0.05, "content_build": 2.55,
                                "metadata_build": 0.30, "exit": 0.10})
+
+
+def test_own_seconds():
+    assert stats.own_seconds({"startup": 0.3, "staging": 0.1, "content_build": 9.0,
+                              "metadata_build": 0.1, "exit": 0.05}) == pytest.approx(0.55)
+    assert stats.own_seconds(None) is None
 
 
 def test_aurora_phases_missing_marks():
@@ -109,8 +118,10 @@ def test_step_times_and_cache_flags():
     assert [s["step"] for s in steps][:2] == ["FROM localhost/aurora/node:18 AS frontend", "RUN npm ci"]
     npm = steps[1]
     assert npm["cached"] is True and npm["seconds"] == pytest.approx(0.2)
-    copy_jar = steps[3]
-    assert copy_jar["cached"] is False and copy_jar["seconds"] == pytest.approx(2.0)
+    jlink = steps[3]
+    assert jlink["step"] == "RUN jlink.sh" and jlink["seconds"] == pytest.approx(1.05)
+    copy_jar = steps[4]
+    assert copy_jar["cached"] is False and copy_jar["seconds"] == pytest.approx(1.0)
     # the metadata build's last step ends at the "aurora: built" line
     assert steps[-1]["seconds"] == pytest.approx(0.2)
 
@@ -196,6 +207,8 @@ def test_evaluate_boundaries_are_inclusive():
     a["noop"]["median_s"] = 10.5
     t = by_name(stats.evaluate(r))
     assert t["aurora overhead over plain buildah (cold)"].passed is True
+    a["cold"]["phases"] = {"startup": 0.3, "staging": 0.0, "content_build": 100, "metadata_build": 0.2, "exit": 0.0}
+    assert "aurora's own phases 0.50 s = 0.5% of its cold build" in stats.evaluate(r)[0].value
     assert t["no-op rebuild / cold"].passed is True
 
 

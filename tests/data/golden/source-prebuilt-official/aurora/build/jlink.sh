@@ -1,20 +1,26 @@
 #!/bin/sh
 # Make the Java runtime the image ships. Usage: jlink.sh DEPS OUT RELEASE MODULES MODE
-#   DEPS holds app.jar and lib/; MODULES are added to what jdeps finds (Vert.x and Netty load
-#   some modules reflectively, where jdeps cannot see them); MODE is "jlink" or "full".
+#   DEPS holds lib/ (the dependency jars); MODULES are added to what jdeps finds (Vert.x and
+#   Netty load some modules reflectively, where jdeps cannot see them); MODE is "jlink" or
+#   "full". app.jar is not looked at here, so a code change does not cut the runtime again:
+#   app-modules.sh checks app.jar against this runtime in a later stage.
 set -eu
 deps=$1 out=$2 release=$3 extra=$4 mode=$5
 
 if [ "$mode" = full ]; then
   jlink --add-modules ALL-MODULE-PATH --no-header-files --no-man-pages --output "$out"
 else
-  if found=$(jdeps --ignore-missing-deps -q --recursive --multi-release "$release" \
-               --print-module-deps --class-path "$deps/lib/*" "$deps/app.jar" 2>/tmp/jdeps.log); then
-    echo "aurora: jdeps found: $found"
-  else
-    echo "aurora: jdeps could not analyse the jars; shipping java.se instead:" >&2
-    cat /tmp/jdeps.log >&2
-    found=java.se
+  found=java.base
+  set -- "$deps"/lib/*.jar
+  if [ -e "$1" ]; then
+    if found=$(jdeps -J-XX:TieredStopAtLevel=1 --ignore-missing-deps -q --recursive --multi-release "$release" \
+                 --print-module-deps --class-path "$deps/lib/*" "$@" 2>/tmp/jdeps.log); then
+      echo "aurora: jdeps found in lib/: $found"
+    else
+      echo "aurora: jdeps could not analyse lib/; shipping java.se instead:" >&2
+      cat /tmp/jdeps.log >&2
+      found=java.se
+    fi
   fi
   # --strip-debug also strips native symbols, which needs objcopy (binutils); without it,
   # strip the Java debug attributes only (Debian's JDK ships its native code stripped anyway).

@@ -1,0 +1,75 @@
+"""Up-to-date check: when everything a build depends on is as it was for an image that still
+exists, aurora reuses that image instead of asking the engine to rebuild it.
+
+The key covers the staged context (paths, modes and content), the rendered metadata build, the
+base images' digests, the engine and its isolation, the secrets' contents and aurora's version;
+``--no-cache`` skips the check. The record lives in ``$XDG_CACHE_HOME/aurora/builds.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+from aurora import __version__
+
+LIMIT = 200  # records kept
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "aurora" / "builds.json"
+
+
+def key(context: Path, *, metadata: str, digests: dict[str, str | None], engine: str,
+        secrets: tuple[tuple[str, Path], ...]) -> str:
+    h = hashlib.sha256()
+
+    def feed(*parts: str) -> None:
+        for p in parts:
+            h.update(p.encode("utf-8", "surrogateescape"))
+            h.update(b"\0")
+
+    feed("aurora", __version__, engine, os.environ.get("BUILDAH_ISOLATION", ""), metadata)
+    for role, digest in sorted(digests.items()):
+        feed(role, digest or "-")
+    for name, path in secrets:
+        feed(name, hashlib.sha256(path.read_bytes()).hexdigest())
+    for path in sorted(context.rglob("*")):
+        rel = path.relative_to(context).as_posix()
+        if rel == "metadata" or rel.startswith("metadata/"):
+            continue
+        st = path.lstat()
+        feed(rel, oct(stat.S_IMODE(st.st_mode)), "d" if stat.S_ISDIR(st.st_mode) else "f")
+        if stat.S_ISREG(st.st_mode):
+            with path.open("rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()
+
+
+def lookup(build_key: str) -> str | None:
+    try:
+        return json.loads(_cache_file().read_text()).get(build_key)
+    except (OSError, ValueError):
+        return None
+
+
+def record(build_key: str, image_id: str) -> None:
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {}
+        data.pop(build_key, None)
+        data[build_key] = image_id
+        data = dict(list(data.items())[-LIMIT:])
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)  # atomic: concurrent builds never see half a file
+    except OSError:
+        pass  # a read-only home: the next build is simply not skipped
