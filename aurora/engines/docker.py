@@ -8,6 +8,7 @@ table in aurora.engines).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,11 @@ from aurora.dockerapi import DockerConnection
 from aurora.engines.base import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.registry import RegistryOptions
+
+
+def _api_ref(ref: str) -> str:
+    """A bare 64-hex image ID as the Engine API wants it (podman's refuses it without sha256:)."""
+    return f"sha256:{ref}" if re.fullmatch(r"[0-9a-f]{64}", ref) else ref
 
 
 class DockerEngine:
@@ -31,8 +37,8 @@ class DockerEngine:
     def image_digest(self, ref: str) -> str | None:
         """Presence check: the image ID (the Engine API has no local manifest digest)."""
         try:
-            return self.api.inspect_image(ref)["Id"]
-        except self.errors.ImageNotFound:
+            return self.api.inspect_image(_api_ref(ref))["Id"]
+        except (self.errors.ImageNotFound, self.errors.APIError):
             return None
 
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
@@ -69,10 +75,10 @@ class DockerEngine:
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
         for tag in tags:
             repo, _, name = tag.rpartition(":")
-            self.api.tag(image_id, repo, name)
+            self.api.tag(_api_ref(image_id), repo, name)
 
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
-        info = self.api.inspect_image(image_id)
+        info = self.api.inspect_image(_api_ref(image_id))
         diff_ids = tuple(info["RootFS"]["Layers"])
         full_id = info["Id"].removeprefix("sha256:")
         return BuiltImage(tags[0] if tags else full_id, full_id, tags,
