@@ -224,21 +224,13 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
 # -- runners ---------------------------------------------------------------------------------
 
 
-class PodmanRun:
-    """`podman run` with the web port on 127.0.0.1."""
+class _PodmanContainer:
+    """State, logs and stop of one podman container, shared by the podman runners."""
 
-    mode = "podman"
-
-    def __init__(self, image: str, web_port: int):
-        runner.which("podman", why="to run the image")
-        self.image, self.web_port = image, web_port
-        self.name = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
-
-    def start(self, port: int) -> None:
-        runner.run(["podman", "run", "-d", "--name", self.name, "-p", f"127.0.0.1:{port}:{self.web_port}", self.image])
+    container = ""
 
     def state(self) -> tuple[bool, int | None]:
-        out = runner.run(["podman", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", self.name],
+        out = runner.run(["podman", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", self.container],
                          check=False, merge_stderr=False)
         if out.returncode != 0:
             return False, None
@@ -246,17 +238,31 @@ class PodmanRun:
         return running == "true", int(code)
 
     def logs(self) -> str:
-        return runner.run(["podman", "logs", self.name], check=False).output
+        return runner.run(["podman", "logs", self.container], check=False).output
 
     def stop(self, grace: int) -> int | None:
-        runner.run(["podman", "stop", "-t", str(grace), self.name], check=False)
+        runner.run(["podman", "stop", "-t", str(grace), self.container], check=False)
         return self.state()[1]
 
+
+class PodmanRun(_PodmanContainer):
+    """`podman run` with the web port on 127.0.0.1."""
+
+    mode = "podman"
+
+    def __init__(self, image: str, web_port: int):
+        runner.which("podman", why="to run the image")
+        self.image, self.web_port = image, web_port
+        self.container = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
+
+    def start(self, port: int) -> None:
+        runner.run(["podman", "run", "-d", "--name", self.container, "-p", f"127.0.0.1:{port}:{self.web_port}", self.image])
+
     def cleanup(self) -> None:
-        runner.run(["podman", "rm", "-f", "-v", "-t", "0", self.name], check=False)
+        runner.run(["podman", "rm", "-f", "-v", "-t", "0", self.container], check=False)
 
 
-class KubePlay:
+class KubePlay(_PodmanContainer):
     """`podman kube play` of aurora's podman-target YAML, under a unique pod name."""
 
     mode = "kube"
@@ -280,21 +286,6 @@ class KubePlay:
                     p["hostPort"] = port
         self.file.write_text(dump(self.objects))
         runner.run(["podman", "kube", "play", str(self.file)])
-
-    def state(self) -> tuple[bool, int | None]:
-        out = runner.run(["podman", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", self.container],
-                         check=False, merge_stderr=False)
-        if out.returncode != 0:
-            return False, None
-        running, code = out.output.split()
-        return running == "true", int(code)
-
-    def logs(self) -> str:
-        return runner.run(["podman", "logs", self.container], check=False).output
-
-    def stop(self, grace: int) -> int | None:
-        runner.run(["podman", "stop", "-t", str(grace), self.container], check=False)
-        return self.state()[1]
 
     def cleanup(self) -> None:
         if self.file.exists():
