@@ -58,6 +58,9 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                "Δ layers: how many of the image's layers (rootfs diff_ids) differ from the image "
                "built just before. Pushed: new blob bytes in a local registry (layers compressed "
                "+ config + manifest) when pushing over the previous scenario's image.")
+    if meta.get("bases"):
+        out.append("")
+        out.append("Base images (IDs): " + ", ".join(f"`{r}` {i}" for r, i in meta["bases"].items()) + ".")
     if results.get("logs"):
         out.append("")
         out.append(f"Every build's time-stamped log: `{results['logs']}` beside this file.")

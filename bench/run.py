@@ -102,14 +102,22 @@ class Bench:
         self.tmp = tmp
         self.store = store
         # the working tree's aurora, or one exported from git (run from its folder)
-        self.aurora = [sys.executable, "-m", "aurora"] if src else [aurora_bin()]
+        # -P: no current folder first on sys.path, so PYTHONPATH's copy wins over the checkout
+        self.aurora = [sys.executable, "-P", "-m", "aurora"] if src else [aurora_bin()]
         self.aurora_env = {"PYTHONPATH": str(src)} if src else {}
+        if src:
+            where = sh.run([sys.executable, "-P", "-c", "import aurora; print(aurora.__file__)"],
+                           env=self.env(), timeout=60).stdout.strip()
+            if not where.startswith(str(src)):
+                raise RuntimeError(f"the exported aurora is not the one imported: {where}")
         self.registries: list[Registry] = []
         self.logs = tmp / "logs"
         self.logs.mkdir(exist_ok=True)
 
     def env(self, extra: dict | None = None) -> dict:
-        return {**self.store.env, **self.aurora_env, **(extra or {})}
+        # aurora's up-to-date records (XDG_CACHE_HOME/aurora/builds.json) stay in the temp folder
+        return {**self.store.env, **self.aurora_env, "XDG_CACHE_HOME": str(self.tmp / "xdg-cache"),
+                **(extra or {})}
 
     def save_log(self, name: str, res: sh.Timed) -> None:
         with open(self.logs / f"{name}.log", "w", encoding="utf-8") as f:
@@ -242,6 +250,22 @@ class Bench:
             self.drop_registry(reg)
         return out
 
+    def paired_cold(self, wl: Workload, rep: int) -> dict:
+        """aurora's and plain buildah's cold builds back to back (the overhead target): the
+        machine's load drifts less within a pair than between two tools' whole sequences."""
+        wl.reset()
+        order = ("aurora", "buildah") if rep % 2 == 0 else ("buildah", "aurora")
+        pair: dict = {"first": order[0]}
+        for tool in order:
+            self.store.clean()
+            tag = f"localhost/aurora-bench/{wl.name}-{tool}:pair-r{rep + 1}"
+            rec = self.build(tool, wl, tag, no_cache=True, log_name=f"{wl.name}-{tool}-r{rep + 1}-pair")
+            pair[tool] = rec["build_s"]
+            pair[f"{tool}_image"] = rec["image_id"]
+        say(f"rep {rep + 1} {wl.name:6} cold pair: aurora {pair['aurora']:.1f} s, buildah {pair['buildah']:.1f} s "
+            f"({(pair['aurora'] / pair['buildah'] - 1) * 100:+.1f}%)")
+        return pair
+
     def clean_build(self, wl: Workload, tool: str, label: str) -> dict:
         """One more clean build (empty cache) of the starting tree, pushed to a fresh registry."""
         wl.reset()
@@ -366,8 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = Store(tmp / "store")
         say(f"private storage {store.graph}; copying the offline bases in")
-        for ref in BASES:
-            store.import_image(ref)
+        base_ids = {ref: store.import_image(ref)[:12] for ref in BASES}
         src, rev_sha = None, None
         if args.rev:
             src = tmp / "aurora-src"
@@ -389,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                 "aurora_source": source_description(rev_sha),
                 "node_host": _version(["node", "--version"]),
                 "storage_driver": store.driver,
+                "bases": base_ids,
                 "loadavg_start": [round(x, 2) for x in load_start],
             },
         }
@@ -397,9 +421,11 @@ def main(argv: list[str] | None = None) -> int:
 
         runs: dict = {w: {t: [] for t in TOOLS} for w in wls}
         payloads: dict = {}
+        pairs: dict = {w: [] for w in wls}
 
         for rep in range(args.reps):
             for name, wl in wls.items():
+                pairs[name].append(bench.paired_cold(wl, rep))
                 order = TOOLS[rep % len(TOOLS):] + TOOLS[:rep % len(TOOLS)]
                 for tool in order:
                     def on_cold(tag, rec, name=name, tool=tool):
@@ -411,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, wl in wls.items():
             w = results["workloads"][name]
             w["payload"] = payloads.get(name)
+            w["paired_cold"] = pairs[name]
             colds = [r["cold"] for r in runs[name]["aurora"]]
             if len(colds) < 2:
                 colds.append(bench.clean_build(wl, "aurora", "clean-2"))

@@ -104,6 +104,31 @@ def test_own_seconds():
     assert stats.own_seconds(None) is None
 
 
+def test_aurora_phases_when_nothing_changed():
+    log = [(0.30, "aurora: staging the build context (dist back end, source front end)"),
+           (0.42, "aurora: nothing changed since image 90bd7bb2eafa was built: tagging it x:1"),
+           (0.48, "aurora: built x:1 (90bd7bb2eafa, 9 layers, 73.5 MB)")]
+    assert stats.aurora_phases(log, end=0.5) == pytest.approx(
+        {"startup": 0.30, "staging": 0.12, "content_build": 0.0, "metadata_build": 0.0, "exit": 0.08})
+    assert stats.step_times(log, end=0.5) == []
+
+
+def test_paired_overhead():
+    pairs = [{"aurora": 10.5, "buildah": 10.0}, {"aurora": 9.0, "buildah": 10.0}, {"aurora": 11.0, "buildah": 10.0}]
+    assert stats.paired_overhead(pairs) == pytest.approx(0.05)
+    assert stats.paired_overhead([]) is None
+
+
+def test_evaluate_uses_back_to_back_pairs_when_there_are_some():
+    r = passing_results()
+    r["workloads"]["demo"]["tools"]["aurora"]["scenarios"]["cold"]["median_s"] = 130.0  # a noisy sequence
+    assert by_name(stats.evaluate(r))["aurora overhead over plain buildah (cold)"].passed is False
+    r["workloads"]["demo"]["paired_cold"] = [{"aurora": 101.0, "buildah": 100.0}, {"aurora": 102.0, "buildah": 100.0}]
+    t = by_name(stats.evaluate(r))["aurora overhead over plain buildah (cold)"]
+    assert t.passed is True
+    assert t.value.startswith("1.5% (median of 2 back-to-back pairs: 1.0%, 2.0%; scenario medians 130.0 s vs 97.0 s")
+
+
 def test_aurora_phases_missing_marks():
     assert stats.aurora_phases(AURORA_LOG[:3], end=1.0) is None
 
