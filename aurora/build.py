@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
@@ -11,9 +12,9 @@ from aurora import context, gitinfo
 from aurora.engines import get as get_engine
 from aurora.engines.base import BuildRequest, BuiltImage, Engine
 from aurora.engines.kaniko import JobOptions
-from aurora.errors import AuroraError, UsageError
+from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.plan import Plan, make_plan
-from aurora.render import render, render_metadata
+from aurora.render import render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
@@ -85,13 +86,60 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
     if not caps.reproducible:
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
     engine = get_engine(name)
+    try:
+        try:
+            return plan, _build(plan, opts, engine, name, log, step)
+        except BuildError as exc:
+            missing = missing_modules(str(exc))
+            if not missing:
+                raise
+        # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
+        step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
+             f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
+             "in backend.modules in aurora.toml to build once)")
+        plan = replace(plan, backend=replace(plan.backend,
+                                             modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
+        return plan, _build(plan, opts, engine, name, log, step)
+    finally:
+        engine.close()
+
+
+_MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)
+
+
+def missing_modules(build_log: str) -> tuple[str, ...]:
+    """The JDK modules app-modules.sh found app.jar needs and the runtime lacks, if it said so."""
+    found = _MISSING.search(build_log)
+    return tuple(m for m in found.group(1).split(",") if m) if found else ()
+
+
+# `buildah bud` names the stage images a stage starts from: "[3/5] STEP 1/3: FROM <id> AS app"
+# (the java stage's image) and "... FROM <id> AS image" (image-base's).
+_STAGE_BASE = re.compile(r"STEP 1/\d+: FROM ([0-9a-f]{64}) AS (app|image)$")
+
+
+def stage_images(lines: list[str]) -> dict[str, str]:
+    """{"java": id, "base": id} from a full build's log, when both are there."""
+    out = {}
+    for line in lines:
+        m = _STAGE_BASE.search(line.rstrip())
+        if m:
+            out["java" if m.group(2) == "app" else "base"] = m.group(1)
+    return out if len(out) == 2 else {}
+
+
+def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
+           step: Callable[[str], None]) -> BuiltImage:
+    from aurora import buildcache
+    from aurora.engines import capabilities
+
+    caps = capabilities(name)
     files = render(plan)
     ctx = context.temporary(plan)
     try:
         digests = check_bases(plan, engine)
         step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
         context.stage(plan, files, ctx)
-        from aurora import buildcache
 
         metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
         build_key = buildcache.key(ctx, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)
@@ -99,19 +147,42 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
         if known and engine.image_digest(known) is not None:
             step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
             engine.tag(known, plan.tags)
-            return plan, engine.describe(known, plan.tags)
-        step(f"building {', '.join(plan.tags)} with {engine.name}")
+            return engine.describe(known, plan.tags)
+
+        # Only app.jar (or the labels) changed since an earlier build whose stage images are
+        # still here: build just app.jar's check, its layer and the labels on top of them. The
+        # result is the image the full Containerfile gives (same layers, same history).
+        below_key = None
+        if plan.backend.mode == "dist" and name in ("buildah", "podman"):
+            below_key = buildcache.below_app_jar_key(ctx, digests=digests, engine=name, secrets=opts.secrets)
+        earlier = dict(zip(("java", "base"), (buildcache.lookup(below_key) or "").split(":"), strict=False)) \
+            if below_key and not opts.no_cache else {}
+        containerfile = ctx / "Containerfile"
+        if len(earlier) == 2 and all(engine.image_digest(i) is not None for i in earlier.values()):
+            containerfile = ctx / "Containerfile.app"
+            containerfile.write_text(render_app_only(plan, earlier["java"], earlier["base"]))
+            step(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
+                 "its check, its layer and the labels)")
+        else:
+            step(f"building {', '.join(plan.tags)} with {engine.name}")
+        lines: list[str] = []
+
+        def keep(line: str) -> None:
+            lines.append(line)
+            log(line)
+
         content = engine.build(
             BuildRequest(
                 context=ctx,
-                containerfile=ctx / "Containerfile",
+                containerfile=containerfile,
                 tags=(),
                 timestamp=LAYER_EPOCH,
                 no_cache=opts.no_cache,
                 secrets=opts.secrets,
             ),
-            log,
+            keep,
         )
+        stages = stage_images(lines) if containerfile.name == "Containerfile" else earlier
         meta = ctx / "metadata"
         meta.mkdir()
         (meta / "Containerfile").write_text(render_metadata(plan, content.id))
@@ -126,10 +197,11 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
             log,
         )
         buildcache.record(build_key, built.id)
+        if below_key and stages:
+            buildcache.record(below_key, f"{stages['java']}:{stages['base']}")
     finally:
         context.remove(ctx)
-        engine.close()
-    return plan, built
+    return built
 
 
 def emit_kaniko_job(opts: Options, out: Path, job: JobOptions) -> list[Path]:

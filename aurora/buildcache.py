@@ -3,7 +3,9 @@ exists, aurora reuses that image instead of asking the engine to rebuild it.
 
 The key covers the staged context (paths, modes and content), the rendered metadata build, the
 base images' digests, the engine and its isolation, the secrets' contents and aurora's version;
-``--no-cache`` skips the check. The record lives in ``$XDG_CACHE_HOME/aurora/builds.json``.
+``--no-cache`` skips the check. A second key leaves out app.jar and the image's top part: it
+finds the stage images an app.jar-only build can start from (see build.py). The records live
+in ``$XDG_CACHE_HOME/aurora/builds.json``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,34 @@ def _cache_file() -> Path:
     return Path(base) / "aurora" / "builds.json"
 
 
+# Where the image's top part starts in the rendered Containerfile: app.jar's COPY and the labels.
+IMAGE_TOP = "\n# -- the image: app.jar and the labels on top"
+APP_JAR = "backend/app.jar"
+
+
 def key(context: Path, *, metadata: str, digests: dict[str, str | None], engine: str,
         secrets: tuple[tuple[str, Path], ...]) -> str:
+    """Everything the image depends on."""
+    return _key(context, metadata=metadata, digests=digests, engine=engine, secrets=secrets, skip=())
+
+
+def below_app_jar_key(context: Path, *, digests: dict[str, str | None], engine: str,
+                      secrets: tuple[tuple[str, Path], ...]) -> str | None:
+    """Everything the image depends on but app.jar and the image's top part (app.jar's COPY,
+    the labels, the metadata build). Equal keys mean only app.jar or the labels changed, so an
+    earlier build's ``java`` and ``image-base`` stages can be built upon. None when the
+    Containerfile has no such split."""
+    text = (context / "Containerfile").read_text(encoding="utf-8")
+    if IMAGE_TOP not in text:
+        return None
+    # Comments left out: the header names the version, which every commit changes.
+    head = "\n".join(line for line in text[: text.index(IMAGE_TOP)].splitlines() if not line.startswith("#"))
+    return "below-app-jar:" + _key(context, metadata=head, digests=digests, engine=engine, secrets=secrets,
+                                   skip=("Containerfile", APP_JAR))
+
+
+def _key(context: Path, *, metadata: str, digests: dict[str, str | None], engine: str,
+         secrets: tuple[tuple[str, Path], ...], skip: tuple[str, ...]) -> str:
     h = hashlib.sha256()
 
     def feed(*parts: str) -> None:
@@ -40,7 +68,7 @@ def key(context: Path, *, metadata: str, digests: dict[str, str | None], engine:
         feed(name, hashlib.sha256(path.read_bytes()).hexdigest())
     for path in sorted(context.rglob("*")):
         rel = path.relative_to(context).as_posix()
-        if rel == "metadata" or rel.startswith("metadata/"):
+        if rel == "metadata" or rel.startswith("metadata/") or rel in skip:
             continue
         st = path.lstat()
         feed(rel, oct(stat.S_IMODE(st.st_mode)), "d" if stat.S_ISDIR(st.st_mode) else "f")

@@ -84,6 +84,18 @@ def _mount(plan: Plan, secret: str) -> str:
     return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
 
 
+def render_app_only(plan: Plan, java_image: str, base_image: str) -> str:
+    """The Containerfile of an app.jar-only build: the app stage and the image's top on the
+    ``java`` and ``image-base`` stage images of an earlier build (a dist back end only)."""
+    if plan.backend.mode != "dist":
+        raise RenderError("an app.jar-only build needs a dist back end")
+    for ref in (java_image, base_image):
+        if not re.fullmatch(r"[0-9a-f]{64}", ref):
+            raise RenderError(f"{ref!r} is not an image ID")
+    return environment().get_template("Containerfile.app.j2").render(
+        plan=plan, be=plan.backend, java_image=java_image, base_image=base_image)
+
+
 def render_metadata(plan: Plan, content_id: str) -> str:
     """The second, metadata-only build: the creation time on top of the content image."""
     if not re.fullmatch(r"[0-9a-f]{64}", content_id):

@@ -48,7 +48,8 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
     out = [f"# aurora bench — {results.get('date', '?')}", ""]
     meta = results.get("meta") or {}
     out.append(
-        f"{results.get('reps', '?')} repetition(s){' (--quick)' if results.get('quick') else ''}; "
+        f"{results.get('reps', '?')} repetition(s){' (--quick)' if results.get('quick') else ''}"
+        + (f", {results['pairs']} aurora/buildah cold pairs" if results.get("pairs") else "") + "; "
         f"host: {meta.get('host', '?')}; buildah {meta.get('buildah', '?')}; "
         f"aurora {meta.get('aurora', '?')} ({meta.get('aurora_source', '?')}); wall time of the whole run "
         f"{fmt_seconds(results.get('elapsed_s'), 0)}."
@@ -82,7 +83,9 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
         out.append(f"## Workload `{wl}`")
         out.append("")
         out.append(f"lib/ {fmt_bytes(info.get('lib_bytes'))} in {info.get('lib_jars', '?')} jars, "
-                   f"app.jar {fmt_bytes(info.get('app_jar_bytes'))}, extra static assets "
+                   f"app.jar {fmt_bytes(info.get('app_jar_bytes'))}"
+                   + (f" (with {info['domain_classes']} generated domain classes)" if info.get("domain_classes") else "")
+                   + ", extra static assets "
                    f"{fmt_bytes(info.get('extra_static_bytes', 0))}.")
         out.append("")
         head = ["scenario"] + [f"{t} s" for t in tools] + [f"{t} Δ layers" for t in tools] + \

@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the demo only, one repetition")
     p.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
+    p.add_argument("--pairs", type=int, help="back-to-back cold builds of aurora and plain buildah for the overhead "
+                   "target (default: 5, or 1 with --quick); a cold build varies by several percent here, "
+                   "so one pair says little")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"), help="output folder (default bench/results)")
     p.add_argument("--workloads", default="demo,scaled", help="comma-separated: demo, scaled")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
@@ -66,6 +69,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.reps, args.workloads = 1, "demo"
     if args.reps < 1:
         p.error("--reps must be at least 1")
+    if args.pairs is None:
+        args.pairs = 1 if args.quick else max(5, args.reps)
+    if args.pairs < 1:
+        p.error("--pairs must be at least 1")
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in args.workloads:
         if w not in ("demo", "scaled"):
@@ -405,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             "date": dt.datetime.now().isoformat(timespec="seconds"),
             "quick": args.quick,
             "reps": args.reps,
+            "pairs": args.pairs,
             "meta": {
                 "host": f"{platform.node()}, {os.cpu_count()} cores, Linux {platform.release()}",
                 "buildah": _version(["buildah", "--version"]).removeprefix("buildah version "),
@@ -425,13 +433,18 @@ def main(argv: list[str] | None = None) -> int:
 
         for rep in range(args.reps):
             for name, wl in wls.items():
-                pairs[name].append(bench.paired_cold(wl, rep))
+                if rep < args.pairs:
+                    pairs[name].append(bench.paired_cold(wl, rep))
                 order = TOOLS[rep % len(TOOLS):] + TOOLS[:rep % len(TOOLS)]
                 for tool in order:
                     def on_cold(tag, rec, name=name, tool=tool):
                         if tool == "aurora" and name not in payloads:
                             payloads[name] = payload_mod.of_image(store, tag)
                     runs[name][tool].append(bench.sequence(wl, tool, rep, on_cold=on_cold))
+
+        for rep in range(args.reps, args.pairs):
+            for name, wl in wls.items():
+                pairs[name].append(bench.paired_cold(wl, rep))
 
         results["workloads"] = aggregate(runs, wls)
         for name, wl in wls.items():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
 
 import pytest
 
-from tests.integration.conftest import aurora, sh
+from tests.integration.conftest import SDE, aurora, sh
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +57,39 @@ def test_unchanged_inputs_reuse_the_image_and_a_change_rebuilds(demo_app, demo_i
             conf.write_text(original)
     finally:
         sh("buildah", "rmi", tag, check=False)
+
+
+def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(demo_app, demo_image):
+    """A code change re-runs app.jar's check, its layer and the labels on the stage images of
+    the last build — and the image is the one a full --no-cache build gives."""
+    jar = demo_app / "backend/target/dist/app.jar"
+    conf = demo_app / "backend/target/dist/conf/vertx.yml"
+    original_jar, original_conf = jar.read_bytes(), conf.read_text()
+    tags = [f"localhost/aurora-test/top:{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    try:
+        # the same classes, other entry times: another app.jar, as a code change makes
+        subprocess.run(["sh", str(demo_app / "backend" / "build.sh")], check=True, capture_output=True,
+                       env={**os.environ, "SOURCE_DATE_EPOCH": "1800000000"})
+        assert jar.read_bytes() != original_jar
+        fast = aurora("build", "-C", str(demo_app), "--tag", tags[0], "--json")
+        assert "only app.jar changed" in fast.stderr
+        fast_id = json.loads(fast.stdout)["id"]
+        before = json.loads(sh("buildah", "inspect", "--type", "image", demo_image.id).stdout)["OCIv1"]
+        after = json.loads(sh("buildah", "inspect", "--type", "image", fast_id).stdout)["OCIv1"]
+        changed = [i for i, (a, b) in enumerate(zip(before["rootfs"]["diff_ids"], after["rootfs"]["diff_ids"]))
+                   if a != b]
+        assert changed == [len(before["rootfs"]["diff_ids"]) - 1]  # app.jar's layer, the top one
+
+        full = aurora("build", "-C", str(demo_app), "--no-cache", "--tag", tags[1], "--json")
+        assert "only app.jar changed" not in full.stderr
+        assert json.loads(full.stdout)["id"] == fast_id
+
+        conf.write_text(original_conf + "\n# changed\n")  # more than app.jar: the whole build runs
+        other = aurora("build", "-C", str(demo_app), "--tag", tags[2], "--json")
+        assert "only app.jar changed" not in other.stderr and "nothing changed" not in other.stderr
+    finally:
+        subprocess.run(["sh", str(demo_app / "backend" / "build.sh")], check=True, capture_output=True,
+                       env={**os.environ, "SOURCE_DATE_EPOCH": SDE})
+        assert jar.read_bytes() == original_jar
+        for tag in tags:
+            sh("buildah", "rmi", tag, check=False)

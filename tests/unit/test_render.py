@@ -98,7 +98,9 @@ def test_deterministic(case, tmp_path):
 
 def test_layer_order(tmp_path):
     cf = rendered("demo-dist-npm", tmp_path)["Containerfile"]
-    final = cf[cf.rindex("\nFROM "):]
+    # the image is two stages: image-base (all but app.jar), then app.jar and the labels on it
+    final = cf[cf.index(" AS image-base\n"):]
+    assert "\nFROM image-base AS image\n" in final and final.count("\nFROM ") == 1
     order = [line.split()[-1] for line in final.splitlines() if line.startswith("COPY")]
     assert order == ["/opt/java", "/etc/", "/app/", "/app/aurora/", "/app/lib/", "/app/conf/", '"/app/web/"]', "/app/app.jar"]
     assert final.index("LABEL") > final.index("/app/app.jar")
