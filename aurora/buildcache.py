@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from aurora import __version__
@@ -31,28 +32,52 @@ IMAGE_TOP = "\n# -- the image: app.jar and the labels on top"
 APP_JAR = "backend/app.jar"
 
 
-def key(context: Path, *, metadata: str, digests: dict[str, str | None], engine: str,
+@dataclass(frozen=True)
+class Entry:
+    rel: str
+    mode: int
+    is_dir: bool
+    digest: bytes  # sha256 of a regular file's content, b"" otherwise
+
+
+def snapshot(context: Path) -> tuple[Entry, ...]:
+    """Every path of the staged context with its mode and content digest: read once, for both keys."""
+    out = []
+    for path in sorted(context.rglob("*")):
+        rel = path.relative_to(context).as_posix()
+        if rel == "metadata" or rel.startswith("metadata/"):
+            continue
+        st = path.lstat()
+        digest = b""
+        if stat.S_ISREG(st.st_mode):
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").digest()
+        out.append(Entry(rel, stat.S_IMODE(st.st_mode), stat.S_ISDIR(st.st_mode), digest))
+    return tuple(out)
+
+
+def key(snap: tuple[Entry, ...], *, metadata: str, digests: dict[str, str | None], engine: str,
         secrets: tuple[tuple[str, Path], ...]) -> str:
     """Everything the image depends on."""
-    return _key(context, metadata=metadata, digests=digests, engine=engine, secrets=secrets, skip=())
+    return _key(snap, metadata=metadata, digests=digests, engine=engine, secrets=secrets, skip=())
 
 
-def below_app_jar_key(context: Path, *, digests: dict[str, str | None], engine: str,
-                      secrets: tuple[tuple[str, Path], ...]) -> str | None:
+def below_app_jar_key(snap: tuple[Entry, ...], containerfile: str, *, digests: dict[str, str | None],
+                      engine: str, secrets: tuple[tuple[str, Path], ...]) -> str | None:
     """Everything the image depends on but app.jar and the image's top part (app.jar's COPY,
     the labels, the metadata build). Equal keys mean only app.jar or the labels changed, so an
     earlier build's ``java`` and ``image-base`` stages can be built upon. None when the
     Containerfile has no such split."""
-    text = (context / "Containerfile").read_text(encoding="utf-8")
-    if IMAGE_TOP not in text:
+    if IMAGE_TOP not in containerfile:
         return None
     # Comments left out: the header names the version, which every commit changes.
-    head = "\n".join(line for line in text[: text.index(IMAGE_TOP)].splitlines() if not line.startswith("#"))
-    return "below-app-jar:" + _key(context, metadata=head, digests=digests, engine=engine, secrets=secrets,
+    head = "\n".join(line for line in containerfile[: containerfile.index(IMAGE_TOP)].splitlines()
+                     if not line.startswith("#"))
+    return "below-app-jar:" + _key(snap, metadata=head, digests=digests, engine=engine, secrets=secrets,
                                    skip=("Containerfile", APP_JAR))
 
 
-def _key(context: Path, *, metadata: str, digests: dict[str, str | None], engine: str,
+def _key(snap: tuple[Entry, ...], *, metadata: str, digests: dict[str, str | None], engine: str,
          secrets: tuple[tuple[str, Path], ...], skip: tuple[str, ...]) -> str:
     h = hashlib.sha256()
 
@@ -66,15 +91,11 @@ def _key(context: Path, *, metadata: str, digests: dict[str, str | None], engine
         feed(role, digest or "-")
     for name, path in secrets:
         feed(name, hashlib.sha256(path.read_bytes()).hexdigest())
-    for path in sorted(context.rglob("*")):
-        rel = path.relative_to(context).as_posix()
-        if rel == "metadata" or rel.startswith("metadata/") or rel in skip:
+    for e in snap:
+        if e.rel in skip:
             continue
-        st = path.lstat()
-        feed(rel, oct(stat.S_IMODE(st.st_mode)), "d" if stat.S_ISDIR(st.st_mode) else "f")
-        if stat.S_ISREG(st.st_mode):
-            with path.open("rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
+        feed(e.rel, oct(e.mode), "d" if e.is_dir else "f")
+        h.update(e.digest)
     return h.hexdigest()
 
 

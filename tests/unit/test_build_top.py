@@ -56,7 +56,8 @@ def _context(tmp_path, *, header="demo 1.0", jar=b"jar", conf="a: 1", lib=b"lib"
 
 
 def _key(ctx):
-    return buildcache.below_app_jar_key(ctx, digests={"jdk": "sha256:1"}, engine="buildah", secrets=())
+    return buildcache.below_app_jar_key(buildcache.snapshot(ctx), (ctx / "Containerfile").read_text(),
+                                        digests={"jdk": "sha256:1"}, engine="buildah", secrets=())
 
 
 def test_below_app_jar_key_leaves_out_app_jar_labels_and_comments_only(tmp_path):
@@ -66,7 +67,8 @@ def test_below_app_jar_key_leaves_out_app_jar_labels_and_comments_only(tmp_path)
     assert _key(_context(tmp_path, conf="a: 2")) != base
     assert _key(_context(tmp_path, lib=b"other lib")) != base
     ctx = _context(tmp_path)
-    assert buildcache.below_app_jar_key(ctx, digests={"jdk": "sha256:2"}, engine="buildah", secrets=()) != base
+    assert buildcache.below_app_jar_key(buildcache.snapshot(ctx), (ctx / "Containerfile").read_text(),
+                                        digests={"jdk": "sha256:2"}, engine="buildah", secrets=()) != base
     (ctx / "Containerfile").write_text("FROM x\n")  # no split: no key
     assert _key(ctx) is None
 

@@ -29,6 +29,7 @@ if [ -z "$missing" ]; then
   echo "aurora: app.jar needs $need: all in the runtime"
   exit 0
 fi
-echo "aurora: app.jar needs JDK modules that lib/ does not: the runtime lacks them" >&2
+echo "aurora: app.jar needs JDK modules that lib/ does not, and the runtime lacks them:" \
+     "${missing#,}. List them in backend.modules in aurora.toml." >&2
 echo "aurora-missing-modules=${missing#,}"
 exit 3
