@@ -65,8 +65,10 @@ def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(d
     jar = demo_app / "backend/target/dist/app.jar"
     conf = demo_app / "backend/target/dist/conf/vertx.yml"
     original_jar, original_conf = jar.read_bytes(), conf.read_text()
-    tags = [f"localhost/aurora-test/top:{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    tags = [f"localhost/aurora-test/top:{uuid.uuid4().hex[:8]}" for _ in range(5)]
     try:
+        # podman records its own stage images (the key names the engine)
+        aurora("build", "-C", str(demo_app), "--engine", "podman", "--tag", tags[3])
         # the same classes, other entry times: another app.jar, as a code change makes
         subprocess.run(["sh", str(demo_app / "backend" / "build.sh")], check=True, capture_output=True,
                        env={**os.environ, "SOURCE_DATE_EPOCH": "1800000000"})
@@ -83,6 +85,10 @@ def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(d
         full = aurora("build", "-C", str(demo_app), "--no-cache", "--tag", tags[1], "--json")
         assert "only app.jar changed" not in full.stderr
         assert json.loads(full.stdout)["id"] == fast_id
+
+        with_podman = aurora("build", "-C", str(demo_app), "--engine", "podman", "--tag", tags[4], "--json")
+        assert "only app.jar changed" in with_podman.stderr
+        assert json.loads(with_podman.stdout)["id"] == fast_id
 
         conf.write_text(original_conf + "\n# changed\n")  # more than app.jar: the whole build runs
         other = aurora("build", "-C", str(demo_app), "--tag", tags[2], "--json")
