@@ -125,14 +125,14 @@ def missing_modules(build_log: str) -> tuple[str, ...]:
 _STAGE_BASE = re.compile(r"STEP 1/\d+: FROM ([0-9a-f]{64}) AS (app|image)$")
 
 
-def stage_images(lines: list[str]) -> dict[str, str]:
-    """{"java": id, "base": id} from a full build's log, when both are there."""
-    out = {}
+def stage_images(lines: list[str]) -> tuple[str, str] | None:
+    """(java, image-base) stage image IDs from a full build's log, when both are there."""
+    found = {}
     for line in lines:
         m = _STAGE_BASE.search(line.rstrip())
         if m:
-            out["java" if m.group(2) == "app" else "base"] = m.group(1)
-    return out if len(out) == 2 else {}
+            found[m.group(2)] = m.group(1)
+    return (found["app"], found["image"]) if len(found) == 2 else None
 
 
 def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
@@ -161,15 +161,14 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
         # still here: build just app.jar's check, its layer and the labels on top of them. The
         # result is the image the full Containerfile gives (same layers, same history).
         below_key = None
-        if plan.backend.mode == "dist" and name in ("buildah", "podman"):
+        if plan.backend.mode == "dist" and caps.top_only:
             below_key = buildcache.below_app_jar_key(snap, files["Containerfile"], digests=digests, engine=name,
                                                      secrets=opts.secrets)
-        earlier = dict(zip(("java", "base"), (buildcache.lookup(below_key) or "").split(":"), strict=False)) \
-            if below_key and not opts.no_cache else {}
+        earlier = buildcache.lookup_stages(below_key) if below_key and not opts.no_cache else None
         containerfile = ctx / "Containerfile"
-        if len(earlier) == 2 and all(engine.image_digest(i) is not None for i in earlier.values()):
+        if earlier and all(engine.image_digest(i) is not None for i in earlier):
             containerfile = ctx / "Containerfile.app"
-            containerfile.write_text(render_app_only(plan, earlier["java"], earlier["base"]))
+            containerfile.write_text(render_app_only(plan, *earlier))
             step(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
                  "its check, its layer and the labels)")
         else:
@@ -191,7 +190,7 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
             ),
             keep,
         )
-        stages = stage_images(lines) if containerfile.name == "Containerfile" else earlier
+        stages = earlier if containerfile.name == "Containerfile.app" else stage_images(lines)
         meta = ctx / "metadata"
         meta.mkdir()
         (meta / "Containerfile").write_text(render_metadata(plan, content.id))
@@ -207,7 +206,7 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
         )
         buildcache.record(build_key, built.id)
         if below_key and stages:
-            buildcache.record(below_key, f"{stages['java']}:{stages['base']}")
+            buildcache.record_stages(below_key, *stages)
     finally:
         context.remove(ctx)
     return built

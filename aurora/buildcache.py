@@ -106,6 +106,16 @@ def lookup(build_key: str) -> str | None:
         return None
 
 
+def lookup_stages(below_key: str) -> tuple[str, str] | None:
+    """The ``java`` and ``image-base`` stage images recorded under a below-app.jar key."""
+    java, _, base = (lookup(below_key) or "").partition(":")
+    return (java, base) if java and base else None
+
+
+def record_stages(below_key: str, java: str, base: str) -> None:
+    record(below_key, f"{java}:{base}")
+
+
 def record(build_key: str, image_id: str) -> None:
     path = _cache_file()
     try:

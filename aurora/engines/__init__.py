@@ -21,6 +21,7 @@ class Capabilities:
     annotations: bool  # manifest annotations (base image name/digest)
     secrets: bool  # build-time secret mounts
     platforms: bool  # cross-building with --platform
+    top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
 
 
 @dataclass(frozen=True)
@@ -34,25 +35,29 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {
     "buildah": EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True),
+        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
+                     top_only=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     "podman": EngineInfo(
         "aurora.engines.podman:PodmanEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True),
+        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
+                     top_only=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),
     "docker": EngineInfo(
         "aurora.engines.docker:DockerEngine",
-        Capabilities(local=True, reproducible=False, layer_cache=True, annotations=False, secrets=False, platforms=False),
+        Capabilities(local=True, reproducible=False, layer_cache=True, annotations=False, secrets=False, platforms=False,
+                     top_only=False),
         lambda: importlib.util.find_spec("docker") is not None,
         "the Docker Engine API (a Docker daemon, or podman's API socket aurora can start)",
     ),
     "kaniko": EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=False, secrets=False, platforms=False),
+        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=False, secrets=False, platforms=False,
+                     top_only=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",
     ),

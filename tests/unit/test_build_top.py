@@ -27,8 +27,8 @@ LOG = [
 
 
 def test_stage_images_from_a_build_log():
-    assert stage_images(LOG) == {"java": J, "base": P}
-    assert stage_images(LOG[:3]) == {}  # one of the two is not enough
+    assert stage_images(LOG) == (J, P)
+    assert stage_images(LOG[:3]) is None  # one of the two is not enough
 
 
 def test_missing_modules_from_the_build_error():
@@ -39,6 +39,15 @@ def test_missing_modules_from_the_build_error():
     assert missing_modules(err) == ("java.sql", "jdk.httpserver")
     assert missing_modules("the image build failed: boom") == ()
     assert missing_modules("aurora-missing-modules=java.sql; rm -rf /") == ()
+
+
+def test_stage_records_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert buildcache.lookup_stages("below-app-jar:k") is None
+    buildcache.record_stages("below-app-jar:k", J, P)
+    assert buildcache.lookup_stages("below-app-jar:k") == (J, P)
+    buildcache.record("below-app-jar:k", "not-a-pair")
+    assert buildcache.lookup_stages("below-app-jar:k") is None
 
 
 def _context(tmp_path, *, header="demo 1.0", jar=b"jar", conf="a: 1", lib=b"lib", label="1.0"):

@@ -27,6 +27,7 @@ def test_table_and_capabilities():
     assert set(ENGINES) == {"buildah", "podman", "docker", "kaniko"}
     assert capabilities("buildah").reproducible and not capabilities("docker").reproducible
     assert not capabilities("kaniko").local
+    assert [n for n in ENGINES if capabilities(n).top_only] == ["buildah", "podman"]
     with pytest.raises(UsageError, match="unknown engine"):
         choose("nerdctl")
 
