@@ -141,10 +141,12 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing aurora.toml.")] = False,
 ) -> None:
     """Write a commented aurora.toml by looking at the project."""
-    from aurora.init import write
+    from aurora.init import missing, write
 
-    path = write(directory, force=force)
+    path, findings = write(directory, force=force)
     _step(f"wrote {path}")
+    for what in missing(findings):
+        _err(f"warning: {what}")
 
 
 @app.command()

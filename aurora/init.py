@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +14,14 @@ from aurora.config import CONFIG_NAME
 from aurora.errors import UsageError
 from aurora.plan import LOCKFILES
 
-SKIP = {"node_modules", ".git", ".aurora", "target", "build", "dist"}
+# Never a project's own code. Back ends are looked for everywhere else, `dist/`, `build/` and
+# `target/` included: that is where builds put them; front-end sources are not looked for below
+# build output.
+SKIP = {"node_modules", ".git", ".aurora"}
+OUTPUT = {"target", "build", "dist"}
+# The registry behind `bases = "official"`; when it cannot be reached and the offline set is
+# in local storage, init proposes the offline set.
+DEFAULT_REGISTRY = ("registry-1.docker.io", 443)
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,7 @@ class Findings:
     frontend_source: str | None
     frontend_prebuilt: str | None
     package_manager: str | None
+    bases: str = "official"
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -29,12 +41,34 @@ def _rel(path: Path, root: Path) -> str:
     return rel or "."
 
 
-def _candidates(root: Path, depth: int = 2):
+def _candidates(root: Path, depth: int = 2, *, outputs: bool = False):
     yield root
     if depth == 0:
         return
-    for child in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in SKIP and not p.name.startswith(".")):
-        yield from _candidates(child, depth - 1)
+    skip = SKIP if outputs else SKIP | OUTPUT
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip and not p.name.startswith(".")):
+        yield from _candidates(child, depth - 1, outputs=outputs)
+
+
+def _main_jars(folder: Path) -> list[str]:
+    """The jars in ``folder`` whose manifest names a Main-Class: what a dist starts with."""
+    found = []
+    for jar in sorted(folder.glob("*.jar")):
+        try:
+            with zipfile.ZipFile(jar) as z:
+                manifest = z.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+        except (OSError, KeyError, zipfile.BadZipFile):
+            continue
+        if re.search(r"^Main-Class:\s*\S", manifest, re.MULTILINE):
+            found.append(jar.name)
+    return found
+
+
+def _is_dist(folder: Path) -> list[str]:
+    """A Zero dist: a jar with a Main-Class beside lib/ and conf/ (its main jars, else [])."""
+    if not ((folder / "lib").is_dir() and (folder / "conf").is_dir()):
+        return []
+    return _main_jars(folder)
 
 
 def look(root: Path) -> Findings:
@@ -42,13 +76,12 @@ def look(root: Path) -> Findings:
     name = re.sub(r"[^a-z0-9-]+", "-", root.name.lower()).strip("-")[:63] or "app"
     dist = source = None
     jar = "app.jar"
+    for folder in _candidates(root, 3, outputs=True):
+        jars = _is_dist(folder)
+        if jars and dist is None:
+            dist = _rel(folder, root)
+            jar = "app.jar" if "app.jar" in jars else (jars[0] if len(jars) == 1 else "*.jar")
     for folder in _candidates(root):
-        for dist_dir in (folder / "target", folder / "target" / "dist", folder):
-            if (dist_dir / "lib").is_dir() and (dist_dir / "conf").is_dir():
-                jars = sorted(p.name for p in dist_dir.glob("*.jar"))
-                if jars and dist is None:
-                    dist = _rel(dist_dir, root)
-                    jar = "app.jar" if "app.jar" in jars else (jars[0] if len(jars) == 1 else "*.jar")
         if source is None and (folder / "pom.xml").is_file():
             source = _rel(folder, root)
     fe_source = fe_prebuilt = pm = None
@@ -68,6 +101,42 @@ def look(root: Path) -> Findings:
     return Findings(name, dist, source if dist is None else None, jar, fe_source, fe_prebuilt, pm)
 
 
+def registry_reachable(address: tuple[str, int] = DEFAULT_REGISTRY, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the default registry opens within ``timeout`` (DNS included:
+    a lookup can hang where no resolver answers, so it runs in a thread that is not waited for)."""
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout + 1)
+    return bool(result and result[0])
+
+
+def offline_set_present() -> bool:
+    from aurora.bases import offline_refs  # lazy: init must not pay for an engine otherwise
+    from aurora.engines import get
+
+    try:
+        engine = get("buildah")
+        return all(engine.image_digest(ref) for ref in offline_refs().values())
+    except Exception:  # no buildah, no storage: the offline set is not usable here
+        return False
+
+
+def choose_bases(offline_present: Callable[[], bool] = offline_set_present,
+                 reachable: Callable[[], bool] = registry_reachable) -> str:
+    """``offline`` when the offline set is in local storage and the default registry is out of
+    reach; otherwise ``official`` (the offline set is then one `aurora base build` away)."""
+    return "offline" if offline_present() and not reachable() else "official"
+
+
 def text(f: Findings) -> str:
     lines = [
         "# aurora.toml: how aurora packages this Zero app into one image.",
@@ -75,7 +144,9 @@ def text(f: Findings) -> str:
         "",
         '# "official" pulls Docker Official Images (set [bases] mirror = "..." if Docker Hub is',
         '# slow or blocked); "offline" uses images made by `aurora base build` from Debian packages.',
-        'bases = "official"',
+        *(["# (offline: the offline set is in local storage and Docker Hub could not be reached)"]
+          if f.bases == "offline" else []),
+        f'bases = "{f.bases}"',
         "",
         "[app]",
         f'name = "{f.name}"',
@@ -99,9 +170,11 @@ def text(f: Findings) -> str:
         ]
     else:
         lines += [
-            "# Not found: point `dist` at the folder holding the jar, lib/ and conf/,",
-            "# or set `source` (and `build`) to build the back end inside the image build.",
-            'dist = "target"',
+            "# NOT FOUND: no folder holding a jar with a Main-Class beside lib/ and conf/, and no",
+            "# pom.xml. Build the back end first (mvn package) and set `dist` to that folder, or set",
+            "# `source` (and `build`) to build it inside the image build:",
+            '# dist = "backend/target/dist"',
+            '# source = "backend"',
         ]
     lines += [
         "port = 6083                 # Z_API_PORT",
@@ -124,7 +197,12 @@ def text(f: Findings) -> str:
     elif f.frontend_prebuilt:
         lines += ["# Already built static files.", f'prebuilt = "{f.frontend_prebuilt}"']
     else:
-        lines += ["# Not found: point `source` at the folder holding package.json.", 'source = "ui"']
+        lines += [
+            "# NOT FOUND: no package.json, and no build/ or dist/ holding index.html. Set `source`",
+            "# to the folder holding package.json, or `prebuilt` to the built static files:",
+            '# source = "ui"',
+            '# prebuilt = "ui/build"',
+        ]
     lines += [
         "",
         "[web]",
@@ -139,11 +217,24 @@ def text(f: Findings) -> str:
     return "\n".join(lines)
 
 
-def write(directory: Path, *, force: bool = False) -> Path:
+def missing(f: Findings) -> list[str]:
+    """What init looked for and did not find (the written file says what to set instead)."""
+    out = []
+    if not (f.backend_dist or f.backend_source):
+        out.append("no back end found (a jar with a Main-Class beside lib/ and conf/, or a pom.xml): set [backend] dist or source")
+    if not (f.frontend_source or f.frontend_prebuilt):
+        out.append("no front end found (package.json, or build/ or dist/ with index.html): set [frontend] source or prebuilt")
+    return out
+
+
+def write(directory: Path, *, force: bool = False,
+          bases: Callable[[], str] = choose_bases) -> tuple[Path, Findings]:
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such folder")
     path = directory / CONFIG_NAME
     if path.exists() and not force:
         raise UsageError(f"{path} already exists", hint="use --force to overwrite it")
-    path.write_text(text(look(directory)), encoding="utf-8")
-    return path
+    findings = look(directory)
+    findings = Findings(**{**findings.__dict__, "bases": bases()})
+    path.write_text(text(findings), encoding="utf-8")
+    return path, findings

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ def write_app(root: Path, toml: str | None = None, *, dist: bool = True, fronten
         d = root / "backend" / "target" / "dist"
         (d / "lib").mkdir(parents=True)
         (d / "conf").mkdir()
-        (d / "app.jar").write_bytes(b"PK\x03\x04 fake jar")
+        with zipfile.ZipFile(d / "app.jar", "w") as z:  # a thin jar: a manifest, no classes
+            z.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", (1980, 1, 1, 0, 0, 0)),
+                       "Manifest-Version: 1.0\nMain-Class: io.zero.demo.Main\n")
         (d / "lib" / "dep.jar").write_bytes(b"PK\x03\x04 dep")
         (d / "conf" / "vertx.yml").write_text("zero:\n  port: 6083\n")
     fe = root / "frontend"
