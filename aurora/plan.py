@@ -107,6 +107,29 @@ class Plan:
         return self.tags[0]
 
 
+def is_public_url(remote: str) -> bool:
+    """A remote another machine can use: ``scheme://host/...`` or scp-like ``user@host:path``.
+    A local path (``/srv/git/app.git``, ``file://``, ``../app``) would leak a machine's folder
+    into the image's labels."""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", remote):
+        return not remote.startswith("file:")
+    return re.match(r"^[\w.-]+@[\w.-]+:", remote) is not None
+
+
+def _label_notes(labels: dict[str, str], required: list[str], git: GitFacts) -> list[str]:
+    """Warnings, at build time, for labels a later `aurora verify` (its [verify] labels) demands."""
+    notes = []
+    if f"{OCI}.revision" in required and f"{OCI}.revision" not in labels:
+        notes.append("warning: no git commit here, so the image gets no revision label and `aurora verify` "
+                     f"will fail on it: build from a git checkout, or set [image] labels {{ \"{OCI}.revision\" = \"...\" }}")
+    if f"{OCI}.source" in required and f"{OCI}.source" not in labels:
+        why = (f"the git remote 'origin' is a local path ({git.remote}), which is never used as a label"
+               if git.remote else "no git remote 'origin' here")
+        notes.append(f"warning: {why}, so the image gets no source label and `aurora verify` will fail on it: "
+                     "set [app] source = \"https://...\" (or [image] labels)")
+    return notes
+
+
 def rfc3339(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -148,7 +171,8 @@ def make_plan(
     }
     if git.revision:
         labels[f"{OCI}.revision"] = git.revision
-    source = config.app.source or git.remote
+    remote = git.remote if git.remote and is_public_url(git.remote) else None
+    source = config.app.source or remote
     if source:
         labels[f"{OCI}.source"] = source
     for key, value in config.image.labels.items():
@@ -158,6 +182,7 @@ def make_plan(
                 hint="remove it; set SOURCE_DATE_EPOCH to choose the creation time",
             )
         labels[key] = value
+    notes += _label_notes(labels, config.verify.labels, git)
     labels.update(
         {
             "io.aurora.roles": "all,api,web",
