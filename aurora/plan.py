@@ -268,6 +268,22 @@ def _need_dir(app_dir: Path, rel: str, field: str, what: str, hint: str) -> Path
     return path
 
 
+# The file a build tool cannot start without, by the command's first word: caught here rather
+# than after the JDK stage has started and the tool has printed a page of its own.
+BUILD_FILES = {"mvn": ("pom.xml",), "./mvnw": ("pom.xml",), "gradle": ("build.gradle", "build.gradle.kts"),
+               "./gradlew": ("build.gradle", "build.gradle.kts")}
+
+
+def _check_build_file(src: Path, command: str) -> None:
+    tool = command.split()[0] if command.split() else ""
+    wanted = BUILD_FILES.get(tool)
+    if wanted and not any((src / name).is_file() for name in wanted):
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> source: {src} has no {' or '.join(wanted)}, which `{tool}` needs",
+            hint="point backend.source at the folder holding it, or set backend.build to the command that builds it",
+        )
+
+
 def _backend(config: Config, app_dir: Path) -> BackendPlan:
     b = config.backend
     modules = tuple(sorted(set(RUNTIME_MODULES) | set(b.modules)))
@@ -283,6 +299,7 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
     if b.source is not None:
         src = _need_dir(app_dir, b.source, "backend -> source", "source folder",
                         "point backend.source at the back end's sources")
+        _check_build_file(src, b.build)
         return backend_plan("source", src, b.jar)
 
     assert b.dist is not None
