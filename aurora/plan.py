@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from aurora import bases as base_sets
+from aurora import jarinfo
 from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
 from aurora.gitinfo import GitFacts
@@ -316,9 +317,35 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
             f"{CONFIG_NAME}: backend -> jar: {b.jar!r} matches {len(jars)} files in {dist}: {', '.join(jars)}",
             hint="name the application jar exactly",
         )
-    _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
+    lib = _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
     _need_dir(dist, b.conf, "backend -> conf", "configuration folder", "Zero's dist holds app.jar, lib/ and conf/")
+    _check_app_jar(dist / jars[0], lib)
     return backend_plan("dist", dist, jars[0])
+
+
+def _check_app_jar(jar: Path, lib: Path) -> None:
+    """The image runs `java -jar app.jar` beside lib/ and conf/ only: its manifest must name
+    the main class, and every jar on its Class-Path must be in lib/."""
+    try:
+        attrs = jarinfo.read_manifest(jar)
+    except jarinfo.JarError as exc:
+        raise ConfigError(f"{CONFIG_NAME}: backend -> jar: {jar}: {exc}",
+                          hint="point backend.jar at the application jar that the build made") from None
+    if not attrs.get("main-class", "").strip():
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: {jar} has no Main-Class in its manifest",
+            hint="the image starts it with `java -jar`: set the main class (maven-jar-plugin:"
+                 " <archive><manifest><mainClass>)",
+        )
+    missing = jarinfo.missing_from_lib(jarinfo.class_path_jars(attrs), lib)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: {jar.name}'s Class-Path names {len(missing)} jar(s) that {lib}"
+            f" does not hold: {shown}",
+            hint="copy the dependencies into lib/ (mvn dependency:copy-dependencies, runtime scope) and"
+                 " keep the manifest's classpathPrefix lib/: the image holds only app.jar, lib/ and conf/",
+        )
 
 
 def _frontend(config: Config, app_dir: Path) -> FrontendPlan:

@@ -114,7 +114,25 @@ def websocket_upgrades(port: int, path: str, timeout: float = 5) -> tuple[bool, 
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request.encode())
         status = s.recv(1024).decode("latin-1").split("\r\n", 1)[0]
-    return " 101 " in f"{status} ", status
+        upgraded = " 101 " in f"{status} "
+        if upgraded:
+            _close_websocket(s)
+    return upgraded, status
+
+
+def _close_websocket(s: socket.socket) -> None:
+    """End the websocket as a well-behaved client does: a close frame (1000, normal), then wait
+    briefly for the server's. A dropped connection is logged as an error by some servers
+    (vertx-stomp's bridge does), which the start-up log check would then report."""
+    mask = os.urandom(4)
+    payload = (1000).to_bytes(2, "big")
+    try:
+        s.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        s.settimeout(2)
+        while s.recv(1024):  # until the server closes its end
+            pass
+    except OSError:  # a server that simply hangs up is fine too
+        pass
 
 
 def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120, grace: int = 10,

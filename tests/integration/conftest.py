@@ -71,7 +71,7 @@ def wait_http(url: str, deadline: float = 60) -> None:
 
 @pytest.fixture(scope="session")
 def tools():
-    require_tool("buildah", "podman", "mmdebstrap", "javac", "jar")
+    require_tool("buildah", "podman", "mmdebstrap", "javac", "jar", "mvn")
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +85,8 @@ def offline_bases(tools):
 
 @pytest.fixture(scope="session")
 def demo_app(tmp_path_factory, tools) -> Path:
-    """A copy of the demo with its back end built by its own build.sh."""
+    """A copy of the demo with its back end built by its own build.sh (Maven). Maven keeps what
+    it downloads in the user's ~/.m2/repository, so later sessions resolve nothing again."""
     dest = tmp_path_factory.mktemp("demo") / "zero-demo"
     shutil.copytree(DEMO, dest, ignore=shutil.ignore_patterns("node_modules", "target", "build", ".aurora"))
     subprocess.run(["sh", str(dest / "backend" / "build.sh")], check=True, capture_output=True,

@@ -16,15 +16,29 @@ FIXED_GIT = GitFacts(
 )
 
 
+def write_jar(path: Path, main_class: str | None = "io.zero.demo.Main", class_path: str | None = "lib/dep.jar conf/",
+              manifest: str | None = None) -> Path:
+    """A real (tiny) jar: a manifest, as Maven's jar plugin writes it, and one class entry."""
+    if manifest is None:
+        manifest = "Manifest-Version: 1.0\r\n"
+        if class_path is not None:
+            manifest += f"Class-Path: {class_path}\r\n"
+        if main_class is not None:
+            manifest += f"Main-Class: {main_class}\r\n"
+        manifest += "\r\n"
+    with zipfile.ZipFile(path, "w") as z:  # fixed entry times: the same bytes every run
+        z.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", (2024, 1, 1, 0, 0, 0)), manifest)
+        z.writestr(zipfile.ZipInfo("io/zero/demo/Main.class", (2024, 1, 1, 0, 0, 0)), b"\xca\xfe\xba\xbe")
+    return path
+
+
 def write_app(root: Path, toml: str | None = None, *, dist: bool = True, frontend: str = "npm") -> Path:
     """A small app tree shaped like a Zero app: dist (app.jar, lib/, conf/) and a front end."""
     if dist:
         d = root / "backend" / "target" / "dist"
         (d / "lib").mkdir(parents=True)
         (d / "conf").mkdir()
-        with zipfile.ZipFile(d / "app.jar", "w") as z:  # a thin jar: a manifest, no classes
-            z.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", (1980, 1, 1, 0, 0, 0)),
-                       "Manifest-Version: 1.0\nMain-Class: io.zero.demo.Main\n")
+        write_jar(d / "app.jar")
         (d / "lib" / "dep.jar").write_bytes(b"PK\x03\x04 dep")
         (d / "conf" / "vertx.yml").write_text("zero:\n  port: 6083\n")
     fe = root / "frontend"
@@ -67,7 +81,7 @@ def demo_copy(tmp_path: Path) -> Path:
     d = dest / "backend" / "target" / "dist"
     (d / "lib").mkdir(parents=True)
     (d / "conf").mkdir()
-    (d / "app.jar").write_bytes(b"PK fake")
+    write_jar(d / "app.jar", class_path="conf/ lib/jackson-core.jar")
     (d / "lib" / "jackson-core.jar").write_bytes(b"PK fake")
     (d / "conf" / "vertx.yml").write_text("zero: {}\n")
     return dest

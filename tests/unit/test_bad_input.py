@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.conftest import MINIMAL, write_app
+from tests.unit.conftest import MINIMAL, write_app, write_jar
 
 BASE = MINIMAL
 
@@ -47,6 +47,10 @@ def _write(rel, content):
     return lambda app: (app / rel).write_text(content)
 
 
+def _jar(**kwargs):
+    return lambda app: write_jar(app / "backend/target/dist/app.jar", **kwargs)
+
+
 def _symlink_out(app):
     outside = Path(tempfile.mkdtemp(prefix="bad-input-outside-")) / "secret.yml"
     outside.write_text("token: x")
@@ -71,6 +75,13 @@ CONFIG_CASES = {
     "dist missing": (_rm("backend/target/dist"), "backend -> dist: dist folder"),
     "jar missing": (_rm("backend/target/dist/app.jar"), "backend -> jar: no app.jar"),
     "jar glob ambiguous": (lambda app: (_be('jar = "*.jar"')(app), _write("backend/target/dist/x.jar", "PK")(app)), "matches 2 files"),
+    "jar without Main-Class": (_jar(main_class=None), "app.jar has no Main-Class in its manifest"),
+    "jar without a manifest": (_jar(manifest=None, main_class=None, class_path=None), "has no Main-Class"),
+    "jar not a zip": (_write("backend/target/dist/app.jar", "PK not a zip"), "app.jar: not a readable jar"),
+    "Class-Path jars missing from lib": (
+        _jar(class_path="conf/ lib/dep.jar lib/vertx-core-5.0.7.jar lib/netty-common-4.2.9.Final.jar"),
+        "app.jar's Class-Path names 2 jar(s) that"),
+    "Class-Path outside lib": (_jar(class_path="deps/dep.jar conf/"), "does not hold: deps/dep.jar"),
     "lib missing": (_rm("backend/target/dist/lib"), "backend -> lib"),
     "conf missing": (_rm("backend/target/dist/conf"), "backend -> conf"),
     "privileged port": (_be("port = 80"), "backend -> port: Input should be greater than or equal to 1024"),

@@ -324,6 +324,14 @@ def test_choose_jars_in_name_order_until_the_target_and_skips_the_demo_jars():
         "aa.jar", "guava-31.1-jre.jar", "jackson-coreutils.jar", "zz.jar"]
 
 
+def test_artifact_names_of_a_maven_lib():
+    from bench.workloads import artifact_names
+
+    assert artifact_names(["netty-common-4.2.9.Final.jar", "vertx-core-5.0.7.jar", "slf4j-api-2.0.17.jar",
+                           "netty-transport-native-epoll-4.2.9.Final-linux-x86_64.jar", "plain.jar"]) == (
+        "netty-common", "netty-transport-native-epoll", "plain", "slf4j-api", "vertx-core")
+
+
 def test_static_assets_add_up_and_are_deterministic():
     plan = static_assets(10_000_000)
     assert sum(s for _, s, _ in plan) == pytest.approx(10_000_000, abs=100)

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { apiUrl } from '../config';
+import Live from './Live';
 
 export default function Home() {
   const [params, setParams] = useSearchParams();
@@ -34,18 +35,21 @@ export default function Home() {
   };
 
   return (
-    <section className="card">
-      <h1>Greeting</h1>
-      <p id="greeting" className={`greeting ${state.status}`} aria-live="polite">
-        {state.status === 'loading' && 'Loading…'}
-        {state.status === 'ok' && state.message}
-        {state.status === 'error' && `The back end did not answer (${state.message}).`}
-      </p>
-      <form onSubmit={submit} className="row">
-        <label htmlFor="name">Name</label>
-        <input id="name" value={draft} onChange={(e) => setDraft(e.target.value)} maxLength={100} />
-        <button type="submit">Greet</button>
-      </form>
-    </section>
+    <>
+      <section className="card">
+        <h1>Greeting</h1>
+        <p id="greeting" className={`greeting ${state.status}`} aria-live="polite">
+          {state.status === 'loading' && 'Loading…'}
+          {state.status === 'ok' && state.message}
+          {state.status === 'error' && `The back end did not answer (${state.message}).`}
+        </p>
+        <form onSubmit={submit} className="row">
+          <label htmlFor="name">Name</label>
+          <input id="name" value={draft} onChange={(e) => setDraft(e.target.value)} maxLength={100} />
+          <button type="submit">Greet</button>
+        </form>
+      </section>
+      <Live />
+    </>
   );
 }

@@ -1,125 +1,65 @@
 package io.zero.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Map;
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /**
- * Configuration of the demo, read from {@code vertx.yml}.
+ * The demo's settings: {@code vertx.yml}, overridden by {@code Z_*} environment variables.
  *
- * <p>Lookup order, as in a Zero application: {@code ./vertx.yml} in the working
- * directory first, then {@code vertx.yml} on the classpath ({@code conf/}).
- * Port precedence: env {@code Z_API_PORT} &gt; config &gt; 6083.
- * Bind host: env {@code Z_API_HOST}, default {@code 0.0.0.0}.
+ * <p>{@code vertx.yml} is read as a Zero app reads it: from the working directory when it is
+ * there, else from the class path ({@code conf/}) — Vert.x's file system falls back to the class
+ * path by itself. Port: {@code Z_API_PORT} &gt; {@code zero.server.port} &gt; 6083; bind host:
+ * {@code Z_API_HOST} &gt; {@code zero.server.host} &gt; 0.0.0.0; app name: {@code Z_APP} &gt;
+ * {@code zero.app}.
  */
-public final class DemoConfig {
+public record DemoConfig(String app, String greeting, String host, int port) {
 
-    public static final String FILE_NAME = "vertx.yml";
-    public static final int DEFAULT_PORT = 6083;
-    public static final String DEFAULT_HOST = "0.0.0.0";
-    public static final String DEFAULT_APP = "zero-demo";
-    public static final String DEFAULT_GREETING = "Hello, {name}!";
+    static final String FILE = "vertx.yml";
 
-    private final String app;
-    private final String greeting;
-    private final String host;
-    private final int port;
-    private final String source;
-
-    private DemoConfig(String app, String greeting, String host, int port, String source) {
-        this.app = app;
-        this.greeting = greeting;
-        this.host = host;
-        this.port = port;
-        this.source = source;
+    /** Reads vertx.yml and the environment once. */
+    static Future<DemoConfig> load(Vertx vertx) {
+        ConfigStoreOptions file = new ConfigStoreOptions().setType("file").setFormat("yaml")
+                .setConfig(new JsonObject().put("path", FILE));
+        ConfigStoreOptions env = new ConfigStoreOptions().setType("env")
+                .setConfig(new JsonObject().put("raw-data", true)
+                        .put("keys", new JsonArray().add("Z_APP").add("Z_API_HOST").add("Z_API_PORT")));
+        ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
+                .setIncludeDefaultStores(false).addStore(file).addStore(env));
+        return retriever.getConfig()
+                .eventually(retriever::close)
+                .map(DemoConfig::from);
     }
 
-    public String app() {
-        return app;
+    /** The settings in one merged config (vertx.yml's tree plus the Z_* keys at the top). */
+    static DemoConfig from(JsonObject json) {
+        JsonObject zero = json.getJsonObject("zero", new JsonObject());
+        JsonObject server = zero.getJsonObject("server", new JsonObject());
+        String app = pick(json.getString("Z_APP"), zero.getString("app"), "zero-demo");
+        String greeting = pick(zero.getString("greeting"), null, "Hello, {name}!");
+        String host = pick(json.getString("Z_API_HOST"), server.getString("host"), "0.0.0.0");
+        String envPort = json.getString("Z_API_PORT");
+        int port = envPort != null && !envPort.isBlank()
+                ? port(envPort, "Z_API_PORT")
+                : port(String.valueOf(server.getValue("port", 6083)), FILE + ": zero.server.port");
+        return new DemoConfig(app, greeting, host.strip(), port);
     }
 
-    public String greeting() {
-        return greeting;
-    }
-
-    public String host() {
-        return host;
-    }
-
-    public int port() {
-        return port;
-    }
-
-    /** Where the configuration came from (a path, a classpath URL, or "built-in defaults"). */
-    public String source() {
-        return source;
-    }
-
-    /** Loads the configuration from vertx.yml and the process environment. */
-    public static DemoConfig load() throws IOException {
-        return load(Path.of(FILE_NAME), System.getenv());
-    }
-
-    static DemoConfig load(Path workingDirFile, Map<String, String> env) throws IOException {
-        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
-        JsonNode root = null;
-        String source;
-        if (Files.isRegularFile(workingDirFile)) {
-            try (InputStream in = Files.newInputStream(workingDirFile)) {
-                root = yaml.readTree(in);
-            }
-            source = workingDirFile.toAbsolutePath().normalize().toString();
-        } else {
-            java.net.URL url = DemoConfig.class.getClassLoader().getResource(FILE_NAME);
-            if (url != null) {
-                try (InputStream in = url.openStream()) {
-                    root = yaml.readTree(in);
-                }
-                source = url.toString();
-            } else {
-                source = "built-in defaults";
-            }
+    private static String pick(String first, String second, String fallback) {
+        if (first != null && !first.isBlank()) {
+            return first;
         }
-
-        JsonNode zero = root == null ? null : root.path("zero");
-        String app = text(zero == null ? null : zero.path("app"), DEFAULT_APP);
-        String greeting = text(zero == null ? null : zero.path("greeting"), DEFAULT_GREETING);
-
-        int port = DEFAULT_PORT;
-        JsonNode portNode = zero == null ? null : zero.path("server").path("port");
-        if (portNode != null && !portNode.isMissingNode() && !portNode.isNull()) {
-            port = parsePort(portNode.asText(), source + " zero.server.port");
-        }
-        String envPort = env.get("Z_API_PORT");
-        if (envPort != null && !envPort.isBlank()) {
-            port = parsePort(envPort, "Z_API_PORT");
-        }
-
-        String host = env.get("Z_API_HOST");
-        if (host == null || host.isBlank()) {
-            host = DEFAULT_HOST;
-        }
-        return new DemoConfig(app, greeting, host.trim(), port, source);
+        return second != null && !second.isBlank() ? second : fallback;
     }
 
-    private static String text(JsonNode node, String fallback) {
-        if (node == null || node.isMissingNode() || node.isNull()) {
-            return fallback;
-        }
-        String value = node.asText();
-        return value.isBlank() ? fallback : value;
-    }
-
-    static int parsePort(String raw, String what) {
+    static int port(String raw, String what) {
         int port;
         try {
-            port = Integer.parseInt(raw.trim());
+            port = Integer.parseInt(raw.strip());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(what + ": not a port number: '" + raw + "'");
         }

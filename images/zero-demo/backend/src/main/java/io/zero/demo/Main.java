@@ -1,22 +1,14 @@
 package io.zero.demo;
 
-import com.sun.net.httpserver.HttpServer;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.LogManager;
-import java.util.logging.Logger;
+import java.util.concurrent.TimeoutException;
 
 /**
- * zero-demo: a tiny back end shaped like a Zero (vertx-zero) application.
+ * zero-demo: a small Vert.x application laid out like a Zero app.
  *
  * <p>Start from the distribution folder (app.jar, lib/, conf/):
  * {@code java --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED
@@ -24,89 +16,34 @@ import java.util.logging.Logger;
  */
 public final class Main {
 
-    /** Seconds the server waits for running exchanges on shutdown. */
-    private static final int STOP_DELAY_SECONDS = 1;
+    private static final Logger LOG = LoggerFactory.getLogger("zero-demo");
+    /** How long SIGTERM waits for Vert.x to close its servers and connections. */
+    private static final long STOP_SECONDS = 5;
 
     private Main() {
     }
 
     public static void main(String[] args) {
-        // Must happen before the first Logger is created (see DemoLogManager).
-        if (System.getProperty("java.util.logging.manager") == null) {
-            System.setProperty("java.util.logging.manager", DemoLogManager.class.getName());
-        }
-        Logs.configure();
-        Logger log = Logger.getLogger("zero-demo");
-
+        Vertx vertx = Vertx.vertx();
         try {
-            start(log);
-        } catch (Exception e) {
-            log.log(Level.SEVERE, "zero-demo failed to start: " + e.getMessage(), e);
+            DemoConfig config = DemoConfig.load(vertx).await();
+            vertx.deployVerticle(new ApiVerticle(config)).await();
+        } catch (Exception e) { // await() rethrows what failed: a bad vertx.yml, a port in use
+            LOG.error("zero-demo failed to start: {}", e.getMessage(), e);
+            vertx.close();
             System.exit(1);
         }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx), "zero-demo-shutdown"));
     }
 
-    private static void start(Logger log) throws IOException {
-        ensureTmpDir(log);
-        DemoConfig config = DemoConfig.load();
-        log.info(() -> "configuration from " + config.source());
-
-        int threads = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
-        ExecutorService executor = Executors.newFixedThreadPool(threads, namedThreads("zero-demo-http-"));
-
-        HttpServer server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
-        server.createContext("/", new ApiHandler(config));
-        server.setExecutor(executor);
-        server.start();
-
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(log, server, executor), "zero-demo-shutdown"));
-
-        int port = server.getAddress().getPort();
-        log.info("zero-demo started on port " + port + " (host " + config.host() + ", "
-                + threads + " worker threads, java " + Runtime.version() + ")");
-    }
-
-    private static void stop(Logger log, HttpServer server, ExecutorService executor) {
-        LogManager manager = LogManager.getLogManager();
-        if (manager instanceof DemoLogManager) {
-            ((DemoLogManager) manager).beginShutdown();
-        }
-        log.info("zero-demo stopping");
-        server.stop(STOP_DELAY_SECONDS);
-        executor.shutdown();
+    /** SIGTERM: close Vert.x (servers, the STOMP connections, timers), then say so. */
+    private static void stop(Vertx vertx) {
+        LOG.info("zero-demo stopping");
         try {
-            if (!executor.awaitTermination(STOP_DELAY_SECONDS, TimeUnit.SECONDS)) {
-                executor.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
+            vertx.close().await(STOP_SECONDS, TimeUnit.SECONDS);
+            LOG.info("zero-demo stopped");
+        } catch (TimeoutException e) {
+            LOG.warn("zero-demo stopped: Vert.x did not close within {}s", STOP_SECONDS);
         }
-        log.info("zero-demo stopped");
-        if (manager instanceof DemoLogManager) {
-            ((DemoLogManager) manager).finalReset();
-        }
-    }
-
-    /** The start command sets -Djava.io.tmpdir=./tmp; create it if it is missing. */
-    private static void ensureTmpDir(Logger log) {
-        String tmp = System.getProperty("java.io.tmpdir");
-        if (tmp == null || tmp.isBlank()) {
-            return;
-        }
-        try {
-            Files.createDirectories(Path.of(tmp));
-        } catch (IOException | SecurityException e) {
-            log.warning("cannot create java.io.tmpdir " + tmp + " (" + e + ")");
-        }
-    }
-
-    private static ThreadFactory namedThreads(String prefix) {
-        AtomicInteger count = new AtomicInteger();
-        return runnable -> {
-            Thread t = new Thread(runnable, prefix + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }
