@@ -39,7 +39,8 @@ def plan_for(opts: Options) -> Plan:
 
 def render_to(plan: Plan, out: Path) -> Path:
     """``aurora render``: a complete build context in ``out`` (Containerfile + files)."""
-    return context.stage(plan, render(plan), out)
+    # As the default engine (buildah) builds it.
+    return context.stage(plan, render(plan, cache_mounts=True), out)
 
 
 def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
@@ -141,7 +142,7 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
     from aurora.engines import capabilities
 
     caps = capabilities(name)
-    files = render(plan)
+    files = render(plan, cache_mounts=caps.cache_mounts)
     ctx = context.temporary(plan)
     try:
         digests = check_bases(plan, engine)

@@ -48,8 +48,9 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(plan: Plan) -> dict[str, str]:
-    """Every generated file, keyed by its path inside the build context."""
+def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
+    """Every generated file, keyed by its path inside the build context. ``cache_mounts``: the
+    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman)."""
     be, fe = plan.backend, plan.frontend
     data = {
         "plan": plan,
@@ -60,6 +61,7 @@ def render(plan: Plan) -> dict[str, str]:
         "dist": "/dist" if be.mode == "source" else "backend",
         "npm_secret": _mount(plan, "npmrc"),
         "maven_secret": _mount(plan, "maven-settings"),
+        "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
     }
     env = environment()
     files = {
@@ -82,6 +84,19 @@ def _mount(plan: Plan, secret: str) -> str:
     from aurora.plan import SECRETS
 
     return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
+
+
+# Where a back-end build tool keeps what it downloads, by the command's first word. A cache
+# mount keeps it between builds and out of every layer, so a code change does not download
+# the dependency tree again. One id per tool: every app on the machine shares the downloads.
+BUILD_CACHES = {"mvn": ("aurora-maven", "/root/.m2/repository"), "./mvnw": ("aurora-maven", "/root/.m2/repository"),
+                "gradle": ("aurora-gradle", "/root/.gradle/caches"), "./gradlew": ("aurora-gradle", "/root/.gradle/caches")}
+
+
+def _build_cache(command: str) -> str:
+    words = command.split()
+    cache = BUILD_CACHES.get(words[0]) if words else None
+    return f"--mount=type=cache,id={cache[0]},target={cache[1]} " if cache else ""
 
 
 def render_app_only(plan: Plan, java_image: str, base_image: str) -> str:

@@ -22,6 +22,7 @@ class Capabilities:
     secrets: bool  # build-time secret mounts
     platforms: bool  # cross-building with --platform
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
+    cache_mounts: bool = False  # RUN --mount=type=cache: a back-end build's downloads kept between builds
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ ENGINES: dict[str, EngineInfo] = {
     "buildah": EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
         Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True),
+                     top_only=True, cache_mounts=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     "podman": EngineInfo(
         "aurora.engines.podman:PodmanEngine",
         Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True),
+                     top_only=True, cache_mounts=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),

@@ -79,9 +79,13 @@ def test_maven_builds_the_back_end_in_the_image_through_the_settings_secret(sour
 </settings>
 """)
     tag = f"localhost/aurora-test/mvn-source:{uuid.uuid4().hex[:6]}"
+    # buildah keeps cache mounts under $TMPDIR/buildah-cache: a fresh one, so that the first
+    # build must download through the mirror whatever earlier builds on this machine kept.
+    env = {"TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
     try:
         out = aurora("build", "-C", str(source_app), "--secret", f"maven-settings={settings}", "--tag", tag, "--json",
-                     timeout=1800)
+                     "--no-cache", env=env, timeout=1800)
         # The in-build Maven used the mirror the secret names, for plugins and dependencies.
         first = mirror.jars()
         assert any("/io/vertx/vertx-web/" in p for p in first), mirror.requested[-20:]
@@ -99,7 +103,8 @@ def test_maven_builds_the_back_end_in_the_image_through_the_settings_secret(sour
         main = next((source_app / "backend" / "src" / "main" / "java").rglob("*.java"))
         main.write_text(main.read_text() + "\n// a code change\n")
         mirror.requested.clear()
-        aurora("build", "-C", str(source_app), "--secret", f"maven-settings={settings}", "--tag", tag, timeout=1800)
+        aurora("build", "-C", str(source_app), "--secret", f"maven-settings={settings}", "--tag", tag, env=env,
+               timeout=1800)
         assert mirror.jars() == [], mirror.jars()[:10]
     finally:
         sh("buildah", "rmi", tag, check=False)

@@ -48,3 +48,19 @@ def test_a_build_tool_without_its_build_file_is_refused_before_the_build(tmp_pat
 ])
 def test_a_build_file_that_is_there_passes(tmp_path, build, files):
     assert plan_of(tmp_path, build, files).backend.mode == "source"
+
+
+def test_maven_downloads_go_to_a_cache_mount_where_the_engine_keeps_one(tmp_path):
+    from aurora.render import render
+
+    plan = plan_of(tmp_path, "mvn -B -DskipTests package", ["pom.xml"])
+    kept = render(plan, cache_mounts=True)["Containerfile"]
+    assert 'RUN --mount=type=cache,id=aurora-maven,target=/root/.m2/repository find . ' in kept
+    # kaniko and the Docker Engine API get no cache mount: the step downloads as before
+    assert "type=cache" not in render(plan)["Containerfile"]
+
+
+def test_a_command_aurora_does_not_know_gets_no_cache_mount(tmp_path):
+    from aurora.render import render
+
+    assert "type=cache" not in render(plan_of(tmp_path, "sh build.sh"), cache_mounts=True)["Containerfile"]
