@@ -205,7 +205,7 @@ def hint_for(error_text: str) -> str | None:
 
 
 def _cmd(argv: list[str]) -> tuple[int, str]:
-    from aurora import runner
+    from aurora.host import runner
 
     try:
         r = runner.run(argv, check=False, timeout=60)
@@ -284,7 +284,7 @@ def gather(trial_image: str | None = None) -> HostState:
         s.binfmt = sorted(p.name for p in Path("/proc/sys/fs/binfmt_misc").iterdir() if p.name.startswith("qemu-"))
     except OSError:
         pass
-    from aurora.registry import default_authfile
+    from aurora.host.registry import default_authfile
 
     auth = default_authfile()
     if auth is None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from aurora import runner
+from aurora.host import runner
 from aurora.errors import AuroraError, CommandError
 
 Status = Literal["pass", "fail", "skip"]
@@ -135,7 +135,7 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
         try:
             run.start(port)
         except CommandError as exc:
-            from aurora.doctor import hint_for
+            from aurora.checks.doctor import hint_for
 
             hint = hint_for(exc.output_tail)
             record("start", False, t, exc.output_tail.strip().splitlines()[-1] if exc.output_tail.strip() else exc.message)
@@ -278,7 +278,7 @@ class KubePlay(_PodmanContainer):
         self.pod_obj = pod
 
     def start(self, port: int) -> None:
-        from aurora.kube import dump
+        from aurora.deploy.kube import dump
 
         for c in self.pod_obj["spec"]["containers"]:
             for p in c.get("ports", []):
@@ -300,7 +300,7 @@ class DockerApi:
     mode = "docker"
 
     def __init__(self, image: str, web_port: int, socket_dir: Path):
-        from aurora.dockerapi import DockerConnection
+        from aurora.host.dockerapi import DockerConnection
 
         self.conn = DockerConnection(socket_dir)
         self.client, self._docker = self.conn.client, self.conn.sdk

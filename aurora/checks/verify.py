@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from aurora.config import VerifyPolicy
-from aurora.plan import rfc3339
+from aurora.pipeline.plan import rfc3339
 
 AURORA_ENTRYPOINT = ["/usr/bin/tini", "--", "/app/aurora/entrypoint"]
 Status = Literal["pass", "fail", "skip"]

@@ -46,7 +46,7 @@ def _registry_options(authfile, cert_dir, tls_verify):
     import os
 
     from aurora.errors import UsageError
-    from aurora.registry import RegistryOptions
+    from aurora.host.registry import RegistryOptions
 
     if authfile is not None and not authfile.is_file():
         raise UsageError(f"--authfile {authfile}: no such file")
@@ -141,7 +141,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing aurora.toml.")] = False,
 ) -> None:
     """Write a commented aurora.toml by looking at the project."""
-    from aurora.init import write
+    from aurora.config.starter import write
 
     path = write(directory, force=force)
     _step(f"wrote {path}")
@@ -155,7 +155,7 @@ def render(
     bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
-    from aurora.build import Options, plan_for, render_to
+    from aurora.pipeline.build import Options, plan_for, render_to
 
     _check_bases_flag(bases)
     plan = plan_for(Options(app_dir=app_dir, bases=bases))
@@ -186,17 +186,17 @@ def build(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push)."""
-    from aurora.build import Options
-    from aurora.build import build as run_build
+    from aurora.pipeline.build import Options
+    from aurora.pipeline.build import build as run_build
     from aurora.engines import choose, get
     from aurora.errors import UsageError
-    from aurora.push import push as run_push
+    from aurora.pipeline.publish import push as run_push
 
     _check_bases_flag(bases)
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine,
                    secrets=_secrets(secret or []))
     if emit_job or choose(engine) == "kaniko":
-        from aurora.build import build_with_executor, emit_kaniko_job
+        from aurora.pipeline.build import build_with_executor, emit_kaniko_job
         from aurora.engines.kaniko import EXECUTOR_IMAGE, JobOptions
 
         if choose(engine) != "kaniko":
@@ -244,7 +244,7 @@ def push_cmd(
 ) -> None:
     """Push an image, then read the manifest back and check its digest."""
     from aurora.engines import get
-    from aurora.push import push as run_push
+    from aurora.pipeline.publish import push as run_push
 
     reg = _registry_options(authfile, cert_dir, tls_verify)
     pushed = run_push(get(engine), image, dest, reg, log=_log, note=_step)
@@ -269,9 +269,9 @@ def verify(
     import os
 
     from aurora import config as config_mod
-    from aurora.registry import transport_ref
-    from aurora.skopeo import read
-    from aurora.verify import evaluate
+    from aurora.host.registry import transport_ref
+    from aurora.host.skopeo import read
+    from aurora.checks.verify import evaluate
 
     reg = _registry_options(authfile, cert_dir, tls_verify)
     rules, ports = config_mod.VerifyPolicy.model_validate({}), None
@@ -298,7 +298,7 @@ def verify(
 
 def _secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     from aurora.errors import UsageError
-    from aurora.plan import SECRETS
+    from aurora.pipeline.plan import SECRETS
 
     out = []
     for item in items:
@@ -335,10 +335,10 @@ def kube(
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
     from aurora import config as config_mod
-    from aurora import gitinfo
-    from aurora import kube as kube_mod
+    from aurora.host import git as gitinfo
+    from aurora.deploy import kube as kube_mod
     from aurora.errors import UsageError
-    from aurora.plan import make_plan
+    from aurora.pipeline.plan import make_plan
     from aurora.refs import ReferenceError, parse_ref
 
     if target not in ("k8s", "podman"):
@@ -397,7 +397,7 @@ def smoke(
     import re
     import tempfile
 
-    from aurora import smoke as sm
+    from aurora.checks import smoke as sm
     from aurora.errors import UsageError
 
     if engine not in ("podman", "docker", "containerd"):
@@ -412,8 +412,8 @@ def smoke(
     cfg = plan = None
     if app_dir is not None or kube_mode or ref is None:
         from aurora import config as config_mod
-        from aurora import gitinfo
-        from aurora.plan import make_plan
+        from aurora.host import git as gitinfo
+        from aurora.pipeline.plan import make_plan
 
         directory = app_dir or Path(".")
         cfg = config_mod.load(directory)
@@ -428,7 +428,7 @@ def smoke(
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp:
         run: sm.Runner
         if kube_mode:
-            from aurora import kube as kube_mod
+            from aurora.deploy import kube as kube_mod
 
             assert plan is not None and cfg is not None
             objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target="podman", image=image))
@@ -459,8 +459,8 @@ def doctor(
     trial_image: Annotated[Optional[str], typer.Option("--trial-image", help="Image for the trial container (default: the offline runtime base, if present).")] = None,
 ) -> None:
     """Check this host: tools, cgroups, OCI runtimes, ulimits, storage, rootless, binfmt, auth."""
-    from aurora import doctor as doc
-    from aurora.bases import offline_refs
+    from aurora.checks import doctor as doc
+    from aurora.pipeline.bases import offline_refs
     from aurora.engines.buildah import image_present
 
     if trial_image is None and image_present(offline_refs()["runtime"]):
@@ -487,9 +487,9 @@ def ci_github(
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
 ) -> None:
     """A starter GitHub Actions release workflow for the app (build, push, verify, kube YAML)."""
-    from aurora import ci
+    from aurora.deploy import ci
     from aurora import config as config_mod
-    from aurora import runner
+    from aurora.host import runner
     from aurora.errors import CommandError
 
     cfg = config_mod.load(app_dir)
@@ -517,7 +517,7 @@ def base_build(
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node); repeatable.")] = None,
 ) -> None:
     """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage."""
-    from aurora import offline
+    from aurora.pipeline import offline
 
     cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
     if cas:
@@ -531,7 +531,7 @@ def base_build(
 @handles_errors
 def base_save(folder: Annotated[Path, typer.Argument(help="Folder for the OCI archives.")]) -> None:
     """Export the offline bases as OCI archives (to load on another machine, or as another user)."""
-    from aurora import offline
+    from aurora.pipeline import offline
 
     for path in offline.save(folder, log=_log):
         print(path)
@@ -541,7 +541,7 @@ def base_save(folder: Annotated[Path, typer.Argument(help="Folder for the OCI ar
 @handles_errors
 def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `aurora base save`.")]) -> None:
     """Load offline bases saved by `aurora base save` into local storage."""
-    from aurora import offline
+    from aurora.pipeline import offline
 
     for role, ref in offline.load(folder, log=_log).items():
         print(f"{role}\t{ref}")
@@ -551,7 +551,7 @@ def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `au
 @handles_errors
 def base_list(as_json: JsonFlag = False) -> None:
     """Show the offline base images and whether each is in local storage."""
-    from aurora.bases import offline_refs
+    from aurora.pipeline.bases import offline_refs
     from aurora.engines import get
 
     engine = get("buildah")

@@ -466,7 +466,7 @@ class Kube(_Model):
     @field_validator("env")
     @classmethod
     def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
-        from aurora.verify import secret_in_env
+        from aurora.checks.verify import secret_in_env
 
         for key in v:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):

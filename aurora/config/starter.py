@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aurora.config import CONFIG_NAME
 from aurora.errors import UsageError
-from aurora.plan import LOCKFILES
+from aurora.pipeline.plan import LOCKFILES
 
 SKIP = {"node_modules", ".git", ".aurora", "target", "build", "dist"}
 

@@ -66,7 +66,7 @@ def github_workflow(
 
     Raises ``UsageError`` for a value that could not go into the YAML safely.
     """
-    from aurora.render import environment
+    from aurora.pipeline.render import environment
 
     if len(app_name) > 63 or not _DNS_LABEL.fullmatch(app_name):
         raise UsageError(f"app name {app_name!r}: a DNS-1123 label (lowercase letters, digits, '-')")

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from aurora import cluster as cluster_mod
-from aurora import istio as istio_mod
+from aurora.deploy import cluster as cluster_mod
+from aurora.deploy import istio as istio_mod
 from aurora.config import Config
 from aurora.errors import ConfigError
-from aurora.plan import Plan
+from aurora.pipeline.plan import Plan
 
 Target = Literal["k8s", "podman"]
 Layout = Literal["single", "split"]

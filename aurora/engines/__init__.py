@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurora.engines.base import Engine
+from aurora.engines.protocol import Engine
 from aurora.errors import UsageError
 
 

@@ -8,10 +8,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora import runner
-from aurora.engines.base import BuildRequest, BuiltImage
+from aurora.host import runner
+from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError, CommandError
-from aurora.registry import RegistryOptions
+from aurora.host.registry import RegistryOptions
 
 
 def isolation() -> str:
@@ -104,7 +104,7 @@ class BuildahEngine:
                 remove_new_containers(before)
                 if not isinstance(exc, CommandError):
                     raise
-                from aurora.doctor import hint_for
+                from aurora.checks.doctor import hint_for
 
                 raise BuildError(
                     "the image build failed; the end of its log:\n" + _indent(exc.output_tail),

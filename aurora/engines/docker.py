@@ -13,11 +13,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora import runner
-from aurora.dockerapi import DockerConnection
-from aurora.engines.base import BuildRequest, BuiltImage
+from aurora.host import runner
+from aurora.host.dockerapi import DockerConnection
+from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
-from aurora.registry import RegistryOptions
+from aurora.host.registry import RegistryOptions
 
 
 def _api_ref(ref: str) -> str:

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora import runner
+from aurora.host import runner
 from aurora.errors import UsageError
-from aurora.plan import Plan
+from aurora.pipeline.plan import Plan
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
@@ -93,7 +93,7 @@ class JobOptions:
 
 
 def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]:
-    from aurora.kube import _labels, label_value
+    from aurora.deploy.kube import _labels, label_value
 
     name = f"{plan.name[:40]}-build-{tarball_sha256[:10]}"
     secret = opts.secret or f"{plan.name[:50]}-registry"
@@ -181,7 +181,7 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]
 
 
 def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
-    from aurora.kube import dump
+    from aurora.deploy.kube import dump
 
     data = context_tarball(context)
     digest = hashlib.sha256(data).hexdigest()

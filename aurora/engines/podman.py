@@ -7,11 +7,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora import runner
-from aurora.engines.base import BuildRequest, BuiltImage
+from aurora.host import runner
+from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.engines.buildah import bud_argv, remove_new_containers, working_containers
 from aurora.errors import BuildError, CommandError
-from aurora.registry import RegistryOptions
+from aurora.host.registry import RegistryOptions
 
 
 def build_argv(req: BuildRequest, iidfile: Path) -> list[str]:
@@ -41,7 +41,7 @@ class PodmanEngine:
                 remove_new_containers(before)
                 if not isinstance(exc, CommandError):
                     raise
-                from aurora.doctor import hint_for
+                from aurora.checks.doctor import hint_for
 
                 raise BuildError("the image build failed; the end of its log:\n"
                                  + "\n".join("  " + line for line in exc.output_tail.splitlines()),

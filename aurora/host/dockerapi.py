@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from aurora import runner
+from aurora.host import runner
 from aurora.errors import AuroraError
 
 

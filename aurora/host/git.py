@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora import runner
+from aurora.host import runner
 from aurora.errors import CommandError
 
 

@@ -6,8 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from aurora import runner
-from aurora.registry import RegistryOptions, with_retries
+from aurora.host import runner
+from aurora.host.registry import RegistryOptions, with_retries
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora import context, gitinfo
+from aurora.pipeline import context
+from aurora.host import git as gitinfo
 from aurora.engines import get as get_engine
-from aurora.engines.base import BuildRequest, BuiltImage, Engine
+from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.engines.kaniko import JobOptions
 from aurora.errors import AuroraError, BuildError, UsageError
-from aurora.plan import Plan, make_plan
-from aurora.render import render, render_app_only, render_metadata
+from aurora.pipeline.plan import Plan, make_plan
+from aurora.pipeline.render import render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
@@ -137,7 +138,7 @@ def stage_images(lines: list[str]) -> tuple[str, str] | None:
 
 def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
            step: Callable[[str], None]) -> BuiltImage:
-    from aurora import buildcache
+    from aurora.pipeline import cache as buildcache
     from aurora.engines import capabilities
 
     caps = capabilities(name)

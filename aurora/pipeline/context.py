@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from aurora.errors import UsageError
-from aurora.plan import Plan
-from aurora.render import EXECUTABLE
+from aurora.pipeline.plan import Plan
+from aurora.pipeline.render import EXECUTABLE
 
 MARKER = ".aurora-context"
 # Never worth sending: VCS data, dependency caches, aurora's own work folders.

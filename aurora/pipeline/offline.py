@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora import runner
-from aurora.bases import offline_refs
+from aurora.host import runner
+from aurora.pipeline.bases import offline_refs
 from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.resources import bases_dir
 

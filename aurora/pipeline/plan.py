@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from aurora import bases as base_sets
+from aurora.pipeline import bases as base_sets
 from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
-from aurora.gitinfo import GitFacts
+from aurora.host.git import GitFacts
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
 # Zero writes these at run time, relative to its working directory (see zero-app-facts.md).

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurora.engines.base import Engine
-from aurora.registry import DIGEST_RE, RegistryError, RegistryOptions, transport_ref, with_retries
-from aurora.skopeo import raw_manifest
+from aurora.engines.protocol import Engine
+from aurora.host.registry import DIGEST_RE, RegistryError, RegistryOptions, transport_ref, with_retries
+from aurora.host.skopeo import raw_manifest
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from functools import cache
 
 import jinja2
 
-from aurora.plan import Plan
+from aurora.pipeline.plan import Plan
 from aurora.resources import templates_dir
 
 
@@ -79,7 +79,7 @@ def render(plan: Plan) -> dict[str, str]:
 
 
 def _mount(plan: Plan, secret: str) -> str:
-    from aurora.plan import SECRETS
+    from aurora.pipeline.plan import SECRETS
 
     return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
 

@@ -100,7 +100,7 @@ def test_websocket_path_is_proxied_with_upgrade(demo_image, demo_app, tmp_path):
     import socket
     import threading
 
-    from aurora.smoke import websocket_upgrades
+    from aurora.checks.smoke import websocket_upgrades
     from tests.integration.conftest import wait_http
 
     for port in (8080, 6083):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from aurora.config import VerifyPolicy
-from aurora.verify import evaluate, secret_in_env
+from aurora.checks.verify import evaluate, secret_in_env
 from tests.conftest import DATA
 
 REC = DATA / "recorded"

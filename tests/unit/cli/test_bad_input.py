@@ -1,20 +1,25 @@
 """The bad-input suite: each case gets exit 2 (or 1 for failed work), ONE clear message naming
 what is wrong, no traceback, and leaves nothing behind (no .aurora folder, no temp dirs, no
-buildah working containers). Registry answers (401, 403, TLS, not found, down, 5xx, stalls,
-cut uploads) are in tests/integration/test_push_verify.py and test_hardening.py."""
+container made). Registry answers (401, 403, TLS, not found, down, 5xx, stalls, cut uploads) are
+in tests/integration/test_push_verify.py and test_hardening.py.
+
+The command runs in this process (Typer's CliRunner), with a temp folder of its own, so what it
+leaves behind is told apart from what anything else on the machine does at the same time; and
+every external command it runs is recorded, so "no container left" means "this run started no
+container", not "nobody else's container count changed"."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from aurora.cli import app as cli_app
+from aurora.host import runner
 from tests.unit.conftest import MINIMAL, write_app
 
 BASE = MINIMAL
@@ -48,7 +53,8 @@ def _write(rel, content):
 
 
 def _symlink_out(app):
-    outside = Path(tempfile.mkdtemp(prefix="bad-input-outside-")) / "secret.yml"
+    outside = app.parent / "outside" / "secret.yml"
+    outside.parent.mkdir()
     outside.write_text("token: x")
     (app / "backend/target/dist/conf/leak.yml").symlink_to(outside)
 
@@ -127,29 +133,50 @@ CLI_CASES = {
 }
 
 
-def _leftovers(app: Path, tmp_before: set[str]) -> list[str]:
-    out = []
-    if (app / ".aurora").exists():
-        out.append(".aurora left in the app folder")
-    new_tmp = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("aurora-")} - tmp_before
-    out += [f"temp dir {p}" for p in sorted(new_tmp)]
-    return out
+# Commands that make a container (a working container, a build, a run); none may have run.
+_MAKES_CONTAINERS = {("buildah", "from"), ("buildah", "bud"), ("buildah", "build"), ("podman", "build"),
+                     ("podman", "run"), ("podman", "create"), ("podman", "kube")}
 
 
-def _containers() -> int | None:
-    if shutil.which("buildah") is None:
-        return None
-    out = subprocess.run(["buildah", "containers", "--json"], capture_output=True, text=True)
-    return len(json.loads(out.stdout or "null") or [])
+class Aurora:
+    """`aurora ARGS` in this process, with its own temp folder; records the commands it runs."""
+
+    def __init__(self, tmp: Path, monkeypatch: pytest.MonkeyPatch):
+        self.tmp = tmp
+        self.tmp.mkdir()
+        self.ran: list[list[str]] = []
+        self.monkeypatch = monkeypatch
+        real_run = runner.run
+
+        def recording_run(argv, **kwargs):
+            self.ran.append([os.fspath(a) for a in argv])
+            return real_run(argv, **kwargs)
+
+        monkeypatch.setattr(runner, "run", recording_run)
+        # tempfile caches the folder it found first; every temp dir of this run lands here.
+        monkeypatch.setattr(tempfile, "tempdir", str(self.tmp))
+
+    def __call__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None):
+        for key, value in (env or {}).items():
+            self.monkeypatch.setenv(key, value)
+        self.monkeypatch.chdir(cwd)
+        return CliRunner().invoke(cli_app, args, catch_exceptions=False)
+
+    def containers_made(self) -> list[list[str]]:
+        return [argv for argv in self.ran if tuple(argv[:2]) in _MAKES_CONTAINERS]
+
+    def leftovers(self, app: Path) -> list[str]:
+        out = [".aurora left in the app folder"] if (app / ".aurora").exists() else []
+        return out + [f"temp dir {p}" for p in sorted(os.listdir(self.tmp))]
 
 
-def _run(args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "aurora", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=120)
+@pytest.fixture
+def aurora(tmp_path, monkeypatch) -> Aurora:
+    return Aurora(tmp_path / "tmp", monkeypatch)
 
 
 def _assert_one_clear_error(out, expected: str, code: int = 2):
-    assert out.returncode == code, (out.returncode, out.stderr)
+    assert out.exit_code == code, (out.exit_code, out.stderr)
     assert "Traceback" not in out.stderr
     lines = out.stderr.splitlines()
     errors = [line for line in lines if line.startswith("error: ")]
@@ -162,48 +189,61 @@ def _assert_one_clear_error(out, expected: str, code: int = 2):
 
 
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
-def test_bad_config(case, tmp_path):
+def test_bad_config(case, tmp_path, aurora):
     mutate, expected = CONFIG_CASES[case]
     app = write_app(tmp_path / "app")
     mutate(app)
-    tmp_before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("aurora-")}
-    containers = _containers()
-    out = _run(["build", "-C", str(app), "--bases", "offline"] if "offline" not in case else ["build", "-C", str(app)], cwd=app)
+    out = aurora(["build", "-C", str(app), "--bases", "offline"] if "offline" not in case else ["build", "-C", str(app)], cwd=app)
     _assert_one_clear_error(out, expected)
-    assert _leftovers(app, tmp_before) == []
-    assert _containers() == containers
+    assert aurora.leftovers(app) == []
+    assert aurora.containers_made() == []
     assert not out.stdout
 
 
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
-def test_bad_command_line(case, app):
+def test_bad_command_line(case, app, aurora):
     args, expected = CLI_CASES[case]
-    tmp_before = {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("aurora-")}
-    out = _run(args, cwd=app)
+    out = aurora(args, cwd=app)
     _assert_one_clear_error(out, expected)
-    assert _leftovers(app, tmp_before) == []
+    assert aurora.leftovers(app) == []
+    assert aurora.containers_made() == []
 
 
-def test_source_date_epoch_not_a_number(app):
-    _assert_one_clear_error(_run(["render", "-C", str(app)], cwd=app, env={"SOURCE_DATE_EPOCH": "yesterday"}), "SOURCE_DATE_EPOCH='yesterday'")
+def test_source_date_epoch_not_a_number(app, aurora):
+    _assert_one_clear_error(aurora(["render", "-C", str(app)], cwd=app, env={"SOURCE_DATE_EPOCH": "yesterday"}),
+                            "SOURCE_DATE_EPOCH='yesterday'")
 
 
-def test_no_config_here(tmp_path):
-    _assert_one_clear_error(_run(["build"], cwd=tmp_path), "aurora.toml: no such file")
+def test_no_config_here(tmp_path, aurora):
+    (tmp_path / "empty").mkdir()
+    _assert_one_clear_error(aurora(["build"], cwd=tmp_path / "empty"), "aurora.toml: no such file")
 
 
-def test_render_refuses_a_foreign_folder(app, tmp_path):
+def test_render_refuses_a_foreign_folder(app, tmp_path, aurora):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    _assert_one_clear_error(_run(["render", "-C", str(app), "-o", str(tmp_path / "mine")], cwd=app), "refusing to overwrite it")
+    _assert_one_clear_error(aurora(["render", "-C", str(app), "-o", str(tmp_path / "mine")], cwd=app),
+                            "refusing to overwrite it")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
-def test_spaces_and_non_ascii_paths_work(tmp_path):
+def test_spaces_and_non_ascii_paths_work(tmp_path, aurora):
     app = write_app(tmp_path / "my app — ünïcode")
-    out = _run(["render", "-C", str(app), "-o", str(tmp_path / "ctx ü")], cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    out = aurora(["render", "-C", str(app), "-o", str(tmp_path / "ctx ü")], cwd=tmp_path)
+    assert out.exit_code == 0, out.stderr
     assert (tmp_path / "ctx ü" / "Containerfile").is_file()
+
+
+def test_a_leftover_would_be_seen(app, aurora):
+    """The harness itself: a temp dir made during the run, or a container-making command, shows."""
+    out = aurora(["render", "-C", str(app), "-o", str(app.parent / "ctx")], cwd=app)
+    assert out.exit_code == 0, out.stderr
+    tempfile.mkdtemp(prefix="aurora-")
+    assert len(aurora.leftovers(app)) == 1
+    runner.run(["true", "buildah", "bud"], check=False)  # recorded, not a container maker
+    assert aurora.containers_made() == []
+    aurora.ran.append(["buildah", "bud", "."])
+    assert aurora.containers_made() == [["buildah", "bud", "."]]
 
 
 def test_the_suite_has_at_least_40_cases():

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aurora import ci
-from aurora.ci import PLACEHOLDER_SHA, github_workflow, registry_of
+from aurora.deploy import ci
+from aurora.deploy.ci import PLACEHOLDER_SHA, github_workflow, registry_of
 from aurora.errors import UsageError
 from tests.conftest import DATA, ROOT, in_ci, require_tool, tool_path
 

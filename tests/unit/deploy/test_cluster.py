@@ -14,14 +14,16 @@ import re
 import pytest
 import yaml
 
-from aurora import cluster, config, istio
+from aurora import config
+from aurora.deploy import cluster
+from aurora.deploy import istio
 from aurora.errors import ConfigError
-from aurora.kube import KubeOptions, cluster_plan, database_templates, dump, objects
-from aurora.plan import make_plan
-from aurora.verify import secret_in_env
+from aurora.deploy.kube import KubeOptions, cluster_plan, database_templates, dump, objects
+from aurora.pipeline.plan import make_plan
+from aurora.checks.verify import secret_in_env
 from tests.conftest import DATA, ROOT
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
-from tests.unit.test_kube import restricted_violations
+from tests.unit.deploy.test_kube import restricted_violations
 
 GOLDEN = DATA / "golden" / "cluster"
 UPDATE = os.environ.get("AURORA_UPDATE_GOLDEN") == "1"

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from aurora.engines.base import BuildRequest
+from aurora.engines.protocol import BuildRequest
 from aurora.engines.buildah import bud_argv, push_argv
-from aurora.registry import RegistryOptions
+from aurora.host.registry import RegistryOptions
 
 
 def test_bud_argv(monkeypatch):

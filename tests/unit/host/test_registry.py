@@ -3,7 +3,7 @@
 import pytest
 
 from aurora.errors import CommandError, UsageError
-from aurora.registry import NotFound, RegistryOptions, transport_ref, translate, with_retries
+from aurora.host.registry import NotFound, RegistryOptions, transport_ref, translate, with_retries
 from tests.conftest import DATA
 
 REC = DATA / "recorded"

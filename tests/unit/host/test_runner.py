@@ -2,7 +2,7 @@ import signal
 
 import pytest
 
-from aurora import runner
+from aurora.host import runner
 from aurora.errors import CommandError, MissingToolError
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from aurora import buildcache, config
-from aurora.build import missing_modules, stage_images
-from aurora.plan import make_plan
-from aurora.render import RenderError
-from aurora.render import render_app_only
+from aurora import config
+from aurora.pipeline import cache as buildcache
+from aurora.pipeline.build import missing_modules, stage_images
+from aurora.pipeline.plan import make_plan
+from aurora.pipeline.render import RenderError
+from aurora.pipeline.render import render_app_only
 
 J, P = "5" * 64, "6" * 64
 

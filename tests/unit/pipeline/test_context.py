@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from aurora import config
-from aurora.context import StagingError, stage
-from aurora.plan import make_plan
-from aurora.render import render
+from aurora.pipeline.context import StagingError, stage
+from aurora.pipeline.plan import make_plan
+from aurora.pipeline.render import render
 from tests.unit.conftest import FIXED_GIT
 
 

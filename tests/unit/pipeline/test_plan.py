@@ -4,8 +4,8 @@ import pytest
 
 from aurora import config
 from aurora.errors import ConfigError
-from aurora.gitinfo import GitFacts
-from aurora.plan import make_plan
+from aurora.host.git import GitFacts
+from aurora.pipeline.plan import make_plan
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 
 
@@ -128,7 +128,7 @@ def test_same_ports_rejected(app):
 
 
 def test_git_remote_credentials_never_become_a_label():
-    from aurora.gitinfo import strip_credentials
+    from aurora.host.git import strip_credentials
 
     assert strip_credentials("https://ci:ghp_secret@github.com/acme/app.git") == "https://github.com/acme/app.git"
     assert strip_credentials("git@github.com:acme/app.git") == "git@github.com:acme/app.git"

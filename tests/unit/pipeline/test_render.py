@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aurora import config
-from aurora.plan import make_plan
-from aurora.render import RenderError, dq, render
+from aurora.pipeline.plan import make_plan
+from aurora.pipeline.render import RenderError, dq, render
 from tests.conftest import DATA
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 
@@ -126,7 +126,7 @@ def test_source_backend_runs_build_from_an_arg(tmp_path):
 
 
 def test_metadata_build_stamps_created(tmp_path):
-    from aurora.render import render_metadata
+    from aurora.pipeline.render import render_metadata
 
     app = write_app(tmp_path / "app")
     plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
