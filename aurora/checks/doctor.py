@@ -2,19 +2,27 @@
 
 ``gather()`` reads the host (files, a few commands, one trial container); every check is a pure
 function of that ``HostState``, so recorded states of other hosts test them.
-``hint_for()`` turns a runtime's known error text into the same fix, for other commands.
+The fixes for a runtime's known error texts (``aurora.host.hints``) are the same ones other
+commands print.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
+import resource
 import shutil
 import stat
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from aurora.host import runner
+from aurora.host.hints import hint_for
+from aurora.host.registry import default_authfile
 
 Status = Literal["pass", "warn", "fail"]
 TOOLS = ("buildah", "podman", "skopeo", "mmdebstrap", "runc", "crun", "newuidmap", "newgidmap",
@@ -179,34 +187,10 @@ def _ulimit(items: list[str], name: str) -> int | None:
     return None
 
 
-KNOWN = [
-    (re.compile(r"cgroups in hybrid mode not supported|crun: .*cgroup", re.I),
-     'crun refuses cgroup v1/hybrid hosts: use runc (runtime = "runc" under [engine] in containers.conf, or --runtime runc)'),
-    (re.compile(r"setrlimit|error setting rlimit", re.I),
-     "the container asks for more open files/processes than this host allows: set default_ulimits in containers.conf to the host's hard limits (see `aurora doctor`)"),
-    (re.compile(r'/dev/net/tun.*permission denied|slirp4netns failed', re.I),
-     "rootless networking cannot open /dev/net/tun: chmod 666 /dev/net/tun (or run with --network none)"),
-    (re.compile(r"catatonit", re.I), "podman needs catatonit for pods: apt-get install catatonit"),
-    (re.compile(r"newuidmap|cannot set up namespace|no subuid ranges", re.I),
-     "rootless user namespaces are not set up: add /etc/subuid and /etc/subgid ranges and install uidmap"),
-    (re.compile(r"fuse: .*permission denied|fuse-overlayfs: cannot mount", re.I), "chmod 666 /dev/fuse, or use native overlay (kernel >= 5.13)"),
-]
-
-
-def hint_for(error_text: str) -> str | None:
-    """The doctor's fix for a known container-runtime failure, or None."""
-    for pattern, fix in KNOWN:
-        if pattern.search(error_text):
-            return fix
-    return None
-
-
 # -- gathering ------------------------------------------------------------------------------
 
 
 def _cmd(argv: list[str]) -> tuple[int, str]:
-    from aurora.host import runner
-
     try:
         r = runner.run(argv, check=False, timeout=60)
         return r.returncode, r.output
@@ -222,9 +206,6 @@ def _mode(path: str) -> int | None:
 
 
 def gather(trial_image: str | None = None) -> HostState:
-    import getpass
-    import resource
-
     s = HostState(user=getpass.getuser(), uid=os.getuid())
     for tool in TOOLS:
         path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
@@ -243,8 +224,6 @@ def gather(trial_image: str | None = None) -> HostState:
     s.nproc_hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
     for conf in (*CONTAINERS_CONF, str(Path.home() / ".config/containers/containers.conf")):
         try:
-            import tomllib
-
             data = tomllib.loads(Path(conf).read_text())
             ul = (data.get("containers") or {}).get("default_ulimits")
             if ul is not None:
@@ -284,8 +263,6 @@ def gather(trial_image: str | None = None) -> HostState:
         s.binfmt = sorted(p.name for p in Path("/proc/sys/fs/binfmt_misc").iterdir() if p.name.startswith("qemu-"))
     except OSError:
         pass
-    from aurora.host.registry import default_authfile
-
     auth = default_authfile()
     if auth is None:
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR")

@@ -28,8 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from aurora.host import runner
+from aurora.deploy.kube import dump
 from aurora.errors import AuroraError, CommandError
+from aurora.host import runner
+from aurora.host.dockerapi import DockerConnection
+from aurora.host.hints import hint_for
 
 Status = Literal["pass", "fail", "skip"]
 DEFAULT_ERROR_PATTERN = r"\b(ERROR|SEVERE|FATAL)\b|Exception in thread|\[emerg\]"
@@ -135,8 +138,6 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
         try:
             run.start(port)
         except CommandError as exc:
-            from aurora.checks.doctor import hint_for
-
             hint = hint_for(exc.output_tail)
             record("start", False, t, exc.output_tail.strip().splitlines()[-1] if exc.output_tail.strip() else exc.message)
             report.logs_tail = exc.output_tail
@@ -278,8 +279,6 @@ class KubePlay(_PodmanContainer):
         self.pod_obj = pod
 
     def start(self, port: int) -> None:
-        from aurora.deploy.kube import dump
-
         for c in self.pod_obj["spec"]["containers"]:
             for p in c.get("ports", []):
                 if "hostPort" in p:
@@ -300,8 +299,6 @@ class DockerApi:
     mode = "docker"
 
     def __init__(self, image: str, web_port: int, socket_dir: Path):
-        from aurora.host.dockerapi import DockerConnection
-
         self.conn = DockerConnection(socket_dir)
         self.client, self._docker = self.conn.client, self.conn.sdk
         self.image, self.web_port = image, web_port

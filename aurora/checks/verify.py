@@ -1,36 +1,23 @@
 """``aurora verify``: check an image against the team's rules, from its manifest and config only.
 
 ``evaluate`` is pure: facts and a policy in, a report out, one line per rule. Reading the facts
-(skopeo) happens in ``aurora.skopeo``.
+(skopeo) happens in ``aurora.host.skopeo``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform as host_platform
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from aurora.config import VerifyPolicy
+from aurora.config.secrets import secret_in_env
 from aurora.pipeline.plan import rfc3339
 
 AURORA_ENTRYPOINT = ["/usr/bin/tini", "--", "/app/aurora/entrypoint"]
 Status = Literal["pass", "fail", "skip"]
-
-_SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key|auth)")
-_SECRET_VALUES = [
-    (re.compile(r"AKIA[0-9A-Z]{16}"), "an AWS access key id"),
-    (re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
-    (re.compile(r"glpat-[A-Za-z0-9_-]{20,}"), "a GitLab token"),
-    (re.compile(r"npm_[A-Za-z0-9]{30,}"), "an npm token"),
-    (re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "a JSON web token"),
-    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
-]
-# Values that only point at a secret are fine: a file path or a placeholder.
-_REFERENCE = re.compile(r"^(/|\$\{|\$\(|<|file:|secret:|vault:)|^(true|false|none|null|)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -65,26 +52,6 @@ def host_platforms() -> list[str]:
     return [f"linux/{arch}"]
 
 
-def secret_in_env(env: list[str], extra: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Names of environment variables whose value looks like a secret (never the value)."""
-    extra_re = [re.compile(p) for p in extra]
-    found = []
-    for item in env:
-        key, _, value = item.partition("=")
-        why = None
-        if _SECRET_KEY.search(key) and not _REFERENCE.match(value.strip()):
-            why = "its name says secret and it has a literal value"
-        for pattern, what in _SECRET_VALUES:
-            if pattern.search(value):
-                why = f"its value looks like {what}"
-        for pattern in extra_re:
-            if pattern.search(value):
-                why = f"its value matches {pattern.pattern!r}"
-        if why:
-            found.append(f"{key} ({why})")
-    return found
-
-
 def evaluate(
     reference: str,
     raw_manifest: bytes,
@@ -97,8 +64,6 @@ def evaluate(
     checks: list[Check] = []
     add = lambda rule, ok, detail, skip=False: checks.append(  # noqa: E731
         Check(rule, "skip" if skip else ("pass" if ok else "fail"), detail))
-
-    import hashlib
 
     digest = "sha256:" + hashlib.sha256(raw_manifest).hexdigest()
     try:

@@ -186,26 +186,27 @@ def build(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push)."""
-    from aurora.pipeline.build import Options
-    from aurora.pipeline.build import build as run_build
     from aurora.engines import choose, get
     from aurora.errors import UsageError
+    from aurora.pipeline.build import Options
+    from aurora.pipeline.build import build as run_build
     from aurora.pipeline.publish import push as run_push
 
     _check_bases_flag(bases)
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine,
                    secrets=_secrets(secret or []))
     if emit_job or choose(engine) == "kaniko":
-        from aurora.pipeline.build import build_with_executor, emit_kaniko_job
-        from aurora.engines.kaniko import EXECUTOR_IMAGE, JobOptions
+        from aurora.deploy import kaniko_job
+        from aurora.pipeline.build import build_with_executor
 
         if choose(engine) != "kaniko":
             raise UsageError("--emit-job goes with --engine kaniko")
         if emit_job:
             if out is None:
                 raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
-            job = JobOptions(executor_image=executor_image or EXECUTOR_IMAGE, secret=registry_secret, namespace=namespace)
-            for path in emit_kaniko_job(opts, out, job):
+            job = kaniko_job.JobOptions(executor_image=executor_image or kaniko_job.EXECUTOR_IMAGE,
+                                        secret=registry_secret, namespace=namespace)
+            for path in kaniko_job.emit_job(opts, out, job):
                 print(path)
             return
         if not push:
@@ -269,9 +270,9 @@ def verify(
     import os
 
     from aurora import config as config_mod
+    from aurora.checks.verify import evaluate
     from aurora.host.registry import transport_ref
     from aurora.host.skopeo import read
-    from aurora.checks.verify import evaluate
 
     reg = _registry_options(authfile, cert_dir, tls_verify)
     rules, ports = config_mod.VerifyPolicy.model_validate({}), None
@@ -335,9 +336,9 @@ def kube(
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
     from aurora import config as config_mod
-    from aurora.host import git as gitinfo
     from aurora.deploy import kube as kube_mod
     from aurora.errors import UsageError
+    from aurora.host import git as gitinfo
     from aurora.pipeline.plan import make_plan
     from aurora.refs import ReferenceError, parse_ref
 
@@ -460,8 +461,8 @@ def doctor(
 ) -> None:
     """Check this host: tools, cgroups, OCI runtimes, ulimits, storage, rootless, binfmt, auth."""
     from aurora.checks import doctor as doc
-    from aurora.pipeline.bases import offline_refs
     from aurora.engines.buildah import image_present
+    from aurora.pipeline.bases import offline_refs
 
     if trial_image is None and image_present(offline_refs()["runtime"]):
         trial_image = offline_refs()["runtime"]
@@ -487,10 +488,10 @@ def ci_github(
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
 ) -> None:
     """A starter GitHub Actions release workflow for the app (build, push, verify, kube YAML)."""
-    from aurora.deploy import ci
     from aurora import config as config_mod
-    from aurora.host import runner
+    from aurora.deploy import ci
     from aurora.errors import CommandError
+    from aurora.host import runner
 
     cfg = config_mod.load(app_dir)
     rel = "."
@@ -551,8 +552,8 @@ def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `au
 @handles_errors
 def base_list(as_json: JsonFlag = False) -> None:
     """Show the offline base images and whether each is in local storage."""
-    from aurora.pipeline.bases import offline_refs
     from aurora.engines import get
+    from aurora.pipeline.bases import offline_refs
 
     engine = get("buildah")
     rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}

@@ -2,6 +2,7 @@
 
 from aurora.config.app import (
     CONFIG_NAME,
+    LOCKFILES,
     Bases,
     Config,
     IstioTraffic,
@@ -14,5 +15,5 @@ from aurora.config.app import (
     parse,
 )
 
-__all__ = ["CONFIG_NAME", "Bases", "Config", "IstioTraffic", "Kube", "VerifyPolicy", "json_schema", "load",
+__all__ = ["CONFIG_NAME", "LOCKFILES", "Bases", "Config", "IstioTraffic", "Kube", "VerifyPolicy", "json_schema", "load",
            "load_policy", "locate", "parse"]

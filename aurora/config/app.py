@@ -23,10 +23,13 @@ from pydantic import (
     model_validator,
 )
 
+from aurora.config.secrets import secret_in_env
 from aurora.errors import ConfigError
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
 CONFIG_NAME = "aurora.toml"
+# The lockfile each front-end package manager writes (detection and `aurora init` read it).
+LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 
 # A relative path of plain names: no "..", no leading "/", nothing a shell or nginx would read.
 _REL_PATH = re.compile(r"^(?!.*(?:^|/)\.\.?(?:/|$))[A-Za-z0-9._@+-][A-Za-z0-9._@+ -]*(?:/[A-Za-z0-9._@+-][A-Za-z0-9._@+ -]*)*$")
@@ -466,8 +469,6 @@ class Kube(_Model):
     @field_validator("env")
     @classmethod
     def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
-        from aurora.checks.verify import secret_in_env
-
         for key in v:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
                 raise ValueError(f"{key!r} is not an environment variable name")

@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora.config import CONFIG_NAME
+from aurora.config.app import CONFIG_NAME, LOCKFILES
 from aurora.errors import UsageError
-from aurora.pipeline.plan import LOCKFILES
 
 SKIP = {"node_modules", ".git", ".aurora", "target", "build", "dist"}
 

@@ -16,6 +16,7 @@ import importlib
 import re
 
 from aurora.errors import UsageError
+from aurora.pipeline.render import environment
 
 ACTION_REPO = "aurora-dev/aurora"
 PLACEHOLDER_SHA = "0" * 40
@@ -66,8 +67,6 @@ def github_workflow(
 
     Raises ``UsageError`` for a value that could not go into the YAML safely.
     """
-    from aurora.pipeline.render import environment
-
     if len(app_name) > 63 or not _DNS_LABEL.fullmatch(app_name):
         raise UsageError(f"app name {app_name!r}: a DNS-1123 label (lowercase letters, digits, '-')")
     app_dir = app_dir.strip() or "."

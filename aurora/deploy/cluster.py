@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
 
@@ -170,8 +172,6 @@ class ClusterPlan:
 
 
 def _vertx_yml(files: dict[str, bytes]) -> dict:
-    import yaml
-
     raw = files.get("vertx.yml") or files.get("vertx.yaml")
     if raw is None:
         return {}

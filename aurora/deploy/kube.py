@@ -11,13 +11,16 @@ Security settings, no timestamps, and no `podman generate kube` annotations.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
+from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy import istio as istio_mod
-from aurora.config import Config
 from aurora.errors import ConfigError
 from aurora.pipeline.plan import Plan
 
@@ -38,22 +41,20 @@ class KubeOptions:
 
 def label_value(text: str) -> str:
     """A label value: at most 63 characters, starting and ending with a letter or digit."""
-    import re
-
     cut = re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:63]
     return re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", cut)
 
 
-def _labels(plan: Plan, component: str | None = None) -> dict[str, str]:
-    labels = {
+def labels(plan: Plan, component: str | None = None) -> dict[str, str]:
+    out = {
         "app.kubernetes.io/name": plan.name,
         "app.kubernetes.io/instance": plan.name,
         "app.kubernetes.io/version": label_value(plan.version),
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
     if component:
-        labels["app.kubernetes.io/component"] = component
-    return labels
+        out["app.kubernetes.io/component"] = component
+    return out
 
 
 def _selector(plan: Plan) -> dict[str, str]:
@@ -64,7 +65,7 @@ def _meta(name: str, plan: Plan, namespace: str | None, **extra) -> dict:
     meta: dict = {"name": name}
     if namespace:
         meta["namespace"] = namespace
-    meta["labels"] = _labels(plan)
+    meta["labels"] = labels(plan)
     meta.update(extra)
     return meta
 
@@ -324,14 +325,14 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
     if opts.target == "podman":
         pod_meta = _meta(plan.name, plan, None)
-        pod_meta["labels"] = {**_labels(plan)}
+        pod_meta["labels"] = {**labels(plan)}
         if annotations:
             pod_meta["annotations"] = annotations
         spec["restartPolicy"] = "Never"
         out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
         return out
 
-    template_meta: dict = {"labels": _labels(plan)}
+    template_meta: dict = {"labels": labels(plan)}
     if annotations:
         template_meta["annotations"] = annotations
     replicas = opts.replicas if opts.replicas is not None else cfg.kube.replicas
@@ -395,8 +396,6 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
 
 
 def dump(objs: list[dict]) -> str:
-    import yaml
-
     class _Dumper(yaml.SafeDumper):
         pass
 
@@ -414,8 +413,6 @@ def file_name(obj: dict) -> str:
 
 def write(objs: list[dict], folder: Path) -> list[Path]:
     """One file per object plus a kustomization.yaml listing them."""
-    import yaml
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for obj in objs:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora.host import runner
 from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError, CommandError
+from aurora.host import runner
+from aurora.host.hints import hint_for
 from aurora.host.registry import RegistryOptions
 
 
@@ -51,8 +53,6 @@ def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
 
 def image_present(ref: str) -> bool:
     """Whether ``ref`` is in local storage (False when buildah is missing)."""
-    import shutil
-
     if shutil.which("buildah") is None:
         return False
     return runner.run(["buildah", "inspect", "--type", "image", ref], check=False, merge_stderr=False).returncode == 0
@@ -104,8 +104,6 @@ class BuildahEngine:
                 remove_new_containers(before)
                 if not isinstance(exc, CommandError):
                     raise
-                from aurora.checks.doctor import hint_for
-
                 raise BuildError(
                     "the image build failed; the end of its log:\n" + _indent(exc.output_tail),
                     hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug to see every command",

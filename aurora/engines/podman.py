@@ -7,10 +7,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora.host import runner
-from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.engines.buildah import bud_argv, remove_new_containers, working_containers
+from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError, CommandError
+from aurora.host import runner
+from aurora.host.hints import hint_for
 from aurora.host.registry import RegistryOptions
 
 
@@ -41,8 +42,6 @@ class PodmanEngine:
                 remove_new_containers(before)
                 if not isinstance(exc, CommandError):
                     raise
-                from aurora.checks.doctor import hint_for
-
                 raise BuildError("the image build failed; the end of its log:\n"
                                  + "\n".join("  " + line for line in exc.output_tail.splitlines()),
                                  hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug") from None

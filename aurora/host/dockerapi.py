@@ -18,7 +18,7 @@ from aurora.errors import AuroraError
 class DockerConnection:
     def __init__(self, socket_dir: Path):
         try:
-            import docker
+            import docker  # here, not at the top: an optional extra, and slow to import (aurora --help)
         except ImportError:
             raise AuroraError("the Docker SDK is not installed", hint="pip install 'aurora-zero[docker]'") from None
         self.sdk = docker

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.pipeline import context
-from aurora.host import git as gitinfo
+from aurora.engines import capabilities, choose, kaniko
 from aurora.engines import get as get_engine
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
-from aurora.engines.kaniko import JobOptions
 from aurora.errors import AuroraError, BuildError, UsageError
+from aurora.host import git as gitinfo
+from aurora.pipeline import cache as buildcache
+from aurora.pipeline import context
 from aurora.pipeline.plan import Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
@@ -50,8 +52,6 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
         refs["node"] = plan.bases.node
     if engine.name in ("buildah", "podman"):
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
     else:  # one API client: one question at a time
@@ -80,8 +80,6 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
     plan = plan_for(opts)
     for note in plan.notes:
         step(note)
-    from aurora.engines import capabilities, choose
-
     name = choose(opts.engine)
     caps = capabilities(name)
     if opts.engine == "auto":
@@ -138,9 +136,6 @@ def stage_images(lines: list[str]) -> tuple[str, str] | None:
 
 def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
            step: Callable[[str], None]) -> BuiltImage:
-    from aurora.pipeline import cache as buildcache
-    from aurora.engines import capabilities
-
     caps = capabilities(name)
     files = render(plan)
     ctx = context.temporary(plan)
@@ -213,25 +208,9 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
     return built
 
 
-def emit_kaniko_job(opts: Options, out: Path, job: JobOptions) -> list[Path]:
-    """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
-    from aurora.engines import kaniko
-
-    plan = plan_for(opts)
-    files = render(plan)
-    ctx = context.temporary(plan)
-    try:
-        context.stage(plan, files, ctx)
-        return kaniko.emit(plan, ctx, out, job)
-    finally:
-        context.remove(ctx)
-
-
 def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
                         step: Callable[[str], None]) -> Plan:
     """kaniko's executor on this machine: builds the staged context and pushes every tag."""
-    from aurora.engines import kaniko
-
     plan = plan_for(opts)
     files = render(plan)
     ctx = context.temporary(plan)

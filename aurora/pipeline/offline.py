@@ -8,15 +8,19 @@ Node images are built on top with apt. The runtime base is unpacked with
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aurora.engines.buildah import isolation
+from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.host import runner
 from aurora.pipeline.bases import offline_refs
-from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.resources import bases_dir
 
 SUITE = "bookworm"
@@ -87,10 +91,6 @@ def _ar_members(data: bytes) -> dict[str, bytes]:
 
 def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
     """(package, dependencies, files) of a .deb, files without the leading './'."""
-    import io
-    import re
-    import tarfile
-
     members = _ar_members(data)
     control_name = next(n for n in members if n.startswith("control.tar"))
     data_name = next(n for n in members if n.startswith("data.tar"))
@@ -116,8 +116,6 @@ def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
 def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set[str]]:
     """Copy the extracted root file system minus packages outside the roots' dependency closure
     (after CUT_DEPENDENCIES), documentation, translations and the downloaded .debs."""
-    import tarfile
-
     with tarfile.open(src) as tar:
         members = tar.getmembers()
         debs = {}
@@ -161,8 +159,6 @@ def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set
 
 
 def bud_argv(context: Path, tag: str, sde: int, base: str | None = None) -> list[str]:
-    from aurora.engines.buildah import isolation
-
     argv = [
         "buildah", "bud", f"--isolation={isolation()}", "--layers", f"--timestamp={sde}",
         "--identity-label=false", "--format=oci", "-t", tag,

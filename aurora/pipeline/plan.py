@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from aurora.pipeline import bases as base_sets
-from aurora.config import CONFIG_NAME, Config
+from aurora.config import CONFIG_NAME, LOCKFILES, Config
 from aurora.errors import ConfigError
 from aurora.host.git import GitFacts
+from aurora.pipeline import bases as base_sets
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
 # Zero writes these at run time, relative to its working directory (see zero-app-facts.md).
@@ -44,7 +44,6 @@ ZERO_JVM_FLAGS = (
 # Build-time secrets aurora knows where to mount: only for the step that needs them, never
 # into a layer. npmrc: the front end's dependency install; maven-settings: the back-end build.
 SECRETS = {"npmrc": "/root/.npmrc", "maven-settings": "/root/.m2/settings.xml"}
-LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 OCI = "org.opencontainers.image"
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 import jinja2
 
-from aurora.pipeline.plan import Plan
+from aurora.pipeline.plan import SECRETS, Plan
 from aurora.resources import templates_dir
 
 
@@ -79,8 +79,6 @@ def render(plan: Plan) -> dict[str, str]:
 
 
 def _mount(plan: Plan, secret: str) -> str:
-    from aurora.pipeline.plan import SECRETS
-
     return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from aurora.checks.doctor import HostState, check, hint_for
+from aurora.checks.doctor import HostState, check
+from aurora.host.hints import hint_for
 from tests.conftest import DATA
 
 RECORDED = json.loads((DATA / "hosts" / "debian12-hybrid-root.json").read_text())

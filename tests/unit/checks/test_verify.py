@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from aurora.checks.verify import evaluate
 from aurora.config import VerifyPolicy
-from aurora.checks.verify import evaluate, secret_in_env
+from aurora.config.secrets import secret_in_env
 from tests.conftest import DATA
 
 REC = DATA / "recorded"

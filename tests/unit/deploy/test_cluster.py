@@ -15,12 +15,11 @@ import pytest
 import yaml
 
 from aurora import config
-from aurora.deploy import cluster
-from aurora.deploy import istio
-from aurora.errors import ConfigError
+from aurora.config.secrets import secret_in_env
+from aurora.deploy import cluster, istio
 from aurora.deploy.kube import KubeOptions, cluster_plan, database_templates, dump, objects
+from aurora.errors import ConfigError
 from aurora.pipeline.plan import make_plan
-from aurora.checks.verify import secret_in_env
 from tests.conftest import DATA, ROOT
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 from tests.unit.deploy.test_kube import restricted_violations

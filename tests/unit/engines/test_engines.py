@@ -10,12 +10,13 @@ import pytest
 import yaml
 
 from aurora import config
-from aurora.engines import ENGINES, capabilities, choose
-from aurora.engines.protocol import BuildRequest
-from aurora.engines.kaniko import JobOptions, context_tarball, executor_argv, job_objects
-from aurora.engines.podman import build_argv
-from aurora.errors import UsageError
+from aurora.deploy.kaniko_job import JobOptions, context_tarball, job_objects
 from aurora.deploy.kube import dump
+from aurora.engines import ENGINES, capabilities, choose
+from aurora.engines.kaniko import executor_argv
+from aurora.engines.podman import build_argv
+from aurora.engines.protocol import BuildRequest
+from aurora.errors import UsageError
 from aurora.pipeline.plan import make_plan
 from tests.conftest import DATA
 from tests.unit.conftest import FIXED_GIT, write_app
