@@ -16,7 +16,7 @@ from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.host import git as gitinfo
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
-from aurora.pipeline.plan import Plan, make_plan
+from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
@@ -32,6 +32,20 @@ class Options:
     no_cache: bool = False
     engine: str = "buildah"
     secrets: tuple[tuple[str, Path], ...] = ()
+
+
+def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
+    """`--secret ID=FILE` values: a known ID and a file that exists."""
+    out = []
+    for item in items:
+        key, sep, path = item.partition("=")
+        if not sep or key not in SECRETS:
+            raise UsageError(f"--secret {item!r}: use ID=FILE with ID one of {', '.join(SECRETS)}")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise UsageError(f"--secret {key}: {file} is not a file")
+        out.append((key, file.resolve()))
+    return tuple(out)
 
 
 def plan_for(opts: Options) -> Plan:
