@@ -72,6 +72,7 @@ def smoke(
     import re
     import tempfile
 
+    from aurora.checks import containerd, runners
     from aurora.checks import smoke as sm
     from aurora.errors import UsageError
 
@@ -107,13 +108,13 @@ def smoke(
 
             assert plan is not None and cfg is not None
             objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target="podman", image=image))
-            run = sm.KubePlay(objs, Path(tmp))
+            run = runners.KubePlay(objs, Path(tmp))
         elif engine == "containerd":
-            run = sm.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
+            run = containerd.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
         elif engine == "docker":
-            run = sm.DockerApi(image, expect.web_port, Path(tmp))
+            run = runners.DockerApi(image, expect.web_port, Path(tmp))
         else:
-            run = sm.PodmanRun(image, expect.web_port)
+            run = runners.PodmanRun(image, expect.web_port)
         report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
                           error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step)
     if as_json:
