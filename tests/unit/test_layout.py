@@ -167,3 +167,11 @@ def test_the_checks_see_what_they_look_for():
     assert len(upward(edges)) == 2
     assert cycles(edges) == [["aurora.checks.verify", "aurora.config.app", "aurora.pipeline.plan"]]
     assert rank("aurora.errors") == 0 < rank("aurora.host.git") < rank("aurora.cli")
+
+
+MAX_LINES = 400  # small enough to read in one sitting (style.md)
+
+
+def test_every_module_reads_in_one_sitting():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_LINES}
+    assert long == {}, f"split these (at most {MAX_LINES - 1} lines): {long}"
