@@ -57,8 +57,8 @@ def base_list(as_json: JsonFlag = False) -> None:
     from aurora.engines import get
     from aurora.pipeline.bases import offline_refs
 
-    engine = get("buildah")
-    rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}
+    with get("buildah") as engine:
+        rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}
     if as_json:
         print(json.dumps(rows, indent=2))
         return

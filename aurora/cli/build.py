@@ -82,7 +82,7 @@ def build(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push)."""
-    from aurora.engines import choose, get
+    from aurora.engines import choose, opened
     from aurora.errors import UsageError
     from aurora.pipeline.build import Options, parse_secrets
     from aurora.pipeline.build import build as run_build
@@ -111,16 +111,17 @@ def build(
         print(plan.image)
         return
     reg = registry_options(authfile, cert_dir, tls_verify)
-    _, built = run_build(opts, log=log, step=step)
-    result = built.as_dict()
-    step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
-    if push:
-        pushed = [run_push(get(engine), t, t, reg, log=log, note=step) for t in built.tags]
-        for p in pushed:
-            step(f"pushed {p.destination} {p.digest} (read back from the registry)")
-        result["digest"] = pushed[0].digest
-        result["pushed"] = [p.destination for p in pushed]
-        write_digest(digest_file, pushed[0].digest)
+    with opened() as engines:  # the build and the pushes share one engine, closed at the end
+        _, built = run_build(opts, engines, log=log, step=step)
+        result = built.as_dict()
+        step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+        if push:
+            pushed = [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags]
+            for p in pushed:
+                step(f"pushed {p.destination} {p.digest} (read back from the registry)")
+            result["digest"] = pushed[0].digest
+            result["pushed"] = [p.destination for p in pushed]
+            write_digest(digest_file, pushed[0].digest)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
@@ -139,11 +140,12 @@ def push_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Push an image, then read the manifest back and check its digest."""
-    from aurora.engines import get
+    from aurora.engines import opened
     from aurora.pipeline.publish import push as run_push
 
     reg = registry_options(authfile, cert_dir, tls_verify)
-    pushed = run_push(get(engine), image, dest, reg, log=log, note=step)
+    with opened() as engines:
+        pushed = run_push(engines(engine), image, dest, reg, log=log, note=step)
     write_digest(digest_file, pushed.digest)
     step(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
     print(json.dumps(pushed.as_dict(), indent=2) if as_json else pushed.digest)

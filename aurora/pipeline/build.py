@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aurora import config as config_mod
 from aurora.engines import capabilities, choose, kaniko
-from aurora.engines import get as get_engine
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.host import git as gitinfo
@@ -64,11 +63,11 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
     refs = {"jdk": plan.bases.jdk, "runtime": plan.bases.runtime}
     if plan.frontend.mode == "source":
         refs["node"] = plan.bases.node
-    if engine.name in ("buildah", "podman"):
+    if capabilities(engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
-    else:  # one API client: one question at a time
+    else:
         digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
     if plan.bases.name == "offline":
         missing = [refs[role] for role, digest in digests.items() if digest is None]
@@ -90,7 +89,10 @@ def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple
     return tuple(out)
 
 
-def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
+def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
+          step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
+    """Plan, render, stage and build. ``engines`` opens an engine by name (``engines.opened()``:
+    the command's ``with`` block closes it)."""
     plan = plan_for(opts)
     for note in plan.notes:
         step(note)
@@ -105,23 +107,20 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
         raise UsageError(f"the {name} engine cannot mount build secrets", hint="use --engine buildah or podman")
     if not caps.reproducible:
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
-    engine = get_engine(name)
+    engine = engines(name)
     try:
-        try:
-            return plan, _build(plan, opts, engine, name, log, step)
-        except BuildError as exc:
-            missing = missing_modules(str(exc))
-            if not missing:
-                raise
-        # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
-        step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
-             f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
-             "in backend.modules in aurora.toml to build once)")
-        plan = replace(plan, backend=replace(plan.backend,
-                                             modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
         return plan, _build(plan, opts, engine, name, log, step)
-    finally:
-        engine.close()
+    except BuildError as exc:
+        missing = missing_modules(str(exc))
+        if not missing:
+            raise
+    # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
+    step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
+         f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
+         "in backend.modules in aurora.toml to build once)")
+    plan = replace(plan, backend=replace(plan.backend,
+                                         modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
+    return plan, _build(plan, opts, engine, name, log, step)
 
 
 _MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)
