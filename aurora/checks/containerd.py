@@ -7,7 +7,6 @@ import contextlib
 import errno
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -89,13 +88,8 @@ class PrivateContainerd:
         raise CommandError(argv, 1, f"containerd did not answer on {self.address} within {timeout:g}s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            runner.stop(self.proc, grace=15)
         self.proc = None
         if self.folder is None:
             return
@@ -186,11 +180,7 @@ class ContainerdRun:
             if self.address is not None:
                 if self.proc is not None and self.proc.poll() is None:
                     self._ctr("task", "kill", "-s", "SIGKILL", self.id, check=False, timeout=30)
-                    try:
-                        self.proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        self.proc.kill()
-                        self.proc.wait()
+                    runner.stop(self.proc, None, grace=30)  # ctr ends with its task
                 self._ctr("task", "rm", "-f", self.id, check=False, timeout=30)
                 self._ctr("container", "rm", self.id, check=False, timeout=60)
                 if self.imported:

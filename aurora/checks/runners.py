@@ -3,12 +3,13 @@ Docker Engine API (a Docker daemon, or podman's API socket)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 from aurora.deploy.kube import dump
-from aurora.errors import CommandError
+from aurora.errors import AuroraError, CommandError
 from aurora.host import runner
 from aurora.host.dockerapi import DockerConnection
 
@@ -82,13 +83,13 @@ class KubePlay(_PodmanContainer):
 
 class DockerApi:
     """The Docker Engine API (Docker SDK): a Docker daemon, or podman's API socket that aurora
-    starts for the run and stops afterwards."""
+    starts for the run. The connection is the caller's: its ``with`` block stops the socket."""
 
     mode = "docker"
 
-    def __init__(self, image: str, web_port: int, socket_dir: Path):
-        self.conn = DockerConnection(socket_dir)
-        self.client, self._docker = self.conn.client, self.conn.sdk
+    def __init__(self, image: str, web_port: int, conn: DockerConnection):
+        self.conn = conn
+        self.client, self._docker = conn.client, conn.sdk
         self.image, self.web_port = image, web_port
         self.name = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
         self.container: Any = None
@@ -124,5 +125,12 @@ class DockerApi:
                 self.container.remove(force=True, v=True)
         except self._docker.errors.APIError:
             pass
-        finally:
-            self.conn.close()
+
+
+def image_labels(image: str) -> dict[str, str]:
+    """The labels of a local image in podman's storage (where the podman runners find it)."""
+    try:
+        out = runner.output(["podman", "image", "inspect", image], merge_stderr=False)
+    except CommandError:
+        raise AuroraError(f"{image}: no such local image", hint="build it with `aurora build`, or name a local image") from None
+    return (json.loads(out)[0].get("Config") or {}).get("Labels") or {}

@@ -8,7 +8,6 @@ against any of them and always cleans up — on success, failure, timeout and Ct
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import socket
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aurora.errors import AuroraError, CommandError
-from aurora.host import runner
 from aurora.host.hints import hint_for
 
 Status = Literal["pass", "fail", "skip"]
@@ -210,11 +208,3 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
             except Exception:  # logs are a courtesy; cleanup must still run
                 pass
         run.cleanup()
-
-
-def image_labels(image: str) -> dict[str, str]:
-    try:
-        out = runner.output(["podman", "image", "inspect", image], merge_stderr=False)
-    except CommandError:
-        raise AuroraError(f"{image}: no such local image", hint="build it with `aurora build`, or name a local image") from None
-    return (json.loads(out)[0].get("Config") or {}).get("Labels") or {}

@@ -69,15 +69,19 @@ def smoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the image on a loopback port, check it serves and stops cleanly, then remove it."""
+    import contextlib
     import re
     import tempfile
 
     from aurora.checks import containerd, runners
     from aurora.checks import smoke as sm
     from aurora.errors import UsageError
+    from aurora.host.dockerapi import DockerConnection
 
     if engine not in ("podman", "docker", "containerd"):
         raise UsageError(f"--engine {engine!r}: use podman, docker or containerd")
+    if ref is not None and not ref.strip():
+        raise UsageError("IMAGE is empty", hint="name a local image, or leave it out for the app's first tag")
     if kube_mode and engine == "containerd":
         raise UsageError("--kube plays the YAML with podman; it does not go with --engine containerd")
     if error_pattern is not None:
@@ -94,14 +98,16 @@ def smoke(
         directory = app_dir or Path(".")
         cfg = config_mod.load(directory)
         plan = make_plan(cfg, directory, gitinfo.read(directory))
-    if ref is None:
-        assert plan is not None
-    image = ref or plan.image  # type: ignore[union-attr]
-    if plan is not None:
-        expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix, plan.websocket)
-    else:
-        expect = sm.Expectations.from_labels(sm.image_labels(image))
-    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp:
+    image = ref if ref is not None else plan.image  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
+        # The Docker Engine API is asked everything (labels, the run) on one connection, which
+        # the with block closes: a podman API socket aurora started stops with it.
+        conn = stack.enter_context(DockerConnection(Path(tmp))) if engine == "docker" and not kube_mode else None
+        if plan is not None:
+            expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
+                                     plan.websocket)
+        else:
+            expect = sm.Expectations.from_labels(conn.image_labels(image) if conn else runners.image_labels(image))
         run: sm.Runner
         if kube_mode:
             from aurora.deploy import kube as kube_mod
@@ -111,8 +117,8 @@ def smoke(
             run = runners.KubePlay(objs, Path(tmp))
         elif engine == "containerd":
             run = containerd.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
-        elif engine == "docker":
-            run = runners.DockerApi(image, expect.web_port, Path(tmp))
+        elif conn is not None:
+            run = runners.DockerApi(image, expect.web_port, conn)
         else:
             run = runners.PodmanRun(image, expect.web_port)
         report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
