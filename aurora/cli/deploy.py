@@ -46,7 +46,7 @@ def kube(
             {**cfg.kube.model_dump(), **({"namespace": namespace} if namespace is not None else {}),
              **({"replicas": replicas} if replicas is not None else {})})})
     plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
-    ref = image or plan.image
+    ref = plan.image if image is None else image  # --image '' is an error, not the default
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):

@@ -104,6 +104,3 @@ DOCUMENTED: tuple[Documented, ...] = (
                "namespace and serviceName of the IP finder must equal the Service's; it reads /api/v1/namespaces/NS/endpoints/SERVICE"),
 )
 
-
-def documented(key: str) -> Documented:
-    return next(d for d in DOCUMENTED if d.key == key)

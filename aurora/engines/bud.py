@@ -42,8 +42,6 @@ def bud_flags(req: BuildRequest, iidfile: Path) -> list[str]:
         argv += ["-t", tag]
     for key, value in req.annotations:
         argv += ["--annotation", f"{key}={value}"]
-    for key, value in req.build_args:
-        argv += ["--build-arg", f"{key}={value}"]
     for key, path in req.secrets:
         argv += ["--secret", f"id={key},src={path}"]
     argv.append(str(req.context))

@@ -56,7 +56,6 @@ class DockerEngine(Lifetime):
                 path=str(request.context),
                 dockerfile=str(request.containerfile.relative_to(request.context)),
                 rm=True, forcerm=True, pull=False, nocache=request.no_cache, decode=True,
-                buildargs=dict(request.build_args) or None,
             )
             for chunk in stream:
                 if "stream" in chunk:

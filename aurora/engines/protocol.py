@@ -21,7 +21,6 @@ class BuildRequest:
     timestamp: int  # SOURCE_DATE_EPOCH: image and file times, for reproducible digests
     annotations: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
-    build_args: tuple[tuple[str, str], ...] = ()
     secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
 
 

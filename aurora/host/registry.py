@@ -173,7 +173,9 @@ def _first(text: str, *needles: str) -> str:
 def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOptions,
                  note: Callable[[str], None] | None = None) -> T:
     """Run ``action``; retry only failures that can pass (connection, 5xx), a bounded number of times."""
-    for attempt in range(1, max(1, opts.retries) + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return action()
         except CommandError as exc:
@@ -188,7 +190,4 @@ def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOp
             if note:
                 note(f"{doing} {ref}: attempt {attempt} failed ({_first(exc.output_tail, 'dial', 'status', 'EOF', 'reset')}); retrying")
             time.sleep(opts.retry_delay * attempt)
-    raise AssertionError("unreachable")
 
-
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aurora.engines.protocol import Engine
-from aurora.host.registry import DIGEST_RE, RegistryError, RegistryOptions, transport_ref, with_retries
+from aurora.host.registry import RegistryError, RegistryOptions, transport_ref, with_retries
+from aurora.refs import DIGEST_RE
 from aurora.host.skopeo import raw_manifest
 
 
