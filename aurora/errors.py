@@ -6,6 +6,9 @@ Every failure a user can act on is an ``AuroraError``: a one-line message saying
 
 from __future__ import annotations
 
+import shlex
+import signal
+
 EXIT_FAILED = 1  # the work failed (a build, a push, a check)
 EXIT_USAGE = 2  # bad arguments or configuration: nothing was done
 
@@ -44,8 +47,6 @@ class Interrupted(AuroraError):
     """The user (SIGINT) or the system (SIGTERM) stopped aurora; cleanup has run."""
 
     def __init__(self, signum: int):
-        import signal
-
         name = signal.Signals(signum).name
         super().__init__(f"interrupted by {name}; cleaned up")
         self.exit_code = 128 + signum
@@ -55,8 +56,6 @@ class CommandError(AuroraError):
     """An external command failed. Engines translate it into a domain error with a hint."""
 
     def __init__(self, argv: list[str], returncode: int, output_tail: str):
-        import shlex
-
         self.argv = list(argv)
         self.returncode = returncode
         self.output_tail = output_tail

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurora.engines.base import Engine
+from aurora.engines.protocol import Engine
 from aurora.errors import UsageError
 
 
@@ -17,11 +17,10 @@ from aurora.errors import UsageError
 class Capabilities:
     local: bool  # the image lands in local storage (else: a registry or a tarball)
     reproducible: bool  # file and creation times under our control (same inputs, same ID)
-    layer_cache: bool
     annotations: bool  # manifest annotations (base image name/digest)
     secrets: bool  # build-time secret mounts
-    platforms: bool  # cross-building with --platform
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
+    concurrent_inspect: bool  # each inspect is a process of its own: several can be asked at once
     cache_mounts: bool = False  # RUN --mount=type=cache: a back-end build's downloads kept between builds
 
 
@@ -36,29 +35,30 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {
     "buildah": EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True, cache_mounts=True),
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
+                     concurrent_inspect=True, cache_mounts=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     "podman": EngineInfo(
         "aurora.engines.podman:PodmanEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True, cache_mounts=True),
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
+                     concurrent_inspect=True, cache_mounts=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),
     "docker": EngineInfo(
         "aurora.engines.docker:DockerEngine",
-        Capabilities(local=True, reproducible=False, layer_cache=True, annotations=False, secrets=False, platforms=False,
-                     top_only=False),
+        # One API client: one question at a time.
+        Capabilities(local=True, reproducible=False, annotations=False, secrets=False, top_only=False,
+                     concurrent_inspect=False),
         lambda: importlib.util.find_spec("docker") is not None,
         "the Docker Engine API (a Docker daemon, or podman's API socket aurora can start)",
     ),
     "kaniko": EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=False, secrets=False, platforms=False,
-                     top_only=False),
+        Capabilities(local=False, reproducible=True, annotations=False, secrets=False, top_only=False,
+                     concurrent_inspect=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",
     ),
@@ -83,5 +83,32 @@ def capabilities(name: str) -> Capabilities:
 
 
 def get(name: str) -> Engine:
+    """A new engine; the caller closes it (``with``). Commands use ``opened()`` instead."""
     module, cls = ENGINES[choose(name)].target.split(":")
     return getattr(importlib.import_module(module), cls)()
+
+
+class Opened:
+    """The engines one command uses: each opened at most once, on first use, and every one
+    closed when the command's ``with opened() as engines:`` block ends, however it ends."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Engine] = {}
+
+    def __call__(self, name: str) -> Engine:
+        chosen = choose(name)
+        if chosen not in self._open:
+            self._open[chosen] = get(chosen)
+        return self._open[chosen]
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._open:
+            _, engine = self._open.popitem()
+            engine.close()
+
+
+def opened() -> Opened:
+    return Opened()

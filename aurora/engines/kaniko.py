@@ -1,30 +1,16 @@
-"""The kaniko engine: the executor of the maintained kaniko fork (upstream was archived in 2025).
-
-Two ways to use it:
-- here, where an ``executor`` binary is on PATH: it builds aurora's staged context and pushes
-  to the tags (or writes a tarball) — kaniko has no local image storage;
-- on a cluster: ``aurora build --engine kaniko --emit-job -o DIR`` writes the staged context as
-  a tarball and a Kubernetes Job that builds and pushes it in-cluster, so the cluster is the
-  build farm.
+"""The kaniko engine: the executor of the maintained kaniko fork (upstream was archived in 2025),
+where an ``executor`` binary is on PATH. It builds aurora's staged context and pushes to the
+tags (or writes a tarball): kaniko has no local image storage. For a build on a cluster, see
+``aurora.deploy.kaniko_job``.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from aurora import runner
 from aurora.errors import UsageError
-from aurora.plan import Plan
-
-# Community builds of the Chainguard-maintained fork; override with --executor-image.
-EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
-CONTEXT_IMAGE = "docker.io/library/busybox:1.36"
+from aurora.host import runner
 
 
 class KanikoEngine:
@@ -60,146 +46,3 @@ def executor_argv(context: Path, destinations: tuple[str, ...], *, tar_path: Pat
 def run_executor(context: Path, destinations: tuple[str, ...], log: Callable[[str], None], **kw) -> None:
     runner.which("executor", why="to build with kaniko here (or use --emit-job)")
     runner.run(executor_argv(context, destinations, **kw), stream=log)
-
-
-def context_tarball(context: Path) -> bytes:
-    """The staged context as a reproducible .tar.gz: sorted, owner 0, time 0, modes kept."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(context.rglob("*")):
-            rel = path.relative_to(context).as_posix()
-            info = tar.gettarinfo(str(path), arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            if path.is_file() and not path.is_symlink():
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
-            else:
-                tar.addfile(info)
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(buf.getvalue())
-    return out.getvalue()
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    executor_image: str = EXECUTOR_IMAGE
-    context_image: str = CONTEXT_IMAGE
-    secret: str | None = None  # registry credentials Secret (type kubernetes.io/dockerconfigjson)
-    namespace: str | None = None
-    cache_repo: str | None = None
-
-
-def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]:
-    from aurora.kube import _labels, label_value
-
-    name = f"{plan.name[:40]}-build-{tarball_sha256[:10]}"
-    secret = opts.secret or f"{plan.name[:50]}-registry"
-    meta: dict = {"name": name}
-    if opts.namespace:
-        meta["namespace"] = opts.namespace
-    labels = {**_labels(plan, "build"), "aurora.io/context-sha256": label_value(tarball_sha256[:63])}
-    meta["labels"] = labels
-    args = [
-        "--context=dir:///workspace/context",
-        "--dockerfile=/workspace/context/Containerfile",
-        *[f"--destination={t}" for t in plan.tags],
-        "--reproducible",
-        "--snapshot-mode=redo",
-        "--cache=true",
-        "--digest-file=/dev/termination-log",
-    ]
-    if opts.cache_repo:
-        args.append(f"--cache-repo={opts.cache_repo}")
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": meta,
-        "spec": {
-            "backoffLimit": 1,
-            "activeDeadlineSeconds": 3600,
-            "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "initContainers": [{
-                        "name": "context",
-                        "image": opts.context_image,
-                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes).
-                        "command": ["sh", "-c",
-                                    "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context && "
-                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
-                        "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                            "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "volumeMounts": [{"name": "workspace", "mountPath": "/workspace"}],
-                    }],
-                    "containers": [{
-                        "name": "kaniko",
-                        "image": opts.executor_image,
-                        "args": args,
-                        "env": [{"name": "DOCKER_CONFIG", "value": "/kaniko/.docker"}],
-                        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                        # kaniko unpacks base images as root inside its container (not privileged).
-                        "securityContext": {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "volumeMounts": [
-                            {"name": "workspace", "mountPath": "/workspace"},
-                            {"name": "registry-credentials", "mountPath": "/kaniko/.docker", "readOnly": True},
-                        ],
-                    }],
-                    "securityContext": {"fsGroup": 65534},
-                    "volumes": [
-                        {"name": "workspace", "emptyDir": {"sizeLimit": "4Gi"}},
-                        {"name": "registry-credentials", "secret": {
-                            "secretName": secret,
-                            "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
-                    ],
-                },
-            },
-        },
-    }
-    secret_meta: dict = {"name": secret}
-    if opts.namespace:
-        secret_meta["namespace"] = opts.namespace
-    secret_meta["labels"] = _labels(plan, "build")
-    registry = plan.tags[0].split("/", 1)[0]
-    template = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": secret_meta,
-        "type": "kubernetes.io/dockerconfigjson",
-        # A template: fill in a token, or create it with `kubectl create secret docker-registry`.
-        "stringData": {".dockerconfigjson": '{"auths": {"' + registry + '": {"auth": "REPLACE_WITH_BASE64_USER_COLON_TOKEN"}}}'},
-    }
-    return [job, template]
-
-
-def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
-    from aurora.kube import dump
-
-    data = context_tarball(context)
-    digest = hashlib.sha256(data).hexdigest()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "context.tar.gz").write_bytes(data)
-    job, secret = job_objects(plan, digest, opts)
-    (out / "job.yaml").write_text(dump([job]))
-    (out / "registry-secret.template.yaml").write_text(dump([secret]))
-    ns = f" -n {opts.namespace}" if opts.namespace else ""
-    (out / "README.md").write_text(
-        f"# In-cluster build of {plan.name} {plan.version} (kaniko)\n\n"
-        f"1. Registry credentials: edit and apply `registry-secret.template.yaml`, or\n"
-        f"   `kubectl{ns} create secret docker-registry {secret['metadata']['name']} --docker-server=... --docker-username=... --docker-password=...`\n"
-        f"2. `kubectl{ns} apply -f job.yaml`\n"
-        f"3. Deliver the context (sha256 {digest}):\n"
-        f"   `POD=$(kubectl{ns} get pod -l job-name={job['metadata']['name']} -o name)`\n"
-        f"   `kubectl{ns} cp context.tar.gz ${{POD#pod/}}:/workspace/context.tar.gz -c context`\n"
-        f"   `kubectl{ns} exec $POD -c context -- touch /workspace/upload-done`\n"
-        f"4. `kubectl{ns} logs -f $POD -c kaniko`; the pushed digest is the container's termination message.\n"
-    )
-    return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]

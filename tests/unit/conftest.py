@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aurora.gitinfo import GitFacts
+from aurora.host.git import GitFacts
 
 FIXED_GIT = GitFacts(
     describe="v1.2.3",

@@ -1,0 +1,242 @@
+"""``aurora.toml``: one pydantic model is the schema, the validator, the defaults and the docs.
+
+This module holds the app's part (app, back end, front end, web server, image, bases) and the
+whole ``Config``; ``kube.py`` the deployment part, ``policy.py`` the verify rules, ``loader.py``
+reading the file (errors name the file, the line and the field, with a did-you-mean).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from aurora.config.fields import (
+    DNS_LABEL,
+    ImageRefText,
+    Model,
+    Port,
+    RelPath,
+    SafeText,
+    UrlPath,
+)
+from aurora.config.kube import Kube
+from aurora.config.policy import VerifyPolicy
+from aurora.refs import ReferenceError, check_tag, parse_repository
+
+CONFIG_NAME = "aurora.toml"
+# The lockfile each front-end package manager writes (detection and `aurora init` read it).
+LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
+
+_ZVAR = re.compile(r"^Z_[A-Z0-9_]+$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SCRIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*$")
+_JAVA_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+
+
+class App(Model):
+    """The application."""
+
+    name: str = Field(description="App name: a DNS-1123 label (lowercase letters, digits, '-'), at most 63 characters.")
+    version: str | None = Field(None, description="Version; default: `git describe --tags --always --dirty` of the app folder.")
+    source: SafeText | None = Field(None, description="Source URL for the org.opencontainers.image.source label; default: the git remote 'origin'.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if len(v) > 63 or not DNS_LABEL.match(v):
+            raise ValueError(
+                f"{v!r} is not a DNS-1123 label: use lowercase letters, digits and '-',"
+                " start and end with a letter or digit, at most 63 characters"
+            )
+        return v
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return check_tag(v)
+        except ReferenceError as exc:
+            raise ValueError(f"version is used as an image tag: {exc}") from None
+
+
+class Backend(Model):
+    """The Zero (Vert.x) back end: a dist folder, or sources and a build command."""
+
+    dist: RelPath | None = Field(None, description="Folder holding the jar, lib/ and conf/ (Maven's target/ after `mvn package`).")
+    source: RelPath | None = Field(None, description="Source folder built inside a JDK stage with `build`; exclusive with `dist`.")
+    build: SafeText = Field("mvn -B -DskipTests package", description="Build command run (by sh) in `source` inside the JDK stage.")
+    output: RelPath = Field("target", description="Where the build leaves the dist, relative to `source`.")
+    jar: str = Field("app.jar", description="The application jar in the dist: a file name or a glob such as '*.jar' matching exactly one file. Installed as app.jar.")
+    lib: RelPath = Field("lib", description="Dependency folder in the dist.")
+    conf: RelPath = Field("conf", description="Configuration folder in the dist (vertx.yml ...).")
+    args: list[SafeText] = Field(default_factory=list, description="Program arguments after `-jar app.jar` (some Zero apps take 'start').")
+    jvm_options: list[SafeText] = Field(
+        default_factory=lambda: ["-XX:MaxRAMPercentage=75.0", "-XX:+ExitOnOutOfMemoryError"],
+        description="JVM options. Heap follows the container's memory limit by default. JAVA_OPTS at run time is added after these.",
+    )
+    java: Literal[17, 21] = Field(17, description="Java feature release.")
+    port: Port = Field(6083, description="The back end's HTTP port (Z_API_PORT).")
+    health: UrlPath | None = Field(None, description="HTTP health path, e.g. /api/health; without it checks fall back to TCP.")
+    writable: list[RelPath] = Field(default_factory=list, description="Extra writable folders relative to the app folder (beyond logs, tmp, file-uploads).")
+    jlink: bool = Field(True, description="Ship a runtime cut by jlink to the modules the app uses; false ships the full JRE.")
+    modules: list[str] = Field(default_factory=list, description="Extra Java modules for jlink (e.g. jdk.jdwp.agent).")
+
+    @field_validator("jar")
+    @classmethod
+    def _jar(cls, v: str) -> str:
+        if "/" in v or not re.match(r"^[A-Za-z0-9._*?+@-]+\.jar$", v):
+            raise ValueError(f"{v!r} must be a jar file name (or glob) in the dist folder, ending in .jar")
+        return v
+
+    @field_validator("modules")
+    @classmethod
+    def _modules(cls, v: list[str]) -> list[str]:
+        for m in v:
+            if not _JAVA_MODULE.match(m):
+                raise ValueError(f"{m!r} is not a Java module name")
+        return v
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Backend:
+        if (self.dist is None) == (self.source is None):
+            raise ValueError("set exactly one of `dist` (a built dist folder) or `source` (sources + `build`)")
+        return self
+
+
+class Frontend(Model):
+    """The React front end: sources built with npm/yarn/pnpm, or a prebuilt folder."""
+
+    source: RelPath | None = Field(None, description="Front-end source folder (with package.json); built in a Node stage.")
+    prebuilt: RelPath | None = Field(None, description="A folder of already built static files; exclusive with `source`.")
+    package_manager: Literal["npm", "yarn", "pnpm"] | None = Field(None, description="Default: detected from the lockfile.")
+    script: str = Field("build", description="package.json script that builds the front end.")
+    output: RelPath = Field("build", description="Build output folder, relative to `source`.")
+    env: dict[str, SafeText] = Field(default_factory=dict, description="Build-time Z_* variables baked into the bundle (Z_ENDPOINT, Z_ROUTE ...).")
+    node: Literal[18, 20, 22] = Field(18, description="Node.js major version for the build stage.")
+
+    @field_validator("script")
+    @classmethod
+    def _script(cls, v: str) -> str:
+        if not _SCRIPT.match(v):
+            raise ValueError(f"{v!r} is not a package.json script name (letters, digits, : . _ -)")
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not _ZVAR.match(key):
+                raise ValueError(f"{key!r}: only Z_* variables (Z_ENDPOINT, Z_ROUTE ...) are passed to the front-end build")
+        return v
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Frontend:
+        if (self.source is None) == (self.prebuilt is None):
+            raise ValueError("set exactly one of `source` (built with npm/yarn/pnpm) or `prebuilt` (static files)")
+        return self
+
+
+class Web(Model):
+    """The web server in the image: serves the front end, proxies the API on the same origin."""
+
+    port: Port = Field(8080, description="Port the web server listens on.")
+    api_prefix: UrlPath = Field("/api", description="Requests under this prefix go to the back end.")
+    websocket: UrlPath | None = Field("/api/web-socket/stomp", description="Websocket path proxied with Upgrade; empty string for none.")
+
+    @field_validator("websocket", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+    @field_validator("api_prefix")
+    @classmethod
+    def _not_root(cls, v: str) -> str:
+        if v == "/":
+            raise ValueError("the API prefix cannot be '/': the front end is served there")
+        return v
+
+
+class Image(Model):
+    """The image aurora builds."""
+
+    name: str | None = Field(None, description="Repository, e.g. ghcr.io/acme/app; default: localhost/<app name>.")
+    tags: list[str] = Field(default_factory=list, description="Tags; default: the app version.")
+    labels: dict[str, SafeText] = Field(default_factory=dict, description="Extra labels (the org.opencontainers.image.* ones are set by aurora).")
+    user: int = Field(10001, ge=1, le=2**31 - 1, description="Numeric user id the app runs as (never 0).")
+    group: int = Field(10001, ge=0, le=2**31 - 1, description="Numeric group id.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            parse_repository(v)
+        except ReferenceError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        for tag in v:
+            try:
+                check_tag(tag)
+            except ReferenceError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not _LABEL_KEY.match(key):
+                raise ValueError(f"label key {key!r}: letters, digits and . _ / - only")
+        return v
+
+
+
+class Bases(Model):
+    """Base images. `official` names Docker Official Images (through `mirror` if set);
+    `offline` uses the set `aurora base build` makes from Debian packages."""
+
+    set: Literal["official", "offline"] = Field("official", description="Which base set to use.")
+    mirror: str | None = Field(None, description="Registry prefix that replaces docker.io, for networks where Docker Hub is slow or blocked (e.g. mirror.example.com/dockerhub).")
+    jdk: ImageRefText | None = Field(None, description="Override: the JDK image for the jlink and back-end build stages.")
+    node: ImageRefText | None = Field(None, description="Override: the Node.js image for the front-end build stage.")
+    runtime: ImageRefText | None = Field(None, description="Override: the final stage's base (must provide nginx, tini and bash).")
+
+    @field_validator("mirror")
+    @classmethod
+    def _mirror(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.rstrip("/")
+        try:
+            parse_repository(v if "/" in v else v + "/x")
+        except ReferenceError:
+            raise ValueError(f"{v!r} is not a registry host or host/path prefix") from None
+        return v
+
+
+
+def _bases(v: Any) -> Any:
+    return {"set": v} if isinstance(v, str) else v
+
+
+class Config(Model):
+    """aurora.toml"""
+
+    app: App
+    backend: Backend
+    frontend: Frontend
+    web: Web = Field(default_factory=lambda: Web())
+    image: Image = Field(default_factory=lambda: Image())
+    bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
+    verify: VerifyPolicy = Field(default_factory=lambda: VerifyPolicy())
+    kube: Kube = Field(default_factory=lambda: Kube())
+

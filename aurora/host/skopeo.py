@@ -1,0 +1,41 @@
+"""Reading images with skopeo, without pulling layers: raw manifest and config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from aurora.host import runner
+from aurora.host.registry import RegistryOptions, with_retries
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    reference: str
+    raw_manifest: bytes
+    manifest: dict
+    config: dict  # the image config of the host platform (for an index: as skopeo resolves it)
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.raw_manifest).hexdigest()
+
+
+def _flags(ref: str, opts: RegistryOptions) -> list[str]:
+    # Registry flags mean nothing (and some are refused) for local transports.
+    return opts.flags() if ref.startswith("docker://") else []
+
+
+def raw_manifest(ref: str, opts: RegistryOptions) -> bytes:
+    return runner.run_bytes(["skopeo", "inspect", "--raw", *_flags(ref, opts), ref], timeout=min(opts.timeout, 300))
+
+
+def read(ref: str, opts: RegistryOptions, note=None) -> ImageFacts:
+    runner.which("skopeo", why="to read images without pulling them")
+    raw = with_retries(lambda: raw_manifest(ref, opts), ref, "reading", opts, note)
+    config = with_retries(
+        lambda: runner.run_bytes(["skopeo", "inspect", "--config", "--raw", *_flags(ref, opts), ref]),
+        ref, "reading the config of", opts, note,
+    )
+    return ImageFacts(ref, raw, json.loads(raw), json.loads(config))

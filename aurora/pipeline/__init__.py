@@ -1,0 +1,1 @@
+"""The build pipeline: plan, bases, render, stage, cache, build, publish, offline bases."""

@@ -1,0 +1,262 @@
+"""``aurora base build``: the offline base set, made from Debian 12 packages.
+
+For machines that cannot pull from any public registry: mmdebstrap makes a minimal Debian root
+file system from the distribution's packages, buildah turns it into an image, and the JDK and
+Node images are built on top with apt. The runtime base is unpacked with
+``mmdebstrap --variant=extract`` — only nginx, tini, bash and the libraries they need.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora.engines.buildah import isolation
+from aurora.errors import AuroraError, CommandError, UsageError
+from aurora.host import runner
+from aurora.pipeline.bases import offline_refs
+from aurora.resources import bases_dir
+
+SUITE = "bookworm"
+HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
+# What the runtime base does not need: documentation (but the copyright files), translations,
+# charset converters no runtime here loads, apt leftovers.
+PRUNE_PREFIXES = ("usr/share/doc/", "usr/share/man/", "usr/share/info/", "usr/share/locale/",
+                  "usr/share/lintian/", "usr/share/bash-completion/", "var/cache/", "var/lib/apt/")
+PRUNE_PARTS = ("/gconv/",)
+# Dependencies that only matter to a distribution's service scripts, not in a container:
+# nginx's init script calls `ip`, and iproute2 brings Kerberos, libdb and more.
+CUT_DEPENDENCIES = {("nginx", "iproute2")}
+
+
+@dataclass(frozen=True)
+class BaseBuild:
+    mirror: str | None = None  # Debian mirror URL; default: mmdebstrap's
+    ca_certs: tuple[Path, ...] = ()  # extra CAs for the build-stage bases (not the runtime)
+    source_date_epoch: int = 0
+    only: tuple[str, ...] = ()  # roles to (re)build; empty: all. jdk and node need debian.
+
+
+def host_ca_certs() -> tuple[Path, ...]:
+    """CAs added to this host the Debian way: builds behind a company proxy need them."""
+    if not HOST_CA_DIR.is_dir():
+        return ()
+    return tuple(sorted(HOST_CA_DIR.glob("**/*.crt")))
+
+
+def debian_argv(spec: BaseBuild, out: Path) -> list[str]:
+    argv = ["mmdebstrap", "--variant=minbase", "--include=ca-certificates", "--quiet"]
+    for ca in spec.ca_certs:
+        argv.append(f"--customize-hook=upload {ca} /usr/local/share/ca-certificates/{ca.stem}.crt")
+    if spec.ca_certs:
+        argv.append('--customize-hook=chroot "$1" update-ca-certificates')
+    argv += [SUITE, str(out)]
+    if spec.mirror:
+        argv.append(spec.mirror)
+    return argv
+
+
+def runtime_argv(spec: BaseBuild, out: Path, packages: list[str]) -> list[str]:
+    # The extract variant runs no hooks: the .debs stay in the tarball (skip cleanup) so that
+    # prune_runtime can read their file lists and control data afterwards.
+    argv = [
+        "mmdebstrap", "--variant=extract", "--quiet", "--skip=cleanup/apt/cache",
+        f"--include={','.join(packages)}",
+        SUITE, str(out),
+    ]
+    if spec.mirror:
+        argv.append(spec.mirror)
+    return argv
+
+
+def _ar_members(data: bytes) -> dict[str, bytes]:
+    """Members of an ar archive (a .deb)."""
+    if not data.startswith(b"!<arch>\n"):
+        raise ValueError("not an ar archive")
+    out, pos = {}, 8
+    while pos + 60 <= len(data):
+        header = data[pos:pos + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        out[name] = data[pos + 60:pos + 60 + size]
+        pos += 60 + size + (size % 2)
+    return out
+
+
+def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
+    """(package, dependencies, files) of a .deb, files without the leading './'."""
+    members = _ar_members(data)
+    control_name = next(n for n in members if n.startswith("control.tar"))
+    data_name = next(n for n in members if n.startswith("data.tar"))
+    with tarfile.open(fileobj=io.BytesIO(members[control_name])) as tar:
+        control = tar.extractfile("./control").read().decode()  # type: ignore[union-attr]
+    fields: dict[str, str] = {}
+    key = ""
+    for line in control.splitlines():
+        if line[:1].isspace() and key:
+            fields[key] += " " + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    deps = []
+    for field in ("Pre-Depends", "Depends"):
+        for group in filter(None, (g.strip() for g in fields.get(field, "").split(","))):
+            deps.append("|".join(re.sub(r"\s*\(.*?\)|:\w+", "", alt).strip() for alt in group.split("|")))
+    with tarfile.open(fileobj=io.BytesIO(members[data_name])) as tar:
+        files = [m.name.removeprefix("./") for m in tar.getmembers() if not m.isdir()]
+    return fields["Package"], deps, files
+
+
+def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set[str]]:
+    """Copy the extracted root file system minus packages outside the roots' dependency closure
+    (after CUT_DEPENDENCIES), documentation, translations and the downloaded .debs."""
+    with tarfile.open(src) as tar:
+        members = tar.getmembers()
+        debs = {}
+        for m in members:
+            if m.isfile() and m.name.endswith(".deb") and "/var/cache/apt/archives/" in "/" + m.name.removeprefix("./"):
+                pkg, deps, files = read_deb(tar.extractfile(m).read())  # type: ignore[union-attr]
+                debs[pkg] = (deps, files)
+        kept: set[str] = set()
+        todo = [r for r in roots if r in debs]
+        while todo:
+            pkg = todo.pop()
+            if pkg in kept:
+                continue
+            kept.add(pkg)
+            for group in debs[pkg][0]:
+                choice = next((alt for alt in group.split("|") if alt in debs), None)
+                if choice and (pkg, choice) not in CUT_DEPENDENCIES:
+                    todo.append(choice)
+        dropped = set(debs) - kept
+        drop_files = {f for pkg in dropped for f in debs[pkg][1]}
+
+        def keep(name: str) -> bool:
+            rel = name.removeprefix("./")
+            if rel in drop_files:
+                return False
+            if rel.startswith("usr/share/doc/") and rel.endswith("/copyright"):
+                return True  # licences stay with the binaries they cover
+            return not (rel.startswith(PRUNE_PREFIXES) or any(p in "/" + rel for p in PRUNE_PARTS))
+
+        with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as out:
+            names = set()
+            for m in members:
+                if keep(m.name):
+                    out.addfile(m, tar.extractfile(m) if m.isfile() else None)
+                    names.add(m.name.removeprefix("./").rstrip("/"))
+            if "tmp" not in names:  # extract creates no /tmp; Java and nginx expect one
+                tmp = tarfile.TarInfo("./tmp")
+                tmp.type, tmp.mode, tmp.mtime = tarfile.DIRTYPE, 0o1777, 0
+                out.addfile(tmp)
+    return kept, dropped
+
+
+def bud_argv(context: Path, tag: str, sde: int, base: str | None = None) -> list[str]:
+    argv = [
+        "buildah", "bud", f"--isolation={isolation()}", "--layers", f"--timestamp={sde}",
+        "--identity-label=false", "--format=oci", "-t", tag,
+    ]
+    if base:
+        argv += ["--build-arg", f"BASE={base}"]
+    return argv + [str(context)]
+
+
+def runtime_packages() -> list[str]:
+    text = (bases_dir() / "runtime.packages").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, str]:
+    """Build the offline set into local storage; returns role → image reference."""
+    runner.which("mmdebstrap", why="to make the offline base images")
+    runner.which("buildah", why="to build images")
+    unknown = set(spec.only) - {"debian", "runtime", "jdk", "node"}
+    if unknown:
+        raise UsageError(f"--only {', '.join(sorted(unknown))}: choose from debian, runtime, jdk, node")
+    for ca in spec.ca_certs:
+        if not ca.is_file():
+            raise UsageError(f"--ca-cert {ca}: no such file")
+    refs = offline_refs()
+    env = {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)}
+    with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
+        work = Path(tmp)
+        wanted = set(spec.only) or {"debian", "runtime", "jdk", "node"}
+        for role, make in (("debian", debian_argv), ("runtime", None)):
+            if role not in wanted:
+                continue
+            ctx = work / role
+            shutil.copytree(bases_dir() / "rootfs", ctx)
+            step(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
+            argv = make(spec, ctx / "rootfs.tar") if make else runtime_argv(spec, ctx / "rootfs.tar", runtime_packages())
+            _run(argv, log, env, f"mmdebstrap failed making the {role} root file system")
+            if role == "runtime":
+                raw = ctx / "rootfs.tar"
+                pruned = ctx / "pruned.tar"
+                kept, dropped = prune_runtime(raw, pruned, runtime_packages())
+                pruned.replace(raw)
+                step(f"runtime: kept {len(kept)} packages ({', '.join(sorted(kept))}); dropped {', '.join(sorted(dropped)) or 'none'}")
+            step(f"{role}: {refs[role]}")
+            _run(bud_argv(ctx, refs[role], spec.source_date_epoch), log, None, f"building {refs[role]} failed")
+            (ctx / "rootfs.tar").unlink()
+        for role in ("jdk", "node"):
+            if role not in wanted:
+                continue
+            step(f"{role}: {refs[role]} (apt inside {refs['debian']})")
+            _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
+                 log, None, f"building {refs[role]} failed")
+    return refs
+
+
+def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: str) -> None:
+    try:
+        runner.run(argv, stream=log, env=env)
+    except CommandError as exc:
+        tail = "\n".join("  " + line for line in exc.output_tail.splitlines()[-20:])
+        raise AuroraError(
+            f"{what}:\n{tail}",
+            hint="check that this machine reaches a Debian mirror (apt-get update works), or pass --mirror",
+        ) from None
+
+
+def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
+    """Write each offline base to FOLDER/<role>.tar (OCI archives), to carry to another machine
+    or user: build once where Debian's mirror is reachable, load everywhere else."""
+    runner.which("buildah", why="to export images")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for role, ref in offline_refs().items():
+        out = folder / f"{role}.tar"
+        out.unlink(missing_ok=True)
+        try:
+            runner.run(["buildah", "push", "--quiet", ref, f"oci-archive:{out}:{ref}"], stream=log)
+        except CommandError as exc:
+            out.unlink(missing_ok=True)
+            raise AuroraError(f"cannot export {ref}: {exc.output_tail.strip()}",
+                              hint="make the offline set first: `aurora base build`") from None
+        written.append(out)
+    return written
+
+
+def load(folder: Path, log: Callable[[str], None]) -> dict[str, str]:
+    """Load archives written by ``save`` into this user's local storage, under their names."""
+    runner.which("buildah", why="to import images")
+    refs = offline_refs()
+    missing = [f"{role}.tar" for role in refs if not (folder / f"{role}.tar").is_file()]
+    if missing:
+        raise UsageError(f"{folder}: missing {', '.join(missing)}", hint="write them with `aurora base save`")
+    for role, ref in refs.items():
+        try:
+            image_id = runner.output(["buildah", "pull", "--quiet", f"oci-archive:{folder / (role + '.tar')}"],
+                                     merge_stderr=False).splitlines()[-1]
+            runner.run(["buildah", "tag", image_id, ref])
+        except CommandError as exc:
+            raise AuroraError(f"cannot load {role}.tar: {exc.output_tail.strip()}") from None
+        log(f"{ref} ({image_id[:12]})")
+    return refs

@@ -1,0 +1,398 @@
+"""The plan: everything a build needs to know, decided before anything runs.
+
+``make_plan`` reads the config, the app folder and git facts, and returns a frozen ``Plan``.
+It writes nothing and starts no container; every problem it finds is a ConfigError naming the
+field, so a bad config never gets as far as a half-done build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from aurora.config import CONFIG_NAME, LOCKFILES, Config
+from aurora.errors import ConfigError
+from aurora.host import jarinfo
+from aurora.host.git import GitFacts
+from aurora.pipeline import bases as base_sets
+from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
+
+# Zero writes these at run time, relative to its working directory (see zero-app-facts.md).
+ZERO_WRITABLE = ("logs", "tmp", "file-uploads")
+# Modules Vert.x/Netty/TLS load reflectively or by service lookup, which jdeps cannot see.
+RUNTIME_MODULES = (
+    "java.base",
+    "java.logging",
+    "java.management",
+    "java.naming",
+    "java.net.http",
+    "java.sql",
+    "jdk.crypto.ec",
+    "jdk.unsupported",
+    "jdk.zipfs",
+)
+# Zero's environment loader needs these on Java 17.
+ZERO_JVM_FLAGS = (
+    "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens", "java.base/java.util=ALL-UNNAMED",
+    "-Djava.io.tmpdir=./tmp",
+)
+# Build-time secrets aurora knows where to mount: only for the step that needs them, never
+# into a layer. npmrc: the front end's dependency install; maven-settings: the back-end build.
+SECRETS = {"npmrc": "/root/.npmrc", "maven-settings": "/root/.m2/settings.xml"}
+OCI = "org.opencontainers.image"
+
+
+@dataclass(frozen=True)
+class BackendPlan:
+    mode: Literal["dist", "source"]
+    path: Path  # the dist folder, or the source folder
+    jar: str  # dist mode: the jar's file name; source mode: a glob resolved in the build stage
+    lib: str
+    conf: str
+    build_command: str  # source mode only
+    output: str  # source mode: where the dist appears below the source folder
+    port: int
+    health: str | None
+    jvm_options: tuple[str, ...]
+    args: tuple[str, ...]
+    java: int
+    jlink: bool
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FrontendPlan:
+    mode: Literal["source", "prebuilt"]
+    path: Path
+    package_manager: str | None = None
+    lockfile: str | None = None
+    script: str = "build"
+    output: str = "build"
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    app_dir: Path
+    name: str
+    version: str
+    source_date_epoch: int
+    backend: BackendPlan
+    frontend: FrontendPlan
+    bases: base_sets.BaseSet
+    repository: str  # image name without tag
+    tags: tuple[str, ...]  # full references
+    labels: tuple[tuple[str, str], ...]
+    uid: int
+    gid: int
+    web_port: int
+    api_prefix: str
+    websocket: str | None
+    writable: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())  # things the user should know (printed by build)
+    secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
+
+    @property
+    def created(self) -> str:
+        return rfc3339(self.source_date_epoch)
+
+    @property
+    def image(self) -> str:
+        return self.tags[0]
+
+
+def is_public_url(remote: str) -> bool:
+    """A remote another machine can use: ``scheme://host/...`` or scp-like ``user@host:path``.
+    A local path (``/srv/git/app.git``, ``file://``, ``../app``) would leak a machine's folder
+    into the image's labels."""
+    if re.match(r"^[a-z][a-z0-9+.-]*://", remote):
+        return not remote.startswith("file:")
+    return re.match(r"^[\w.-]+@[\w.-]+:", remote) is not None
+
+
+def _label_notes(labels: dict[str, str], required: list[str], git: GitFacts) -> list[str]:
+    """Warnings, at build time, for labels a later `aurora verify` (its [verify] labels) demands."""
+    notes = []
+    if f"{OCI}.revision" in required and f"{OCI}.revision" not in labels:
+        notes.append("warning: no git commit here, so the image gets no revision label and `aurora verify` "
+                     f"will fail on it: build from a git checkout, or set [image] labels {{ \"{OCI}.revision\" = \"...\" }}")
+    if f"{OCI}.source" in required and f"{OCI}.source" not in labels:
+        why = (f"the git remote 'origin' is a local path ({git.remote}), which is never used as a label"
+               if git.remote else "no git remote 'origin' here")
+        notes.append(f"warning: {why}, so the image gets no source label and `aurora verify` will fail on it: "
+                     "set [app] source = \"https://...\" (or [image] labels)")
+    return notes
+
+
+def rfc3339(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_plan(
+    config: Config,
+    app_dir: Path,
+    git: GitFacts,
+    *,
+    environ: dict[str, str] | None = None,
+    tags: list[str] | None = None,
+    bases: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Plan:
+    """Decide the build. ``tags`` and ``bases`` are command-line overrides."""
+    environ = dict(os.environ) if environ is None else environ
+    notes: list[str] = []
+    app_dir = app_dir.resolve()
+
+    version = config.app.version or _version_from_git(git.describe) or "0.0.0"
+    sde, sde_note = _source_date_epoch(environ, git)
+    if sde_note:
+        notes.append(sde_note)
+
+    backend = _backend(config, app_dir)
+    frontend = _frontend(config, app_dir)
+
+    bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
+    base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
+
+    repository = config.image.name or f"localhost/{config.app.name}"
+    full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
+
+    # org.opencontainers.image.created is stamped after the content build (render_metadata),
+    # so that the layers do not depend on the commit time.
+    labels = {
+        f"{OCI}.title": config.app.name,
+        f"{OCI}.version": version,
+    }
+    if git.revision:
+        labels[f"{OCI}.revision"] = git.revision
+    remote = git.remote if git.remote and is_public_url(git.remote) else None
+    source = config.app.source or remote
+    if source:
+        labels[f"{OCI}.source"] = source
+    for key, value in config.image.labels.items():
+        if key == f"{OCI}.created":
+            raise ConfigError(
+                f"{CONFIG_NAME}: image -> labels -> {key}: set by aurora from SOURCE_DATE_EPOCH",
+                hint="remove it; set SOURCE_DATE_EPOCH to choose the creation time",
+            )
+        labels[key] = value
+    notes += _label_notes(labels, config.verify.labels, git)
+    labels.update(
+        {
+            "io.aurora.roles": "all,api,web",
+            "io.aurora.web-port": str(config.web.port),
+            "io.aurora.api-port": str(config.backend.port),
+            "io.aurora.api-prefix": config.web.api_prefix,
+        }
+    )
+    if config.web.websocket:
+        labels["io.aurora.websocket"] = config.web.websocket
+    if config.backend.health:
+        labels["io.aurora.health"] = config.backend.health
+
+    writable = tuple(dict.fromkeys([*ZERO_WRITABLE, *config.backend.writable]))
+    if config.web.port == config.backend.port:
+        raise ConfigError(
+            f"{CONFIG_NAME}: web -> port: {config.web.port} is also the back end's port",
+            hint="give the web server and the back end different ports",
+        )
+    return Plan(
+        app_dir=app_dir,
+        name=config.app.name,
+        version=version,
+        source_date_epoch=sde,
+        backend=backend,
+        frontend=frontend,
+        bases=base_set,
+        repository=repository,
+        tags=full_tags,
+        labels=tuple(sorted(labels.items())),
+        uid=config.image.user,
+        gid=config.image.group,
+        web_port=config.web.port,
+        api_prefix=config.web.api_prefix,
+        websocket=config.web.websocket,
+        writable=writable,
+        notes=tuple(notes),
+        secrets=tuple(sorted(set(secrets))),
+    )
+
+
+def _version_from_git(describe: str | None) -> str | None:
+    if not describe:
+        return None
+    cleaned = re.sub(r"[^\w.-]", "-", describe).lstrip(".-")[:128]
+    return cleaned or None
+
+
+def _source_date_epoch(environ: dict[str, str], git: GitFacts) -> tuple[int, str | None]:
+    raw = environ.get("SOURCE_DATE_EPOCH")
+    if raw is not None and raw != "":
+        if not raw.isdigit():
+            raise ConfigError(
+                f"SOURCE_DATE_EPOCH={raw!r}: must be whole seconds since 1970-01-01 UTC",
+                hint="unset it to use the last git commit's time",
+            )
+        return int(raw), None
+    if git.commit_time is not None:
+        return git.commit_time, None
+    return 0, "not a git checkout: SOURCE_DATE_EPOCH=0 (set SOURCE_DATE_EPOCH for a real creation time)"
+
+
+def _tags(repository: str, tags: list[str]) -> tuple[str, ...]:
+    out = []
+    for tag in tags:
+        try:
+            if ":" in tag.rsplit("/", 1)[-1] or "/" in tag:
+                ref = parse_ref(tag)
+                if ref.digest or not ref.tag:
+                    raise ReferenceError(f"{tag!r}: a tag reference needs a :tag and no digest")
+                out.append(str(ref))
+            else:
+                out.append(f"{parse_repository(repository).name}:{check_tag(tag)}")
+        except ReferenceError as exc:
+            raise ConfigError(f"tag: {exc}", hint="a tag is NAME:TAG or a bare TAG") from None
+    return tuple(dict.fromkeys(out))
+
+
+def _need_dir(app_dir: Path, rel: str, field: str, what: str, hint: str) -> Path:
+    path = app_dir / rel
+    if not path.is_dir():
+        raise ConfigError(f"{CONFIG_NAME}: {field}: {what} {path} does not exist", hint=hint)
+    return path
+
+
+# The file a build tool cannot start without, by the command's first word: caught here rather
+# than after the JDK stage has started and the tool has printed a page of its own.
+BUILD_FILES = {"mvn": ("pom.xml",), "./mvnw": ("pom.xml",), "gradle": ("build.gradle", "build.gradle.kts"),
+               "./gradlew": ("build.gradle", "build.gradle.kts")}
+
+
+def _check_build_file(src: Path, command: str) -> None:
+    tool = command.split()[0] if command.split() else ""
+    wanted = BUILD_FILES.get(tool)
+    if wanted and not any((src / name).is_file() for name in wanted):
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> source: {src} has no {' or '.join(wanted)}, which `{tool}` needs",
+            hint="point backend.source at the folder holding it, or set backend.build to the command that builds it",
+        )
+
+
+def _backend(config: Config, app_dir: Path) -> BackendPlan:
+    b = config.backend
+    modules = tuple(sorted(set(RUNTIME_MODULES) | set(b.modules)))
+
+    def backend_plan(mode: Literal["dist", "source"], path: Path, jar: str) -> BackendPlan:
+        return BackendPlan(
+            mode=mode, path=path, jar=jar, lib=b.lib, conf=b.conf, build_command=b.build,
+            output=b.output, port=b.port, health=b.health,
+            jvm_options=tuple(b.jvm_options) + ZERO_JVM_FLAGS, args=tuple(b.args),
+            java=b.java, jlink=b.jlink, modules=modules,
+        )
+
+    if b.source is not None:
+        src = _need_dir(app_dir, b.source, "backend -> source", "source folder",
+                        "point backend.source at the back end's sources")
+        _check_build_file(src, b.build)
+        return backend_plan("source", src, b.jar)
+
+    assert b.dist is not None
+    dist = _need_dir(app_dir, b.dist, "backend -> dist", "dist folder",
+                     "build the back end first (mvn package), or use backend.source with a build command")
+    jars = sorted(p.name for p in dist.glob(b.jar) if p.is_file())
+    if not jars:
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: no {b.jar} in {dist}",
+            hint="set backend.jar to the application jar's file name (a glob like '*.jar' works)",
+        )
+    if len(jars) > 1:
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: {b.jar!r} matches {len(jars)} files in {dist}: {', '.join(jars)}",
+            hint="name the application jar exactly",
+        )
+    lib = _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
+    _need_dir(dist, b.conf, "backend -> conf", "configuration folder", "Zero's dist holds app.jar, lib/ and conf/")
+    _check_app_jar(dist / jars[0], lib)
+    return backend_plan("dist", dist, jars[0])
+
+
+def _check_app_jar(jar: Path, lib: Path) -> None:
+    """The image runs `java -jar app.jar` beside lib/ and conf/ only: its manifest must name
+    the main class, and every jar on its Class-Path must be in lib/."""
+    try:
+        attrs = jarinfo.read_manifest(jar)
+    except jarinfo.JarError as exc:
+        raise ConfigError(f"{CONFIG_NAME}: backend -> jar: {jar}: {exc}",
+                          hint="point backend.jar at the application jar that the build made") from None
+    if not attrs.get("main-class", "").strip():
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: {jar} has no Main-Class in its manifest",
+            hint="the image starts it with `java -jar`: set the main class (maven-jar-plugin:"
+                 " <archive><manifest><mainClass>)",
+        )
+    missing = jarinfo.missing_from_lib(jarinfo.class_path_jars(attrs), lib)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise ConfigError(
+            f"{CONFIG_NAME}: backend -> jar: {jar.name}'s Class-Path names {len(missing)} jar(s) that {lib}"
+            f" does not hold: {shown}",
+            hint="copy the dependencies into lib/ (mvn dependency:copy-dependencies, runtime scope) and"
+                 " keep the manifest's classpathPrefix lib/: the image holds only app.jar, lib/ and conf/",
+        )
+
+
+def _frontend(config: Config, app_dir: Path) -> FrontendPlan:
+    f = config.frontend
+    if f.prebuilt is not None:
+        path = _need_dir(app_dir, f.prebuilt, "frontend -> prebuilt", "folder",
+                         "build the front end first, or use frontend.source")
+        if not (path / "index.html").is_file():
+            raise ConfigError(
+                f"{CONFIG_NAME}: frontend -> prebuilt: {path} has no index.html",
+                hint="point frontend.prebuilt at the build output (the folder holding index.html)",
+            )
+        return FrontendPlan(mode="prebuilt", path=path)
+
+    assert f.source is not None
+    path = _need_dir(app_dir, f.source, "frontend -> source", "source folder",
+                     "point frontend.source at the folder holding package.json")
+    package_json = path / "package.json"
+    if not package_json.is_file():
+        raise ConfigError(
+            f"{CONFIG_NAME}: frontend -> source: {path} has no package.json",
+            hint="point frontend.source at the folder holding package.json",
+        )
+    try:
+        scripts = json.loads(package_json.read_text(encoding="utf-8")).get("scripts") or {}
+    except (ValueError, OSError, AttributeError) as exc:
+        raise ConfigError(f"{package_json}: not valid JSON: {exc}") from None
+    if f.script not in scripts:
+        raise ConfigError(
+            f"{CONFIG_NAME}: frontend -> script: package.json has no {f.script!r} script"
+            + (f" (it has: {', '.join(sorted(scripts))})" if scripts else ""),
+            hint="set frontend.script to the script that builds the front end",
+        )
+    found = [pm for pm, lock in LOCKFILES.items() if (path / lock).is_file()]
+    pm = f.package_manager or (found[0] if found else None)
+    if pm is None:
+        raise ConfigError(
+            f"{CONFIG_NAME}: frontend -> package_manager: {path} has no lockfile"
+            " (package-lock.json, yarn.lock or pnpm-lock.yaml) and no package manager is named",
+            hint="commit a lockfile (recommended: builds become repeatable) or set frontend.package_manager",
+        )
+    lock = LOCKFILES[pm] if (path / LOCKFILES[pm]).is_file() else None
+    return FrontendPlan(
+        mode="source",
+        path=path,
+        package_manager=pm,
+        lockfile=lock,
+        script=f.script,
+        output=f.output,
+        env=tuple(sorted(f.env.items())),
+    )

@@ -1,0 +1,134 @@
+"""Render: a Plan in, the Containerfile and its support files out. Pure: no I/O but templates.
+
+Nothing from the config reaches the Containerfile unescaped: paths and names were constrained by
+the config model, exec forms are JSON, and free text (labels, build commands, Z_* values) is
+double-quoted with the escapes the Containerfile parser understands — ``dq`` below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+
+import jinja2
+
+from aurora.errors import UsageError
+from aurora.pipeline.plan import SECRETS, Plan
+from aurora.resources import templates_dir
+
+
+class RenderError(UsageError):
+    """A value that cannot go into a generated file (the config model should have refused it)."""
+
+
+def dq(value: str) -> str:
+    """Quote ``value`` as one word for LABEL/ARG/ENV: backslash, quote and ``$`` are escaped.
+
+    Newlines cannot be expressed safely (the parser would start a new instruction) and were
+    rejected by the config model; refuse them here too, in case a caller skipped it.
+    """
+    if any(c in value for c in "\n\r\0"):
+        raise RenderError(f"{value!r}: newlines cannot go into a Containerfile")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["dq"] = dq
+    # JSON exec/copy forms: json.dumps escapes quotes, backslashes and control characters.
+    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
+    return env
+
+
+def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
+    """Every generated file, keyed by its path inside the build context. ``cache_mounts``: the
+    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman)."""
+    be, fe = plan.backend, plan.frontend
+    data = {
+        "plan": plan,
+        "be": be,
+        "fe": fe,
+        # Source builds gather the dist in the `backend` stage; dist builds copy the staged one.
+        "dist_from": "--from=backend " if be.mode == "source" else "",
+        "dist": "/dist" if be.mode == "source" else "backend",
+        "npm_secret": _mount(plan, "npmrc"),
+        "maven_secret": _mount(plan, "maven-settings"),
+        "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
+    }
+    env = environment()
+    files = {
+        "Containerfile": env.get_template("Containerfile.j2").render(data),
+        "aurora/app/nginx.conf": env.get_template("app/nginx.conf.j2").render(data),
+        "aurora/app/entrypoint": env.get_template("app/entrypoint.j2").render(data),
+        "aurora/app/jvm.options": _lines(be.jvm_options),
+        "aurora/app/app.args": _lines(be.args),
+        "aurora/etc/passwd": env.get_template("etc/passwd.j2").render(data),
+        "aurora/etc/group": env.get_template("etc/group.j2").render(data),
+        "aurora/build/jlink.sh": _plain("build/jlink.sh"),
+        "aurora/build/app-modules.sh": _plain("build/app-modules.sh"),
+    }
+    if be.mode == "source":
+        files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
+    return files
+
+
+def _mount(plan: Plan, secret: str) -> str:
+    return f"--mount=type=secret,id={secret},target={SECRETS[secret]} " if secret in plan.secrets else ""
+
+
+# Where a back-end build tool keeps what it downloads, by the command's first word. A cache
+# mount keeps it between builds and out of every layer, so a code change does not download
+# the dependency tree again. One id per tool: every app on the machine shares the downloads.
+BUILD_CACHES = {"mvn": ("aurora-maven", "/root/.m2/repository"), "./mvnw": ("aurora-maven", "/root/.m2/repository"),
+                "gradle": ("aurora-gradle", "/root/.gradle/caches"), "./gradlew": ("aurora-gradle", "/root/.gradle/caches")}
+
+
+def _build_cache(command: str) -> str:
+    words = command.split()
+    cache = BUILD_CACHES.get(words[0]) if words else None
+    return f"--mount=type=cache,id={cache[0]},target={cache[1]} " if cache else ""
+
+
+def render_app_only(plan: Plan, java_image: str, base_image: str) -> str:
+    """The Containerfile of an app.jar-only build: the app stage and the image's top on the
+    ``java`` and ``image-base`` stage images of an earlier build (a dist back end only)."""
+    if plan.backend.mode != "dist":
+        raise RenderError("an app.jar-only build needs a dist back end")
+    for ref in (java_image, base_image):
+        if not re.fullmatch(r"[0-9a-f]{64}", ref):
+            raise RenderError(f"{ref!r} is not an image ID")
+    return environment().get_template("Containerfile.app.j2").render(
+        plan=plan, be=plan.backend, java_image=java_image, base_image=base_image)
+
+
+def render_metadata(plan: Plan, content_id: str) -> str:
+    """The second, metadata-only build: the creation time on top of the content image."""
+    if not re.fullmatch(r"[0-9a-f]{64}", content_id):
+        raise RenderError(f"{content_id!r} is not an image ID")
+    return environment().get_template("Containerfile.metadata.j2").render(plan=plan, content_id=content_id)
+
+
+@cache
+def _plain(name: str) -> str:
+    """A shell script shipped as it is (not a template: its ``${}`` belong to the shell)."""
+    return (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def _lines(items: tuple[str, ...]) -> str:
+    for item in items:
+        if "\n" in item or "\0" in item:
+            raise RenderError(f"{item!r}: one argument per line, no newlines")
+    return "".join(f"{item}\n" for item in items)
+
+
+EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
+                        "aurora/build/collect-dist.sh"})
