@@ -423,7 +423,8 @@ def smoke(
         assert plan is not None
     image = ref or plan.image  # type: ignore[union-attr]
     if plan is not None:
-        expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix, plan.websocket)
+        expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix, plan.websocket,
+                                 tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
     else:
         expect = sm.Expectations.from_labels(sm.image_labels(image))
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp:
