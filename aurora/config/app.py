@@ -176,10 +176,12 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 def _header_value(value: str) -> str:
     # The value lands in a double-quoted nginx string: a quote or backslash would end or bend
     # it, a '$' would be read as a variable, a newline would start a new directive.
-    bad = sorted({c for c in value if c in '"\\$' or ord(c) < 0x20 or ord(c) == 0x7F})
+    # An HTTP field value is printable ASCII anyway.
+    bad = sorted({c for c in value if c in '"\\$' or not 0x20 <= ord(c) <= 0x7E})
     if bad:
         shown = ", ".join("a newline" if c == "\n" else repr(c) for c in bad)
-        raise ValueError(f"must not contain {shown}: the value goes into the web server's config as it is")
+        raise ValueError(f"must not contain {shown}: the value goes into the web server's config as it is"
+                         " (printable ASCII but \" \\ $)")
     return value.strip()
 
 
@@ -269,7 +271,7 @@ def csp_allows_websocket(csp: str) -> bool:
     """Whether a Content-Security-Policy lets the page open a websocket to its own origin:
     connect-src (or default-src, which it falls back to) must allow ws:/wss: or 'self'
     (which covers ws: and wss: of the same host in CSP 3 browsers)."""
-    directives = {}
+    directives: dict[str, list[str]] = {}
     for part in csp.split(";"):
         words = part.split()
         if words:
