@@ -10,10 +10,10 @@
  *    says what that was and how much it saved;
  *  - writes FILE.gz next to each compressible FILE (when smaller), reproducibly: gzip with no
  *    name and time in the header, so nginx's gzip_static sends it and compresses nothing;
- *  - writes OUT/aurora/web/files.map for nginx: "immutable" for a content-hashed file under the
+ *  - writes OUT/aurora/web/files.conf for nginx: "immutable" for a content-hashed file under the
  *    asset folder, else a hash of the file's content (its ETag: layer files all have the same
  *    time, so nginx's own "mtime-size" ETag would not change with the content);
- *  - writes OUT/aurora/web/script-hashes.map: the CSP hashes of inline scripts in the HTML
+ *  - writes OUT/aurora/web/script-hashes.conf: the CSP hashes of inline scripts in the HTML
  *    (the value of $aurora_script_hashes, with a leading space: it follows 'self').
  * Lines starting with "aurora-web:" are shown by `aurora build`.
  */
@@ -217,10 +217,10 @@ function main() {
     if (entries.get(key) === 'immutable') immutable += 1;
     else tagged += 1;
   }
-  fs.writeFileSync(path.join(meta, 'files.map'), lines.join(''));
+  fs.writeFileSync(path.join(meta, 'files.conf'), lines.join(''));
 
   const scripts = [...hashes].sort();
-  fs.writeFileSync(path.join(meta, 'script-hashes.map'), scripts.length ? `default " ${scripts.join(' ')}";\n` : '');
+  fs.writeFileSync(path.join(meta, 'script-hashes.conf'), scripts.length ? `default " ${scripts.join(' ')}";\n` : '');
 
   say(`${plural(files, 'file')}, ${size(raw)}; ${gz} precompressed with gzip: ${size(compressedFrom)} -> ${size(compressedTo)}`);
   say(`caching: ${immutable} content-hashed under /${assets} immutable for a year,`

@@ -225,7 +225,7 @@ def _plan_with(tmp_path, web: str, frontend: str = ""):
 def test_nginx_validators_come_from_the_content_not_file_times(tmp_path):
     conf = render(_plan_with(tmp_path, ""))["aurora/app/nginx.conf"]
     assert "    etag off;\n    if_modified_since off;\n" in conf
-    assert "include /app/aurora/web/files.map;" in conf
+    assert "include /app/aurora/web/files.conf;" in conf
     # Every location that serves files sets caching and drops Last-Modified.
     assert conf.count('add_header Last-Modified "";') == 2
     assert conf.count("add_header Cache-Control $aurora_cache_control always;") == 2

@@ -54,7 +54,7 @@ def cra_like(root: Path) -> Path:
 
 
 def files_map(out: Path) -> dict[str, str]:
-    text = (out / "aurora/web/files.map").read_text()
+    text = (out / "aurora/web/files.conf").read_text()
     entries = {}
     for line in text.splitlines():
         key, value = line.rstrip(";").rsplit(" ", 1)
@@ -153,7 +153,7 @@ def test_inline_scripts_are_hashed_for_the_csp(tmp_path):
     assert proc.returncode == 0
     digest = base64.b64encode(hashlib.sha256(b"window.__cfg={a:1}").digest()).decode()
     # Only the JavaScript one: a JSON-LD data block is not run.
-    assert (out / "aurora/web/script-hashes.map").read_text() == f"default \" 'sha256-{digest}'\";\n"
+    assert (out / "aurora/web/script-hashes.conf").read_text() == f"default \" 'sha256-{digest}'\";\n"
     assert "1 inline script in the HTML: allowed by hash" in proc.stdout
 
 
