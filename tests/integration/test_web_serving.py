@@ -253,3 +253,16 @@ def test_source_maps_kept_when_asked_and_exclude_list(prebuilt_app):
         assert "*.psd 1 file 5.0 kB" in log
     finally:
         sh("buildah", "rmi", tag, check=False)
+
+
+def test_a_front_end_build_without_index_html_fails_clearly(demo_app, tmp_path, offline_bases):
+    app = tmp_path / "zero-demo"
+    shutil.copytree(demo_app, app, ignore=shutil.ignore_patterns(".aurora", "node_modules", "build"))
+    toml = app / "aurora.toml"
+    toml.write_text(toml.read_text().replace('source = "frontend"\n', 'source = "frontend"\noutput = "build/static"\n'))
+    tag = f"localhost/aurora-test/noindex:{uuid.uuid4().hex[:8]}"
+    proc = aurora("build", "-C", str(app), "--tag", tag, check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "aurora-web: error: the front end's output has no index.html at its top" in proc.stderr
+    assert "check frontend.output" in proc.stderr and "Traceback" not in proc.stderr
+    assert sh("podman", "image", "exists", tag, check=False).returncode == 1
