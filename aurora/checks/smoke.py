@@ -33,6 +33,8 @@ class Expectations:
     health: str | None
     api_prefix: str = "/api"
     websocket: str | None = None
+    backend_prefixes: tuple[str, ...] = ()  # besides api_prefix; each must reach the back end
+    assets: str = "/static"
 
     @classmethod
     def from_labels(cls, labels: dict[str, str]) -> Expectations:
@@ -45,6 +47,8 @@ class Expectations:
             health=labels.get("io.aurora.health") or None,
             api_prefix=labels.get("io.aurora.api-prefix", "/api"),
             websocket=labels.get("io.aurora.websocket") or None,
+            backend_prefixes=tuple(p for p in labels.get("io.aurora.backend-prefixes", "").split(",") if p),
+            assets=labels.get("io.aurora.assets", "/static"),
         )
 
 
@@ -96,6 +100,20 @@ def _get(url: str, timeout: float = 5) -> tuple[int, str, str]:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
+
+
+def _request(url: str, headers: dict[str, str], timeout: float = 5) -> tuple[int, dict[str, str], str]:
+    """(status, headers with lower-case names, body) of a GET with ``headers``."""
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode("utf-8", "replace")
+
+
+NAVIGATION = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+SECURITY_HEADERS = ("x-content-type-options", "referrer-policy", "content-security-policy")
 
 
 def websocket_upgrades(port: int, path: str, timeout: float = 5) -> tuple[bool, str]:
@@ -183,10 +201,52 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
                t, f"GET / → {status} {ctype.split(';')[0]}")
 
         t = time.monotonic()
+        status, headers, _ = _request(base + "/", {})
+        etag = headers.get("etag", "")
+        revalidated = _request(base + "/", {"If-None-Match": etag})[0] if etag else None
+        problems = [p for p, bad in (
+            (f"Cache-Control {headers.get('cache-control')!r}, not 'no-cache'", headers.get("cache-control") != "no-cache"),
+            ("a Last-Modified (file times are fixed: it cannot follow the content)", "last-modified" in headers),
+            ("no ETag", not etag),
+            (f"If-None-Match with its ETag → {revalidated}, not 304", etag and revalidated != 304),
+        ) if bad]
+        record("caching", status == 200 and not problems, t,
+               "; ".join(problems) if problems else f"index.html: no-cache, ETag {etag}, revalidates with 304")
+
+        t = time.monotonic()
+        missing = [h for h in SECURITY_HEADERS if h not in headers]
+        record("security headers", not missing, t,
+               f"missing on /: {', '.join(missing)}" if missing else ", ".join(f"{h}: {headers[h][:40]}" for h in SECURITY_HEADERS))
+
+        t = time.monotonic()
         deep = f"/aurora-smoke/{uuid.uuid4().hex[:8]}/deep/route"
-        status, ctype, body = _get(base + deep)
+        status, _, body = _request(base + deep, NAVIGATION)
         record("client route", status == 200 and body == index, t,
-               f"GET {deep} → {status}, " + ("index.html (fallback works)" if body == index else "not index.html: no fallback for client routes"))
+               f"GET {deep} (a page navigation) → {status}, " + ("index.html (fallback works)" if body == index else "not index.html: no fallback for client routes"))
+
+        # A miss that is not a page navigation is a 404, never index.html with a 200: a missing
+        # bundle after a deploy must fail as a 404, not as "Unexpected token '<'".
+        t = time.monotonic()
+        tag = uuid.uuid4().hex[:8]
+        misses = [(f"{expect.assets}/js/aurora-smoke-{tag}.js", {}), (f"/aurora-smoke-{tag}/data.json", NAVIGATION),
+                  (f"/aurora-smoke-{tag}/route", {"Accept": "application/json"})]
+        answers = [(path, *_request(base + path, hdrs)) for path, hdrs in misses]
+        wrong = [f"{path} → {st}{' index.html' if b == index else ''}" for path, st, _h, b in answers if st != 404 or b == index]
+        static_404 = answers[0][3]
+        record("honest misses", not wrong, t, "; ".join(wrong) if wrong else
+               f"404 for a missing asset, a path with an extension and a non-HTML request ({', '.join(p for p, _ in misses)})")
+
+        t = time.monotonic()
+        prefixes = list(dict.fromkeys([expect.api_prefix, *expect.backend_prefixes]))
+        probes = [expect.api_prefix] + [f"{p}/aurora-smoke-{tag}" for p in prefixes]
+        results = []
+        for path in probes:
+            st, hdrs, b = _request(base + path, {"Accept": "application/json"})
+            # From the back end: not index.html, not the web server's own 404, no gateway error.
+            reached = st not in (502, 503, 504) and b != index and b != static_404
+            results.append((path, st, hdrs.get("content-type", "").split(";")[0], reached))
+        record("back-end prefixes", all(r[3] for r in results), t,
+               ", ".join(f"{p} → {st} {ct}{'' if ok else ' (NOT the back end)'}" for p, st, ct, ok in results))
 
         t = time.monotonic()
         path = expect.health or expect.api_prefix + "/"

@@ -105,7 +105,7 @@ def smoke(
         conn = stack.enter_context(DockerConnection(Path(tmp))) if engine == "docker" and not kube_mode else None
         if plan is not None:
             expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
-                                     plan.websocket)
+                                     plan.websocket, tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
         else:
             expect = sm.Expectations.from_labels(conn.image_labels(image) if conn else runners.image_labels(image))
         run: sm.Runner

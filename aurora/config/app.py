@@ -7,6 +7,7 @@ reading the file (errors name the file, the line and the field, with a did-you-m
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,8 @@ LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock
 _ZVAR = re.compile(r"^Z_[A-Z0-9_]+$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SCRIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*$")
+# An exclude pattern: a relative glob of plain names (it reaches the build as a JSON argument).
+_GLOB = re.compile(r"^[A-Za-z0-9._@+*?\[\]!-][A-Za-z0-9._@+*?\[\]! /-]*$")
 _JAVA_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
@@ -115,8 +118,10 @@ class Frontend(Model):
     package_manager: Literal["npm", "yarn", "pnpm"] | None = Field(None, description="Default: detected from the lockfile.")
     script: str = Field("build", description="package.json script that builds the front end.")
     output: RelPath = Field("build", description="Build output folder, relative to `source`.")
-    env: dict[str, SafeText] = Field(default_factory=dict, description="Build-time Z_* variables baked into the bundle (Z_ENDPOINT, Z_ROUTE ...).")
+    env: dict[str, SafeText] = Field(default_factory=dict, description="Build-time Z_* variables baked into the bundle (Z_ENDPOINT, Z_ROUTE ...); `source` only.")
     node: Literal[18, 20, 22] = Field(18, description="Node.js major version for the build stage.")
+    source_maps: bool = Field(False, description="Keep source maps (*.map) in the image; by default they are left out, so the sources are not public.")
+    exclude: list[str] = Field(default_factory=list, description="More files left out of the web layer (besides *.map and OS litter: .DS_Store, Thumbs.db, desktop.ini, ._*): glob patterns; one without '/' matches a file name at any depth, one with '/' the path from the web root ('*' stays within a folder, '**' crosses folders).")
 
     @field_validator("script")
     @classmethod
@@ -133,31 +138,148 @@ class Frontend(Model):
                 raise ValueError(f"{key!r}: only Z_* variables (Z_ENDPOINT, Z_ROUTE ...) are passed to the front-end build")
         return v
 
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            if not _GLOB.match(pattern) or ".." in pattern.split("/"):
+                raise ValueError(
+                    f"{pattern!r} is not a file pattern: letters, digits, . _ - @ + and the wildcards * ? [ ],"
+                    " relative to the web root (no leading '/', no '..')"
+                )
+            if fnmatch.fnmatchcase("index.html", pattern.removeprefix("**/")):
+                raise ValueError(f"{pattern!r} would leave out index.html, the page every route is served from")
+        return v
+
     @model_validator(mode="after")
     def _one_origin(self) -> Frontend:
         if (self.source is None) == (self.prebuilt is None):
             raise ValueError("set exactly one of `source` (built with npm/yarn/pnpm) or `prebuilt` (static files)")
+        if self.prebuilt is not None and self.env:
+            raise ValueError(
+                f"env ({', '.join(sorted(self.env))}) can have no effect with `prebuilt`: the files are already"
+                " built, nothing is baked into them; remove `env`, or build from `source`"
+            )
         return self
 
 
+# Zero's back end is called under these (zero-app-facts.md: vertx-ui's login goes to /oauth/...,
+# /captcha/image and /app/name/...), not only under /api.
+ZERO_BACKEND_PREFIXES = ("/api", "/oauth", "/captcha", "/app/name")
+# Headers aurora sets from the content (caching) or that nginx owns: not settable in [web] headers.
+MANAGED_HEADERS = frozenset({"cache-control", "etag", "last-modified", "expires", "vary", "content-type",
+                             "content-length", "content-encoding", "transfer-encoding", "connection",
+                             "accept-ranges", "date", "server"})
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+def _header_value(value: str) -> str:
+    # The value lands in a double-quoted nginx string: a quote or backslash would end or bend
+    # it, a '$' would be read as a variable, a newline would start a new directive.
+    # An HTTP field value is printable ASCII anyway.
+    bad = sorted({c for c in value if c in '"\\$' or not 0x20 <= ord(c) <= 0x7E})
+    if bad:
+        shown = ", ".join("a newline" if c == "\n" else repr(c) for c in bad)
+        raise ValueError(f"must not contain {shown}: the value goes into the web server's config as it is"
+                         " (printable ASCII but \" \\ $)")
+    return value.strip()
+
+
+HeaderValue = Annotated[str, BeforeValidator(lambda v: _header_value(v) if isinstance(v, str) else v)]
+
+
 class Web(Model):
-    """The web server in the image: serves the front end, proxies the API on the same origin."""
+    """The web server in the image: serves the front end, proxies the back end on the same origin."""
 
     port: Port = Field(8080, description="Port the web server listens on.")
-    api_prefix: UrlPath = Field("/api", description="Requests under this prefix go to the back end.")
+    api_prefix: UrlPath = Field("/api", description="The back end's main prefix (where `aurora smoke` looks for it when there is no health path); always proxied.")
+    backend_prefixes: list[UrlPath] = Field(
+        default_factory=lambda: list(ZERO_BACKEND_PREFIXES),
+        description="Path prefixes proxied to the back end, each with and without a trailing '/' (Zero's front end calls /api, /oauth, /captcha and /app/name). `api_prefix` is added when missing.",
+    )
+    strip_prefix: list[UrlPath] = Field(default_factory=list, description="Prefixes (of backend_prefixes) removed before the request reaches the back end, for back ends that serve from '/': with [\"/api\"], /api/users reaches it as /users.")
     websocket: UrlPath | None = Field("/api/web-socket/stomp", description="Websocket path proxied with Upgrade; empty string for none.")
+    assets: UrlPath = Field("/static", description="The bundler's asset folder: content-hashed files there (main.1a2b3c4d.js) are cached for a year as immutable; a miss there is a 404, never index.html.")
+    headers: dict[str, HeaderValue] = Field(
+        default_factory=dict,
+        description="Response headers on every answer, over aurora's defaults (X-Content-Type-Options, Referrer-Policy, X-Frame-Options, Content-Security-Policy); an empty value drops a default.",
+    )
 
     @field_validator("websocket", mode="before")
     @classmethod
     def _empty_is_none(cls, v: Any) -> Any:
         return None if v == "" else v
 
-    @field_validator("api_prefix")
+    @field_validator("api_prefix", "assets")
     @classmethod
     def _not_root(cls, v: str) -> str:
         if v == "/":
-            raise ValueError("the API prefix cannot be '/': the front end is served there")
+            raise ValueError("cannot be '/': the front end is served there")
         return v
+
+    @field_validator("backend_prefixes")
+    @classmethod
+    def _prefixes(cls, v: list[str]) -> list[str]:
+        if "/" in v:
+            raise ValueError("'/' cannot be a back-end prefix: the front end is served there")
+        twice = sorted({p for p in v if v.count(p) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]!r} is listed twice")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        for name in v:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a header name (letters, digits and '-')")
+            if name.lower() in MANAGED_HEADERS:
+                raise ValueError(f"{name}: set by aurora (caching follows the content) or by nginx itself")
+            if name.lower() in seen:
+                raise ValueError(f"{name}: given twice (header names are case-insensitive)")
+            seen.add(name.lower())
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Web:
+        prefixes = self.all_backend_prefixes
+        for p in self.strip_prefix:
+            if p not in prefixes:
+                raise ValueError(f"strip_prefix: {p!r} is not one of the back-end prefixes ({', '.join(prefixes)})")
+        for p in prefixes:
+            if _under(self.assets, p) or _under(p, self.assets):
+                raise ValueError(f"backend_prefixes: {p!r} overlaps the asset folder {self.assets!r}")
+        csp = next((val for key, val in self.headers.items() if key.lower() == "content-security-policy"), None)
+        if csp and self.websocket and not csp_allows_websocket(csp):
+            raise ValueError(
+                f"headers -> Content-Security-Policy: {csp!r} blocks the app's own websocket ({self.websocket}):"
+                " add 'self' ws: wss: to connect-src"
+            )
+        return self
+
+    @property
+    def all_backend_prefixes(self) -> list[str]:
+        return list(dict.fromkeys([self.api_prefix, *self.backend_prefixes]))
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def csp_allows_websocket(csp: str) -> bool:
+    """Whether a Content-Security-Policy lets the page open a websocket to its own origin:
+    connect-src (or default-src, which it falls back to) must allow ws:/wss: or 'self'
+    (which covers ws: and wss: of the same host in CSP 3 browsers)."""
+    directives: dict[str, list[str]] = {}
+    for part in csp.split(";"):
+        words = part.split()
+        if words:
+            directives.setdefault(words[0].lower(), [w.lower() for w in words[1:]])
+    sources = directives.get("connect-src", directives.get("default-src"))
+    if sources is None:
+        return True
+    return any(s in ("*", "'self'", "ws:", "wss:") or s.startswith(("ws://", "wss://")) for s in sources)
 
 
 class Image(Model):

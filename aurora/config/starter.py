@@ -170,6 +170,7 @@ def text(f: Findings) -> str:
         "[web]",
         "port = 8080                 # the one port the browser talks to",
         'api_prefix = "/api"         # proxied to the back end: one origin, no CORS',
+        '# backend_prefixes = ["/api", "/oauth", "/captcha", "/app/name"]   # all proxied (Zero\'s login needs them)',
         "",
         "[image]",
         f'# name = "ghcr.io/acme/{f.name}"   # default: localhost/{f.name}',

@@ -61,9 +61,8 @@ def render_to(plan: Plan, out: Path) -> Path:
 
 def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
     """Digests of the base images in local storage; the offline set must be there."""
-    refs = {"jdk": plan.bases.jdk, "runtime": plan.bases.runtime}
-    if plan.frontend.mode == "source":
-        refs["node"] = plan.bases.node
+    # Node builds a source front end, and makes the web layer of either kind (web-layer.js).
+    refs = {"jdk": plan.bases.jdk, "node": plan.bases.node, "runtime": plan.bases.runtime}
     if capabilities(engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
@@ -122,6 +121,15 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
     plan = replace(plan, backend=replace(plan.backend,
                                          modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
     return plan, _build(plan, opts, engine, name, log, step)
+
+
+_WEB_LAYER = re.compile(r"^\s*aurora-web: (.*)$")
+
+
+def web_layer_line(line: str) -> str | None:
+    """What web-layer.js reports (left out files, compression, caching), for the user."""
+    m = _WEB_LAYER.match(line.rstrip())
+    return f"web layer: {m.group(1)}" if m else None
 
 
 _MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)
@@ -188,6 +196,9 @@ def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[
         def keep(line: str) -> None:
             lines.append(line)
             log(line)
+            said = web_layer_line(line)
+            if said:
+                step(said)
 
         content = engine.build(
             BuildRequest(

@@ -20,6 +20,8 @@ from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
+from aurora.pipeline.labels import OCI, is_public_url, label_notes
+from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
 # Zero writes these at run time, relative to its working directory (see zero-app-facts.md).
@@ -45,7 +47,6 @@ ZERO_JVM_FLAGS = (
 # Build-time secrets aurora knows where to mount: only for the step that needs them, never
 # into a layer. npmrc: the front end's dependency install; maven-settings: the back-end build.
 SECRETS = {"npmrc": "/root/.npmrc", "maven-settings": "/root/.m2/settings.xml"}
-OCI = "org.opencontainers.image"
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Plan:
     web_port: int
     api_prefix: str
     websocket: str | None
+    web: WebPlan
     writable: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())  # things the user should know (printed by build)
     secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
@@ -105,29 +107,6 @@ class Plan:
     @property
     def image(self) -> str:
         return self.tags[0]
-
-
-def is_public_url(remote: str) -> bool:
-    """A remote another machine can use: ``scheme://host/...`` or scp-like ``user@host:path``.
-    A local path (``/srv/git/app.git``, ``file://``, ``../app``) would leak a machine's folder
-    into the image's labels."""
-    if re.match(r"^[a-z][a-z0-9+.-]*://", remote):
-        return not remote.startswith("file:")
-    return re.match(r"^[\w.-]+@[\w.-]+:", remote) is not None
-
-
-def _label_notes(labels: dict[str, str], required: list[str], git: GitFacts) -> list[str]:
-    """Warnings, at build time, for labels a later `aurora verify` (its [verify] labels) demands."""
-    notes = []
-    if f"{OCI}.revision" in required and f"{OCI}.revision" not in labels:
-        notes.append("warning: no git commit here, so the image gets no revision label and `aurora verify` "
-                     f"will fail on it: build from a git checkout, or set [image] labels {{ \"{OCI}.revision\" = \"...\" }}")
-    if f"{OCI}.source" in required and f"{OCI}.source" not in labels:
-        why = (f"the git remote 'origin' is a local path ({git.remote}), which is never used as a label"
-               if git.remote else "no git remote 'origin' here")
-        notes.append(f"warning: {why}, so the image gets no source label and `aurora verify` will fail on it: "
-                     "set [app] source = \"https://...\" (or [image] labels)")
-    return notes
 
 
 def rfc3339(epoch: int) -> str:
@@ -182,13 +161,15 @@ def make_plan(
                 hint="remove it; set SOURCE_DATE_EPOCH to choose the creation time",
             )
         labels[key] = value
-    notes += _label_notes(labels, config.verify.labels, git)
+    notes += label_notes(labels, config.verify.labels, git)
     labels.update(
         {
             "io.aurora.roles": "all,api,web",
             "io.aurora.web-port": str(config.web.port),
             "io.aurora.api-port": str(config.backend.port),
             "io.aurora.api-prefix": config.web.api_prefix,
+            "io.aurora.backend-prefixes": ",".join(config.web.all_backend_prefixes),
+            "io.aurora.assets": config.web.assets,
         }
     )
     if config.web.websocket:
@@ -218,6 +199,7 @@ def make_plan(
         web_port=config.web.port,
         api_prefix=config.web.api_prefix,
         websocket=config.web.websocket,
+        web=plan_web(config),
         writable=writable,
         notes=tuple(notes),
         secrets=tuple(sorted(set(secrets))),

@@ -33,6 +33,14 @@ def dq(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
+def nq(value: str) -> str:
+    """Quote ``value`` as one nginx string. The config model refused what cannot be quoted
+    (quotes, backslashes, control characters); refuse it here too."""
+    if any(c in value for c in '"\\') or any(ord(c) < 0x20 for c in value):
+        raise RenderError(f"{value!r}: cannot go into the web server's config")
+    return '"' + value + '"'
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -44,6 +52,9 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["dq"] = dq
+    env.filters["nq"] = nq
+    # A URL path (safe alphabet: letters, digits, . _ ~ - /) as a literal in an nginx regex.
+    env.filters["regex"] = lambda v: v.replace(".", "\\.")
     # JSON exec/copy forms: json.dumps escapes quotes, backslashes and control characters.
     env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
     return env
@@ -57,6 +68,10 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "plan": plan,
         "be": be,
         "fe": fe,
+        "web": plan.web,
+        # What the web stage's script is told (one JSON argument: no shell, no quoting).
+        "web_options": json.dumps({"assets": plan.web.assets, "exclude": list(plan.web.exclude),
+                                   "script_hashes": plan.web.script_hashes}, sort_keys=True),
         # Source builds gather the dist in the `backend` stage; dist builds copy the staged one.
         "dist_from": "--from=backend " if be.mode == "source" else "",
         "dist": "/dist" if be.mode == "source" else "backend",
@@ -75,6 +90,7 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "aurora/etc/group": env.get_template("etc/group.j2").render(data),
         "aurora/build/jlink.sh": _plain("build/jlink.sh"),
         "aurora/build/app-modules.sh": _plain("build/app-modules.sh"),
+        "aurora/build/web-layer.js": _plain("build/web-layer.js"),
     }
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")

@@ -48,12 +48,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, str, str]:
+# What a browser sends when it navigates to a page: only such a request gets index.html for a
+# client route (a fetch() or a script load of a missing file gets a 404).
+NAVIGATION = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def http_get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> tuple[int, str, str]:
+    status, hdrs, body = http_request(url, headers or {}, timeout=timeout)
+    return status, hdrs.get("content-type", ""), body.decode("utf-8", "replace")
+
+
+def http_request(url: str, headers: dict[str, str], timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, raw body) of a GET; urllib decompresses nothing."""
+    req = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
 def wait_http(url: str, deadline: float = 60) -> None:

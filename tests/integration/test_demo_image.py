@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import aurora, http_get, run_container, sh
+from tests.integration.conftest import NAVIGATION, aurora, http_get, run_container, sh
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,12 @@ def test_front_end_is_served(demo):
 
 def test_client_route_falls_back_to_index(demo):
     index = http_get(demo.url("/"))[2]
-    status, ctype, body = http_get(demo.url("/zo/login/index"))
+    status, ctype, body = http_get(demo.url("/zo/login/index"), headers=NAVIGATION)
     assert status == 200 and ctype.startswith("text/html")
     assert body == index
+    # The same path asked for by a script (not a page navigation) is a miss, not the page.
+    status, _, body = http_get(demo.url("/zo/login/index"), headers={"Accept": "application/json"})
+    assert status == 404 and body != index
 
 
 def test_static_assets_are_served_with_their_type(demo):
@@ -157,7 +160,7 @@ def test_read_only_root_file_system(demo_image):
     """With the root read-only, the writable dirs (volumes, as on Kubernetes) are enough."""
     volumes = ("-v", "/app/logs", "-v", "/app/tmp", "-v", "/app/file-uploads")
     with run_container(demo_image.image, extra=("--read-only", *volumes), wait="/api/health") as c:
-        assert http_get(c.url("/zo/login/index"))[0] == 200
+        assert http_get(c.url("/zo/login/index"), headers=NAVIGATION)[0] == 200
         assert http_get(c.url("/api/greeting"))[0] == 200
         sh("podman", "rm", "-f", "-t", "0", "-v", c.name, check=False)
 

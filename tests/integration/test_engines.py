@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import aurora, http_get, run_container, sh
+from tests.integration.conftest import NAVIGATION, aurora, http_get, run_container, sh
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def engine_build(request, demo_app, demo_image):
 def test_image_runs_and_answers(engine_build):
     _, out = engine_build
     with run_container(out["image"], wait="/api/health") as c:
-        assert http_get(c.url("/zo/login/index"))[0] == 200
+        assert http_get(c.url("/zo/login/index"), headers=NAVIGATION)[0] == 200
         assert json.loads(http_get(c.url("/api/greeting?name=E"))[2])["message"] == "Hello, E!"
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import aurora, free_port, http_get, sh, wait_http
+from tests.integration.conftest import NAVIGATION, aurora, free_port, http_get, sh, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def test_kube_play_serves_the_app(demo_app, demo_image, tmp_path, layout):
         wait_http(f"http://127.0.0.1:{port}/api/health")
         status, ctype, index = http_get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "<title>Zero Demo</title>" in index
-        assert http_get(f"http://127.0.0.1:{port}/zo/login/index")[2] == index
+        assert http_get(f"http://127.0.0.1:{port}/zo/login/index", headers=NAVIGATION)[2] == index
         assert json.loads(http_get(f"http://127.0.0.1:{port}/api/health")[2]) == {"status": "UP"}
         names = sh("podman", "ps", "--format", "{{.Names}}").stdout.split()
         expected = ["zero-demo-api", "zero-demo-web"] if layout == "split" else ["zero-demo-zero-demo"]

@@ -28,7 +28,8 @@ def test_smoke_passes_on_the_demo(demo_image, demo_app, mode):
     out = aurora("smoke", demo_image.image, "-C", str(demo_app), *mode, "--json", check=False)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     result = checks(out)
-    for name in ("start", "ready", "index", "client route", "api health", "websocket", "startup log", "stop"):
+    for name in ("start", "ready", "index", "caching", "security headers", "client route", "honest misses",
+                 "back-end prefixes", "api health", "websocket", "startup log", "stop"):
         assert result[name] == "pass", name
     assert leftovers() == []
 
@@ -65,17 +66,43 @@ def test_smoke_fails_when_the_web_server_has_no_fallback(demo_image, demo_app, t
     ctx = tmp_path / "ctx"
     aurora("render", "-C", str(demo_app), "-o", str(ctx))
     conf = (ctx / "aurora/app/nginx.conf").read_text()
-    assert "try_files $uri $uri/ /index.html;" in conf
+    assert "rewrite ^ /index.html last;" in conf
     build = tmp_path / "build"
     build.mkdir()
     tag = _derived(demo_image, build, "COPY nginx.conf /app/aurora/nginx.conf\n",
-                   {"nginx.conf": conf.replace("try_files $uri $uri/ /index.html;", "try_files $uri $uri/ =404;")})
+                   {"nginx.conf": conf.replace("rewrite ^ /index.html last;", "return 404;")})
     try:
         out = aurora("smoke", tag, "--json", check=False)
         assert out.returncode == 1
         route = next(c for c in json.loads(out.stdout)["checks"] if c["name"] == "client route")
         assert route["status"] == "fail" and "no fallback" in route["detail"]
         assert "FAIL" in out.stderr and "client route" in out.stderr
+        assert leftovers() == []
+    finally:
+        sh("buildah", "rmi", tag, check=False)
+
+
+def test_smoke_fails_when_misses_get_index_html(demo_image, demo_app, tmp_path):
+    """The old fallback (index.html for every miss) and a prefix that is not proxied: both fail."""
+    ctx = tmp_path / "ctx"
+    aurora("render", "-C", str(demo_app), "-o", str(ctx))
+    conf = (ctx / "aurora/app/nginx.conf").read_text()
+    broken = conf.replace("try_files $uri $uri/ @client_route;", "try_files $uri $uri/ /index.html;")
+    broken = broken.replace("location ^~ /oauth/ {", "location ^~ /oauth-not/ {")
+    assert broken.count("/index.html;") == 1 and "/oauth-not/" in broken
+    build = tmp_path / "build"
+    build.mkdir()
+    tag = _derived(demo_image, build, "COPY nginx.conf /app/aurora/nginx.conf\n", {"nginx.conf": broken})
+    try:
+        out = aurora("smoke", tag, "--json", check=False)
+        assert out.returncode == 1
+        report = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+        assert report["honest misses"]["status"] == "fail"
+        assert "/static/js/aurora-smoke-" in report["honest misses"]["detail"] and "index.html" in report["honest misses"]["detail"]
+        assert report["back-end prefixes"]["status"] == "fail"
+        assert "/oauth/aurora-smoke-" in report["back-end prefixes"]["detail"]
+        assert "(NOT the back end)" in report["back-end prefixes"]["detail"]
+        assert report["client route"]["status"] == "pass"
         assert leftovers() == []
     finally:
         sh("buildah", "rmi", tag, check=False)

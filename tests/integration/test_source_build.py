@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import DATA
-from tests.integration.conftest import aurora, http_get, run_container, sh
+from tests.integration.conftest import NAVIGATION, aurora, http_get, run_container, sh
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ def test_source_back_end_and_prebuilt_front_end(tiny):
         assert json.loads(sh("buildah", "containers", "--json").stdout or "null") in (None, [])
         with run_container(tag, wait="/api/health") as c:
             assert json.loads(http_get(c.url("/api/health"))[2]) == {"status": "UP", "app=tiny": True}
-            assert "<title>Tiny</title>" in http_get(c.url("/some/client/route"))[2]
+            assert "<title>Tiny</title>" in http_get(c.url("/some/client/route"), headers=NAVIGATION)[2]
             listing = sh("podman", "exec", c.name, "bash", "-c", "echo /app/*.jar /app/conf/*").stdout
             assert "/app/app.jar" in listing and "/app/conf/app.properties" in listing
     finally:

@@ -9,7 +9,8 @@ import pytest
 
 from aurora import config
 from aurora.host.git import GitFacts
-from aurora.pipeline.plan import is_public_url, make_plan
+from aurora.pipeline.labels import is_public_url
+from aurora.pipeline.plan import make_plan
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 
 SOURCE = "org.opencontainers.image.source"

@@ -103,7 +103,8 @@ def test_layer_order(tmp_path):
     final = cf[cf.index(" AS image-base\n"):]
     assert "\nFROM image-base AS image\n" in final and final.count("\nFROM ") == 1
     order = [line.split()[-1] for line in final.splitlines() if line.startswith("COPY")]
-    assert order == ["/opt/java", "/etc/", "/app/", "/app/aurora/", "/app/lib/", "/app/conf/", '"/app/web/"]', "/app/app.jar"]
+    assert order == ["/opt/java", "/etc/", "/app/", "/app/aurora/", "/app/lib/", "/app/conf/", "/app/", "/app/app.jar"]
+    assert "COPY --from=web /out/ /app/\n" in final  # the web layer: /app/web and /app/aurora/web
     assert final.index("LABEL") > final.index("/app/app.jar")
     assert "USER 10001:10001" in final
     assert 'ENTRYPOINT ["/usr/bin/tini", "--", "/app/aurora/entrypoint"]' in final
@@ -215,3 +216,91 @@ def _unquote(word: str) -> str:
             out.append(body[i])
             i += 1
     return "".join(out)
+
+
+def _plan_with(tmp_path, web: str, frontend: str = ""):
+    app = write_app(tmp_path / "app", MINIMAL + frontend + "\n[web]\n" + web)
+    return make_plan(config.load(app), app, FIXED_GIT, environ={})
+
+
+def test_nginx_validators_come_from_the_content_not_file_times(tmp_path):
+    conf = render(_plan_with(tmp_path, ""))["aurora/app/nginx.conf"]
+    assert "    etag off;\n    if_modified_since off;\n" in conf
+    assert "include /app/aurora/web/files.conf;" in conf
+    # Every location that serves files sets caching and drops Last-Modified.
+    assert conf.count('add_header Last-Modified "";') == 2
+    assert conf.count("add_header Cache-Control $aurora_cache_control always;") == 2
+    assert "gzip_static on;" in conf
+
+
+def test_every_back_end_prefix_is_proxied_with_and_without_the_slash(tmp_path):
+    conf = render(_plan_with(tmp_path, 'backend_prefixes = ["/oauth", "/captcha", "/app/name"]\n'))["aurora/app/nginx.conf"]
+    for prefix in ("/api", "/oauth", "/captcha", "/app/name"):  # api_prefix is always one
+        assert f"location = {prefix} {{\n            proxy_pass http://zero_api;\n" in conf
+        assert f"location ^~ {prefix}/ {{\n            proxy_pass http://zero_api;\n" in conf
+    assert "X-Forwarded-Prefix" not in conf
+
+
+def test_strip_prefix_sends_the_rest_of_the_path(tmp_path):
+    plan = _plan_with(tmp_path, 'strip_prefix = ["/api"]\nwebsocket = "/api/ws"\n')
+    conf = render(plan)["aurora/app/nginx.conf"]
+    assert "location ^~ /api/ {\n            proxy_pass http://zero_api/;\n" in conf
+    assert "location = /api {\n            proxy_pass http://zero_api/;\n" in conf
+    assert "proxy_set_header X-Forwarded-Prefix /api;" in conf
+    assert "location ^~ /oauth/ {\n            proxy_pass http://zero_api;\n" in conf  # not stripped
+    assert "location = /api/ws {\n            proxy_pass http://zero_api/ws;\n" in conf
+
+
+def test_security_headers_are_on_the_server_and_every_serving_location(tmp_path):
+    plan = _plan_with(tmp_path, 'websocket = "/api/ws"\nheaders = { "X-Frame-Options" = "DENY", "Permissions-Policy" = "camera=()", "Referrer-Policy" = "" }\n')
+    conf = render(plan)["aurora/app/nginx.conf"]
+    assert conf.count('add_header X-Frame-Options "DENY" always;') == 3
+    assert conf.count('add_header Permissions-Policy "camera=()" always;') == 3
+    assert "Referrer-Policy" not in conf  # an empty value drops a default
+    csp = dict(plan.web.headers)["Content-Security-Policy"]
+    assert "connect-src 'self' ws: wss:" in csp and "frame-ancestors 'self'" in csp
+    assert plan.web.script_hashes
+
+
+def test_csp_allows_a_cross_origin_endpoint(tmp_path):
+    plan = _plan_with(tmp_path, "", 'env = { Z_ENDPOINT = "https://api.example.com:8443/zero" }\n')
+    assert "connect-src 'self' ws: wss: https://api.example.com:8443;" in dict(plan.web.headers)["Content-Security-Policy"]
+
+
+def test_own_csp_replaces_aurora_s(tmp_path):
+    plan = _plan_with(tmp_path, "headers = { \"Content-Security-Policy\" = \"default-src 'self'\" }\n")
+    assert dict(plan.web.headers)["Content-Security-Policy"] == "default-src 'self'"
+    assert not plan.web.script_hashes
+
+
+def test_web_layer_rules_reach_the_web_stage(tmp_path):
+    plan = _plan_with(tmp_path, 'assets = "/assets"\n', 'source_maps = true\nexclude = ["*.psd"]\n')
+    cf = render(plan)["Containerfile"]
+    run = next(line for line in cf.splitlines() if "web-layer.js\", \"/out\"" in line)
+    import json
+
+    options = json.loads(json.loads(run.removeprefix("RUN "))[3])
+    assert options == {"assets": "/assets", "exclude": [".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini", "._*", "*.psd"],
+                       "script_hashes": True}
+    assert '"~^/assets/" 0;' in render(plan)["aurora/app/nginx.conf"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=hostile)
+def test_no_header_value_adds_a_directive(tmp_path_factory, value):
+    """A [web] header value is refused, or lands as one quoted add_header argument."""
+    root = tmp_path_factory.mktemp("hdr")
+    app = write_app(root / "app")
+    cfg = config.load(app)
+    try:
+        cfg = config.Config.model_validate({**cfg.model_dump(), "web": {**cfg.web.model_dump(), "headers": {"X-Test": value}}})
+    except Exception:
+        return
+    baseline = render(make_plan(config.load(app), app, FIXED_GIT, environ={}))["aurora/app/nginx.conf"]
+    conf = render(make_plan(cfg, app, FIXED_GIT, environ={}))["aurora/app/nginx.conf"]
+    added = [line for line in conf.splitlines() if "X-Test" in line]
+    if not value.strip():
+        assert added == []
+        return
+    assert added == [f'{" " * n}add_header X-Test "{value.strip()}" always;' for n in (8, 12, 12)]
+    assert len(conf.splitlines()) == len(baseline.splitlines()) + 3
