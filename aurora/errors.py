@@ -36,7 +36,12 @@ class ConfigError(UsageError):
 
 
 class BuildError(AuroraError):
-    """A build step failed; the message carries the tail of its log."""
+    """A build step failed. ``log`` is the tail of its log: the user has seen it streamed, so
+    the message names only the failing step; aurora reads ``log`` for what a step reported."""
+
+    def __init__(self, message: str, hint: str | None = None, *, log: str = ""):
+        super().__init__(message, hint)
+        self.log = log
 
 
 class MissingToolError(AuroraError):

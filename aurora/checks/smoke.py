@@ -116,6 +116,15 @@ NAVIGATION = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*
 SECURITY_HEADERS = ("x-content-type-options", "referrer-policy", "content-security-policy")
 
 
+def log_excerpt(logs: str, head: int = 25, tail: int = 40) -> str:
+    """What a failure shows of the container's log: its start (the back end's start-up lines,
+    where a bad config or a missing class shows first) and its end, with what lies between cut."""
+    lines = logs.splitlines()
+    if len(lines) <= head + tail:
+        return "\n".join(lines)
+    return "\n".join([*lines[:head], f"... ({len(lines) - head - tail} lines left out) ...", *lines[-tail:]])
+
+
 def websocket_upgrades(port: int, path: str, timeout: float = 5) -> tuple[bool, str]:
     key = base64.b64encode(os.urandom(16)).decode()
     request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -282,7 +291,7 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
     finally:
         if not report.ok:
             try:
-                report.logs_tail = report.logs_tail or "\n".join(run.logs().splitlines()[-40:])
+                report.logs_tail = report.logs_tail or log_excerpt(run.logs())
             except Exception:  # logs are a courtesy; cleanup must still run
                 pass
         run.cleanup()

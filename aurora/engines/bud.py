@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -71,10 +72,20 @@ def remove_new_containers(before: set[str]) -> None:
         runner.run(["buildah", "rm", *new], check=False)
 
 
+_STEP = re.compile(r"STEP \d+/\d+: ")
+
+
 def build_failed(exc: CommandError) -> BuildError:
+    """The build's log was streamed as it ran: the error names the failing step and buildah's
+    verdict instead of showing the log a second time."""
+    lines = [line.strip() for line in exc.output_tail.splitlines() if line.strip()]
+    step = next((line for line in reversed(lines) if _STEP.search(line)), None)
+    verdict = next((line for line in reversed(lines) if line.lower().startswith("error")), lines[-1] if lines else "")
+    where = f" at {step}" if step else ""
     return BuildError(
-        "the image build failed; the end of its log:\n" + "\n".join("  " + line for line in exc.output_tail.splitlines()),
+        f"the image build failed{where} (its output is above):\n  {verdict}",
         hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug to see every command",
+        log=exc.output_tail,
     )
 
 

@@ -66,9 +66,9 @@ class DockerEngine(Lifetime):
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"]
                 if "error" in chunk:
-                    raise BuildError("the image build failed; the end of its log:\n"
-                                     + "\n".join("  " + line for line in (tail + [chunk["error"]])[-40:]),
-                                     hint="fix the step above; rerun with --debug")
+                    raise BuildError(f"the image build failed (its output is above):\n  {chunk['error'].strip()}",
+                                     hint="fix the step above; rerun with --debug",
+                                     log="\n".join((tail + [chunk["error"]])[-40:]))
         except self.errors.APIError as exc:
             raise BuildError(f"the Docker Engine API refused the build: {exc}") from None
         if image_id is None:  # podman's API names the image in the last stream line instead

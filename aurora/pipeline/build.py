@@ -109,9 +109,9 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
     engine = engines(name)
     try:
-        return plan, _build(plan, opts, engine, name, log, step)
+        return plan, _build(plan, opts, engine, name, quiet_after_missing_modules(log), step)
     except BuildError as exc:
-        missing = missing_modules(str(exc))
+        missing = missing_modules(exc.log or str(exc))
         if not missing:
             raise
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
@@ -130,6 +130,20 @@ def web_layer_line(line: str) -> str | None:
     """What web-layer.js reports (left out files, compression, caching), for the user."""
     m = _WEB_LAYER.match(line.rstrip())
     return f"web layer: {m.group(1)}" if m else None
+
+
+def quiet_after_missing_modules(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log``, but silent once app-modules.sh has named the modules app.jar lacks: what the
+    engine prints after that is the step's expected failure, and aurora builds again."""
+    seen = False
+
+    def quiet(line: str) -> None:
+        nonlocal seen
+        if not seen:
+            seen = _MISSING.search(line) is not None
+            log(line)
+
+    return quiet
 
 
 _MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)

@@ -66,3 +66,13 @@ def test_no_upgrade_is_reported_with_the_status_line():
     finally:
         srv.close()
     assert not upgraded and status == "HTTP/1.1 404 Not Found"
+
+
+def test_a_failure_shows_the_start_of_the_log_and_its_end():
+    from aurora.checks.smoke import log_excerpt
+
+    logs = "\n".join(f"line {i}" for i in range(200))
+    shown = log_excerpt(logs).splitlines()
+    assert shown[:2] == ["line 0", "line 1"] and shown[24] == "line 24"
+    assert shown[25] == "... (135 lines left out) ..." and shown[-1] == "line 199" and len(shown) == 66
+    assert log_excerpt("a\nb") == "a\nb"

@@ -92,3 +92,26 @@ def test_render_app_only_takes_image_ids_and_a_dist_back_end(demo_copy):
     assert "FROM image-base AS image\nCOPY --from=app /deps/app.jar /app/app.jar\n" in text
     with pytest.raises(RenderError):
         render_app_only(demo_plan, "localhost/x:1", P)
+
+
+def test_a_failed_build_names_its_step_once_and_keeps_the_log_for_aurora():
+    from aurora.engines.bud import build_failed
+    from aurora.errors import CommandError
+
+    tail = ("[1/5] STEP 5/7: RUN sh -c \"$AURORA_BUILD\"\ncompiling...\nboom: cannot find symbol\n"
+            "subprocess exited with status 4\nError: building at STEP \"RUN sh -c \"$AURORA_BUILD\"\": exit status 4")
+    exc = build_failed(CommandError(["buildah", "bud"], 1, tail))
+    assert exc.message == ('the image build failed at [1/5] STEP 5/7: RUN sh -c "$AURORA_BUILD" (its output is above):\n'
+                           '  Error: building at STEP "RUN sh -c "$AURORA_BUILD"": exit status 4')
+    assert "boom" not in exc.message and exc.log == tail
+
+
+def test_after_the_modules_are_named_the_first_pass_is_quiet():
+    from aurora.pipeline.build import quiet_after_missing_modules
+
+    shown: list[str] = []
+    quiet = quiet_after_missing_modules(shown.append)
+    for line in ["[3/6] STEP 4/4: RUN sh /aurora/app-modules.sh", "aurora-missing-modules=jdk.httpserver",
+                 "subprocess exited with status 3", "Error: building at STEP ...: exit status 3"]:
+        quiet(line)
+    assert shown == ["[3/6] STEP 4/4: RUN sh /aurora/app-modules.sh", "aurora-missing-modules=jdk.httpserver"]
