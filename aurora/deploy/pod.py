@@ -157,7 +157,11 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[
         return c
 
     if opts.layout == "single":
-        containers = [container(plan.name, "all", ("web", "api"), mounts_api, port_for_probe, True)]
+        # Without a health path the probes can only open a port: the back end's, since a JVM that
+        # stopped listening behind a live nginx must not stay ready; nginx dying ends the container
+        # through the supervisor (the entrypoint stops both when either exits).
+        probe_port = port_for_probe if plan.backend.health else api_port_name
+        containers = [container(plan.name, "all", ("web", "api"), mounts_api, probe_port, True)]
     else:
         containers = [
             container("api", "api", ("api",), mounts_api, api_port_name, True),

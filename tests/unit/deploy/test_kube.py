@@ -144,10 +144,12 @@ def test_k8s_objects_and_details(tmp_path):
     assert objs[2]["spec"]["type"] == "ClusterIP"
 
 
-def test_tcp_probe_without_health_path(tmp_path):
+def test_without_a_health_path_every_probe_opens_the_back_ends_port(tmp_path):
+    # a JVM that stopped listening behind a live nginx must not stay ready (nginx's port would)
     dep = build(tmp_path, "k8s-single")[1]
     c = dep["spec"]["template"]["spec"]["containers"][0]
-    assert c["readinessProbe"]["tcpSocket"] == {"port": "http"}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["tcpSocket"] == {"port": "api"}, probe
 
 
 def test_podman_target_binds_loopback(tmp_path):
