@@ -16,6 +16,9 @@ KNOWN = [
     (re.compile(r"newuidmap|cannot set up namespace|no subuid ranges", re.I),
      "rootless user namespaces are not set up: add /etc/subuid and /etc/subgid ranges and install uidmap"),
     (re.compile(r"fuse: .*permission denied|fuse-overlayfs: cannot mount", re.I), "chmod 666 /dev/fuse, or use native overlay (kernel >= 5.13)"),
+    (re.compile(r"lookup registry-1\.docker\.io|docker\.io.*(no such host|i/o timeout|connection refused)", re.I),
+     "Docker Hub cannot be reached from here: use the offline bases (`--bases offline`; `aurora base build` makes "
+     "them from Debian packages), or set [bases] mirror = \"HOST[/PATH]\" for a company mirror"),
 ]
 
 

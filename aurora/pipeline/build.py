@@ -12,9 +12,12 @@ from aurora import config as config_mod
 from aurora.engines import capabilities, choose, kaniko
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
+from aurora.refs import parse_ref
 from aurora.host import git as gitinfo
+from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
+from aurora.pipeline.bases import offline_refs
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
@@ -59,7 +62,8 @@ def render_to(plan: Plan, out: Path) -> Path:
     return context.stage(plan, render(plan, cache_mounts=True), out)
 
 
-def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
+def check_bases(plan: Plan, engine: Engine,
+                reachable: Callable[[tuple[str, int]], bool] = registry.reachable) -> dict[str, str | None]:
     """Digests of the base images in local storage; the offline set must be there."""
     # Node builds a source front end, and makes the web layer of either kind (web-layer.js).
     refs = {"jdk": plan.bases.jdk, "node": plan.bases.node, "runtime": plan.bases.runtime}
@@ -69,14 +73,39 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
     else:
         digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
-    if plan.bases.name == "offline":
-        missing = [refs[role] for role, digest in digests.items() if digest is None]
-        if missing:
-            raise AuroraError(
-                f"offline base image(s) not in local storage: {', '.join(missing)}",
-                hint="make them with `aurora base build` (from Debian packages, no registry needed)",
-            )
+    missing = [refs[role] for role, digest in digests.items() if digest is None]
+    if missing and plan.bases.name == "offline":
+        raise AuroraError(
+            f"offline base image(s) not in local storage: {', '.join(missing)}",
+            hint="make them with `aurora base build` (from Debian packages, no registry needed)",
+        )
+    if missing:
+        _check_pullable(missing, engine, reachable)
     return digests
+
+
+def _registry_address(ref: str) -> tuple[str, int]:
+    host = parse_ref(ref).registry or "docker.io"
+    host = "registry-1.docker.io" if host in ("docker.io", "index.docker.io") else host
+    name, _, port = host.partition(":")
+    return name, int(port) if port.isdigit() else 443
+
+
+def _check_pullable(refs: list[str], engine: Engine, reachable: Callable[[tuple[str, int]], bool]) -> None:
+    """The base images a build would pull come from registries this host can reach: said before
+    any step runs, with what to do, instead of a DNS error from the middle of the build."""
+    out_of_reach = sorted(a for a in {_registry_address(ref) for ref in refs} if not reachable(a))
+    if not out_of_reach:
+        return
+    offline_here = all(engine.image_digest(ref) for ref in offline_refs().values())
+    hint = ("the offline set is in local storage: build with `--bases offline` (or bases = \"offline\")"
+            if offline_here else
+            "make the offline set from Debian packages with `aurora base build`, then build with `--bases offline`")
+    raise AuroraError(
+        f"base image(s) {', '.join(refs)} are not in local storage and {', '.join(h for h, _ in out_of_reach)} "
+        "cannot be reached from this host",
+        hint=hint + "; behind a company mirror, set [bases] mirror = \"HOST[/PATH]\"",
+    )
 
 
 def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple[str, str], ...]:

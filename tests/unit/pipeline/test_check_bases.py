@@ -60,3 +60,53 @@ def test_an_engine_with_one_api_client_is_asked_one_question_at_a_time(plan, mon
     engine = AskingEngine("podman", parties=None)
     check_bases(plan, engine)
     assert engine.most_in_flight == 1
+
+
+class StoreEngine:
+    """Local storage that holds exactly ``present``."""
+
+    name = "buildah"
+
+    def __init__(self, present: set[str]):
+        self.present = present
+
+    def image_digest(self, ref: str) -> str | None:
+        return "sha256:" + "1" * 64 if ref in self.present else None
+
+
+def test_missing_official_bases_and_no_registry_say_to_use_the_offline_set(plan):
+    from aurora.errors import AuroraError
+    from aurora.pipeline.bases import offline_refs
+
+    asked: list[tuple[str, int]] = []
+    engine = StoreEngine(set(offline_refs().values()))
+    with pytest.raises(AuroraError) as info:
+        check_bases(plan, engine, reachable=lambda a: asked.append(a) or False)
+    assert asked == [("registry-1.docker.io", 443)]
+    assert "registry-1.docker.io cannot be reached" in info.value.message
+    assert "--bases offline" in info.value.hint and "aurora base build" not in info.value.hint
+    assert "[bases] mirror" in info.value.hint
+
+
+def test_without_the_offline_set_the_hint_is_to_make_it(plan):
+    from aurora.errors import AuroraError
+
+    with pytest.raises(AuroraError) as info:
+        check_bases(plan, StoreEngine(set()), reachable=lambda a: False)
+    assert "aurora base build" in info.value.hint
+
+
+def test_a_reachable_registry_or_bases_already_here_ask_nothing_more(plan):
+    assert check_bases(plan, StoreEngine(set()), reachable=lambda a: True)["jdk"] is None
+    here = {plan.bases.jdk, plan.bases.node, plan.bases.runtime}
+    assert all(check_bases(plan, StoreEngine(here), reachable=lambda a: pytest.fail("asked")).values())
+
+
+def test_a_pull_that_cannot_reach_docker_hub_gets_the_fix():
+    from aurora.host.hints import hint_for
+
+    text = ('Error: creating build container: initializing source docker://eclipse-temurin:17-jdk: pinging container '
+            'registry registry-1.docker.io: Get "https://registry-1.docker.io/v2/": dial tcp: lookup '
+            'registry-1.docker.io: no such host')
+    hint = hint_for(text)
+    assert hint and "--bases offline" in hint and "aurora base build" in hint and "[bases] mirror" in hint
