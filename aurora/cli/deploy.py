@@ -29,17 +29,17 @@ def kube(
 ) -> None:
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
+    from dataclasses import replace
+
     from aurora import config as config_mod
     from aurora.deploy import kube as kube_mod
+    from aurora.deploy.pod import Layout, Target
     from aurora.errors import UsageError
     from aurora.host import git as gitinfo
     from aurora.pipeline.plan import make_plan
     from aurora.refs import ReferenceError, parse_ref
 
-    if target not in ("k8s", "podman"):
-        raise UsageError(f"--target {target!r}: use k8s or podman")
-    if layout not in ("single", "split"):
-        raise UsageError(f"--layout {layout!r}: use single or split")
+    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
     cfg = config_mod.load(app_dir)
     if namespace is not None or replicas is not None:
         cfg = cfg.model_copy(update={"kube": config_mod.Kube.model_validate(
@@ -56,8 +56,7 @@ def kube(
         parse_ref(ref)
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
-    opts = kube_mod.KubeOptions(target="k8s" if target == "k8s" else "podman",
-                                layout="split" if layout == "split" else "single", image=ref)
+    opts = replace(chosen, image=ref)
     objs = kube_mod.objects(plan, cfg, opts)
     clustered = kube_mod.cluster_plan(plan, cfg, opts)
     if clustered is not None:

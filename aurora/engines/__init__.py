@@ -9,8 +9,19 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aurora.choices import Choice
 from aurora.engines.protocol import Engine
 from aurora.errors import UsageError
+
+
+class EngineName(Choice):
+    """`--engine` of `aurora build` and `aurora push`: an engine of the table, or auto."""
+
+    BUILDAH = "buildah"
+    PODMAN = "podman"
+    DOCKER = "docker"
+    KANIKO = "kaniko"
+    AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -31,22 +42,22 @@ class EngineInfo:
     summary: str
 
 
-ENGINES: dict[str, EngineInfo] = {
-    "buildah": EngineInfo(
+ENGINES: dict[EngineName, EngineInfo] = {
+    EngineName.BUILDAH: EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
                      concurrent_inspect=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
-    "podman": EngineInfo(
+    EngineName.PODMAN: EngineInfo(
         "aurora.engines.podman:PodmanEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
                      concurrent_inspect=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),
-    "docker": EngineInfo(
+    EngineName.DOCKER: EngineInfo(
         "aurora.engines.docker:DockerEngine",
         # One API client: one question at a time.
         Capabilities(local=True, reproducible=False, annotations=False, secrets=False, top_only=False,
@@ -54,7 +65,7 @@ ENGINES: dict[str, EngineInfo] = {
         lambda: importlib.util.find_spec("docker") is not None,
         "the Docker Engine API (a Docker daemon, or podman's API socket aurora can start)",
     ),
-    "kaniko": EngineInfo(
+    EngineName.KANIKO: EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
         Capabilities(local=False, reproducible=True, annotations=False, secrets=False, top_only=False,
                      concurrent_inspect=False),
@@ -62,19 +73,25 @@ ENGINES: dict[str, EngineInfo] = {
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",
     ),
 }
-AUTO_ORDER = ("buildah", "podman", "docker")
+AUTO_ORDER = (EngineName.BUILDAH, EngineName.PODMAN, EngineName.DOCKER)
 
 
-def choose(name: str) -> str:
+def named(name: str) -> EngineName:
+    """``--engine NAME`` as an EngineName (auto stays auto)."""
+    try:
+        return EngineName(name)
+    except ValueError:
+        raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: auto, {', '.join(ENGINES)}") from None
+
+
+def choose(name: str) -> EngineName:
     """Resolve `auto` to the first usable engine; check a named one exists in the table."""
-    if name == "auto":
+    if named(name) == EngineName.AUTO:
         for candidate in AUTO_ORDER:
             if ENGINES[candidate].usable():
                 return candidate
         raise UsageError("no build engine is usable here", hint="install buildah (apt-get install buildah)")
-    if name not in ENGINES:
-        raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: auto, {', '.join(ENGINES)}")
-    return name
+    return EngineName(name)
 
 
 def capabilities(name: str) -> Capabilities:

@@ -9,12 +9,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.engines import capabilities, choose, kaniko
+from aurora.engines import EngineName, capabilities, choose, kaniko
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.host import git as gitinfo
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
+from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
@@ -27,9 +28,9 @@ LAYER_EPOCH = 0
 class Options:
     app_dir: Path
     tags: tuple[str, ...] = ()
-    bases: str | None = None
+    bases: BaseSetName | None = None
     no_cache: bool = False
-    engine: str = "buildah"
+    engine: EngineName = EngineName.BUILDAH
     secrets: tuple[tuple[str, Path], ...] = ()
 
 
@@ -49,7 +50,7 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
 
 def plan_for(opts: Options) -> Plan:
     cfg = config_mod.load(opts.app_dir)
-    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases,
+    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases and opts.bases.value,
                      secrets=tuple(k for k, _ in opts.secrets))
 
 
@@ -69,7 +70,7 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
     else:
         digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
-    if plan.bases.name == "offline":
+    if plan.bases.name == BaseSetName.OFFLINE:
         missing = [refs[role] for role, digest in digests.items() if digest is None]
         if missing:
             raise AuroraError(
@@ -98,7 +99,7 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
         step(note)
     name = choose(opts.engine)
     caps = capabilities(name)
-    if opts.engine == "auto":
+    if opts.engine == EngineName.AUTO:
         step(f"engine: {name} (the first usable of buildah, podman, docker)")
     if not caps.local:
         raise UsageError(f"the {name} engine does not build into local storage",
