@@ -30,6 +30,8 @@ class Capabilities:
     reproducible: bool  # file and creation times under our control (same inputs, same ID)
     annotations: bool  # manifest annotations (base image name/digest)
     secrets: bool  # build-time secret mounts
+    # Cross-building with --platform: no command asks yet; the multi-platform issue will.
+    platforms: bool
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
     concurrent_inspect: bool  # each inspect is a process of its own: several can be asked at once
 
@@ -45,14 +47,14 @@ class EngineInfo:
 ENGINES: dict[EngineName, EngineInfo] = {
     EngineName.BUILDAH: EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
-        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
                      concurrent_inspect=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     EngineName.PODMAN: EngineInfo(
         "aurora.engines.podman:PodmanEngine",
-        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, top_only=True,
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
                      concurrent_inspect=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
@@ -60,14 +62,14 @@ ENGINES: dict[EngineName, EngineInfo] = {
     EngineName.DOCKER: EngineInfo(
         "aurora.engines.docker:DockerEngine",
         # One API client: one question at a time.
-        Capabilities(local=True, reproducible=False, annotations=False, secrets=False, top_only=False,
+        Capabilities(local=True, reproducible=False, annotations=False, secrets=False, platforms=False, top_only=False,
                      concurrent_inspect=False),
         lambda: importlib.util.find_spec("docker") is not None,
         "the Docker Engine API (a Docker daemon, or podman's API socket aurora can start)",
     ),
     EngineName.KANIKO: EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, annotations=False, secrets=False, top_only=False,
+        Capabilities(local=False, reproducible=True, annotations=False, secrets=False, platforms=False, top_only=False,
                      concurrent_inspect=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",
