@@ -40,11 +40,7 @@ def kube(
     from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
-    cfg = config_mod.load(app_dir)
-    if namespace is not None or replicas is not None:
-        cfg = cfg.model_copy(update={"kube": config_mod.Kube.model_validate(
-            {**cfg.kube.model_dump(), **({"namespace": namespace} if namespace is not None else {}),
-             **({"replicas": replicas} if replicas is not None else {})})})
+    cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
     plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
     ref = plan.image if image is None else image  # --image '' is an error, not the default
     if digest_file is not None:

@@ -89,7 +89,7 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
         number = plan.web_port if role == "web" else plan.backend.port
         name = ("http-web" if role == "web" else "http-api") if istio else ("http" if role == "web" else "api")
         port = {"name": name, "containerPort": number, "protocol": "TCP"}
-        if target == "podman" and role == "web":
+        if target == Target.PODMAN and role == "web":
             port["hostIP"] = "127.0.0.1"
             port["hostPort"] = cfg.kube.host_port
         ports.append(port)
