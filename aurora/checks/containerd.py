@@ -17,7 +17,6 @@ from pathlib import Path
 from aurora.errors import AuroraError, CommandError
 from aurora.host import runner
 
-
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 RUNC_ROOT = "/run/containerd/runc"  # containerd's runc shim keeps a state folder per namespace here
 # A containerd of aurora's own runs only what `ctr run` needs: no CRI plugin (no kubelet here).

@@ -19,11 +19,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from aurora.choices import Choice
 from aurora.errors import AuroraError, CommandError
 from aurora.host.hints import hint_for
 
 Status = Literal["pass", "fail", "skip"]
 DEFAULT_ERROR_PATTERN = r"\b(ERROR|SEVERE|FATAL)\b|Exception in thread|\[emerg\]"
+
+
+class SmokeEngine(Choice):
+    """`aurora smoke --engine`: what runs the image."""
+
+    PODMAN = "podman"
+    DOCKER = "docker"
+    CONTAINERD = "containerd"
 
 
 @dataclass(frozen=True)

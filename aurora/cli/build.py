@@ -16,7 +16,6 @@ from aurora.cli.options import (
     DigestFile,
     JsonFlag,
     TlsVerify,
-    check_bases_flag,
     registry_options,
     write_digest,
 )
@@ -66,10 +65,10 @@ def render(
     bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
+    from aurora.pipeline.bases import BaseSetName
     from aurora.pipeline.build import Options, plan_for, render_to
 
-    check_bases_flag(bases)
-    plan = plan_for(Options(app_dir=app_dir, bases=bases))
+    plan = plan_for(Options(app_dir=app_dir, bases=None if bases is None else BaseSetName.parse(bases, "--bases")))
     dest = render_to(plan, out or plan.app_dir / ".aurora" / "context")
     step(f"rendered {dest}/Containerfile")
     print(dest)
@@ -96,20 +95,22 @@ def build(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push)."""
-    from aurora.engines import choose, opened
+    from aurora.engines import EngineName, choose, named, opened
     from aurora.errors import UsageError
+    from aurora.pipeline.bases import BaseSetName
     from aurora.pipeline.build import Options, parse_secrets
     from aurora.pipeline.build import build as run_build
     from aurora.pipeline.publish import push as run_push
 
-    check_bases_flag(bases)
-    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=bases, no_cache=no_cache, engine=engine,
-                   secrets=parse_secrets(secret or []))
-    if emit_job or choose(engine) == "kaniko":
+    base_set = None if bases is None else BaseSetName.parse(bases, "--bases")
+    secrets = parse_secrets(secret or [])
+    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=base_set, no_cache=no_cache, engine=named(engine),
+                   secrets=secrets)
+    if emit_job or choose(engine) == EngineName.KANIKO:
         from aurora.deploy import kaniko_job
         from aurora.pipeline.build import build_with_executor
 
-        if choose(engine) != "kaniko":
+        if choose(engine) != EngineName.KANIKO:
             raise UsageError("--emit-job goes with --engine kaniko")
         if emit_job:
             if out is None:

@@ -78,11 +78,10 @@ def smoke(
     from aurora.errors import UsageError
     from aurora.host.dockerapi import DockerConnection
 
-    if engine not in ("podman", "docker", "containerd"):
-        raise UsageError(f"--engine {engine!r}: use podman, docker or containerd")
+    runs_with = sm.SmokeEngine.parse(engine, "--engine")
     if ref is not None and not ref.strip():
         raise UsageError("IMAGE is empty", hint="name a local image, or leave it out for the app's first tag")
-    if kube_mode and engine == "containerd":
+    if kube_mode and runs_with == sm.SmokeEngine.CONTAINERD:
         raise UsageError("--kube plays the YAML with podman; it does not go with --engine containerd")
     if error_pattern is not None:
         try:
@@ -102,7 +101,7 @@ def smoke(
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
         # The Docker Engine API is asked everything (labels, the run) on one connection, which
         # the with block closes: a podman API socket aurora started stops with it.
-        conn = stack.enter_context(DockerConnection(Path(tmp))) if engine == "docker" and not kube_mode else None
+        conn = stack.enter_context(DockerConnection(Path(tmp))) if runs_with == sm.SmokeEngine.DOCKER and not kube_mode else None
         if plan is not None:
             expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
                                      plan.websocket, tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
@@ -111,11 +110,12 @@ def smoke(
         run: sm.Runner
         if kube_mode:
             from aurora.deploy import kube as kube_mod
+            from aurora.deploy.pod import KubeOptions, Target
 
             assert plan is not None and cfg is not None
-            objs = kube_mod.objects(plan, cfg, kube_mod.KubeOptions(target="podman", image=image))
+            objs = kube_mod.objects(plan, cfg, KubeOptions(target=Target.PODMAN, image=image))
             run = runners.KubePlay(objs, Path(tmp))
-        elif engine == "containerd":
+        elif runs_with == sm.SmokeEngine.CONTAINERD:
             run = containerd.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
         elif conn is not None:
             run = runners.DockerApi(image, expect.web_port, conn)

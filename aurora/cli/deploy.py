@@ -29,22 +29,18 @@ def kube(
 ) -> None:
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
+    from dataclasses import replace
+
     from aurora import config as config_mod
     from aurora.deploy import kube as kube_mod
+    from aurora.deploy.pod import Layout, Target
     from aurora.errors import UsageError
     from aurora.host import git as gitinfo
     from aurora.pipeline.plan import make_plan
     from aurora.refs import ReferenceError, parse_ref
 
-    if target not in ("k8s", "podman"):
-        raise UsageError(f"--target {target!r}: use k8s or podman")
-    if layout not in ("single", "split"):
-        raise UsageError(f"--layout {layout!r}: use single or split")
-    cfg = config_mod.load(app_dir)
-    if namespace is not None or replicas is not None:
-        cfg = cfg.model_copy(update={"kube": config_mod.Kube.model_validate(
-            {**cfg.kube.model_dump(), **({"namespace": namespace} if namespace is not None else {}),
-             **({"replicas": replicas} if replicas is not None else {})})})
+    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
+    cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
     plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
     ref = plan.image if image is None else image  # --image '' is an error, not the default
     if digest_file is not None:
@@ -56,8 +52,7 @@ def kube(
         parse_ref(ref)
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
-    opts = kube_mod.KubeOptions(target="k8s" if target == "k8s" else "podman",
-                                layout="split" if layout == "split" else "single", image=ref)
+    opts = replace(chosen, image=ref)
     objs = kube_mod.objects(plan, cfg, opts)
     clustered = kube_mod.cluster_plan(plan, cfg, opts)
     if clustered is not None:

@@ -7,8 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.errors import UsageError
-
 AppDir = Annotated[Path, typer.Option("-C", "--dir", help="The app folder (holding aurora.toml).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 AuthFile = Annotated[Optional[Path], typer.Option("--authfile", help="Registry auth file (default: REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json).")]
@@ -32,8 +30,3 @@ def registry_options(authfile: Path | None, cert_dir: Path | None, tls_verify: b
 def write_digest(path: Path | None, digest: str) -> None:
     if path is not None:
         path.write_text(digest + "\n")
-
-
-def check_bases_flag(bases: str | None) -> None:
-    if bases is not None and bases not in ("official", "offline"):
-        raise UsageError(f"--bases {bases!r}: use official or offline")

@@ -19,7 +19,7 @@ import yaml
 from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy import istio as istio_mod
-from aurora.deploy.pod import KubeOptions, pod_spec
+from aurora.deploy.pod import KubeOptions, Target, pod_spec
 from aurora.errors import ConfigError
 from aurora.pipeline.plan import Plan
 
@@ -143,7 +143,7 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
         out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
     spec = pod_spec(plan, cfg, image, opts, files, clustered)
     annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
-    if opts.target == "podman":
+    if opts.target == Target.PODMAN:
         pod_meta = _meta(plan.name, plan, None)
         pod_meta["labels"] = {**labels(plan)}
         if annotations:
@@ -188,9 +188,7 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     if clustered is not None:
         out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
     if cfg.kube.autoscaling:
-        a = cfg.kube.autoscaling
-        if a.max < a.min:
-            raise ConfigError("kube -> autoscaling: max is below min")
+        a = cfg.kube.autoscaling  # the model checked min <= max
         out.append({
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",

@@ -4,20 +4,31 @@ restricted Pod Security settings. Pure data in a fixed key order, like the rest 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from aurora.choices import Choice
 from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.pipeline.plan import Plan
 
-Target = Literal["k8s", "podman"]
-Layout = Literal["single", "split"]
+
+class Target(Choice):
+    """What `aurora kube` writes for: a cluster, or `podman kube play`."""
+
+    K8S = "k8s"
+    PODMAN = "podman"
+
+
+class Layout(Choice):
+    """One container for the app, or an api and a web container in one Pod."""
+
+    SINGLE = "single"
+    SPLIT = "split"
 
 
 @dataclass(frozen=True)
 class KubeOptions:
-    target: Target = "k8s"
-    layout: Layout = "single"
+    target: Target = Target.K8S
+    layout: Layout = Layout.SINGLE
     image: str | None = None  # default: the plan's first tag
     namespace: str | None = None
     replicas: int | None = None
@@ -78,7 +89,7 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
         number = plan.web_port if role == "web" else plan.backend.port
         name = ("http-web" if role == "web" else "http-api") if istio else ("http" if role == "web" else "api")
         port = {"name": name, "containerPort": number, "protocol": "TCP"}
-        if target == "podman" and role == "web":
+        if target == Target.PODMAN and role == "web":
             port["hostIP"] = "127.0.0.1"
             port["hostPort"] = cfg.kube.host_port
         ports.append(port)

@@ -13,9 +13,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora.host.dockerapi import DockerConnection
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
 from aurora.errors import BuildError
+from aurora.host.dockerapi import DockerConnection
 from aurora.host.registry import RegistryOptions
 
 

@@ -12,8 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from aurora.host import runner
 from aurora.errors import AuroraError
+from aurora.host import runner
 
 
 class DockerConnection:

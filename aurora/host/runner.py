@@ -17,10 +17,10 @@ import shlex
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 import tempfile
 import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from aurora.errors import CommandError, MissingToolError
 

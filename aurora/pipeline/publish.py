@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from aurora.engines.protocol import Engine
 from aurora.host.registry import RegistryError, RegistryOptions, transport_ref, with_retries
-from aurora.refs import DIGEST_RE
 from aurora.host.skopeo import raw_manifest
+from aurora.refs import DIGEST_RE
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,8 @@ def plan(app):
 
 
 def test_an_engine_whose_inspects_are_processes_is_asked_side_by_side(plan, monkeypatch):
-    _with_capability("fake-cli", "buildah", True, monkeypatch)
-    engine = AskingEngine("fake-cli", parties=3)  # jdk, runtime, node (a source front end)
+    _with_capability("docker", "docker", True, monkeypatch)  # its name says nothing either
+    engine = AskingEngine("docker", parties=3)  # jdk, runtime, node (a source front end)
     digests = check_bases(plan, engine)
     assert set(digests) == {"jdk", "runtime", "node"} and engine.most_in_flight == 3
 
