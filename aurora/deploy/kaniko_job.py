@@ -93,11 +93,12 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
                     "initContainers": [{
                         "name": "context",
                         "image": opts.context_image,
-                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes).
+                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
+                        # unpacks it only when it is the tarball aurora wrote.
                         "command": ["sh", "-c",
                                     "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context && "
-                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
+                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c - && "
+                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context"],
                         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                             "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},

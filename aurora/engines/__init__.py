@@ -56,7 +56,7 @@ ENGINES: dict[str, EngineInfo] = {
     ),
     "kaniko": EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=False, secrets=False, platforms=False,
+        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=True, secrets=False, platforms=False,
                      top_only=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",

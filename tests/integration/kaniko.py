@@ -101,6 +101,7 @@ class JobRun:
     log: str = ""
     termination_message: str = ""
     argv: list[str] = field(default_factory=list)
+    workdir: Path | None = None
 
 
 class JobRunner:
@@ -188,7 +189,7 @@ class JobRunner:
             sh("podman", "exec", init_name, "touch", "/workspace/upload-done")
             init_rc = int(sh("podman", "wait", init_name, timeout=600).stdout.strip())
             logs = sh("podman", "logs", init_name, check=False)
-            result = JobRun(init_rc, logs.stdout + logs.stderr)
+            result = JobRun(init_rc, logs.stdout + logs.stderr, workdir=self.workdir)
         finally:
             sh("podman", "rm", "-f", "-t", "0", init_name, check=False)
         if init_rc != 0:
