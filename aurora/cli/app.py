@@ -297,6 +297,45 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+@handles_errors
+def sbom(
+    image: Annotated[Optional[str], typer.Argument(help="Local image, or docker://…, oci:…, oci-archive:… (default: the app's first tag, with -C).")] = None,
+    app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder: its image (when IMAGE is not given) and its front end's lockfile.")] = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write the document here (default: stdout).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="cyclonedx (1.6 JSON) or spdx (2.3 JSON).")] = "cyclonedx",
+    attached: Annotated[bool, typer.Option("--attached/--from-layers", help="For a registry reference: read the SBOM attached at push (default), or describe the layers afresh.")] = True,
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+) -> None:
+    """The image's SBOM: Debian packages, jars, app.jar, the Java runtime, nginx, tini, npm packages."""
+    from aurora.errors import UsageError
+    from aurora.supply import sbom as sbom_mod
+
+    if fmt not in sbom_mod.FORMATS:
+        raise UsageError(f"--format {fmt!r}: use cyclonedx or spdx")
+    if image is None and app_dir is None:
+        raise UsageError("name an image, or the app folder with -C DIR")
+    reg = _registry_options(authfile, cert_dir, tls_verify)
+    text = sbom_mod.make(image, app_dir, fmt, reg, attached=attached, note=_step)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write_output(out, text)
+        _step(f"wrote {out}")
+
+
+def _write_output(path: Path, text: str) -> None:
+    from aurora.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
+
+
 def _secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     from aurora.errors import UsageError
     from aurora.pipeline.plan import SECRETS
@@ -555,13 +594,20 @@ def base_list(as_json: JsonFlag = False) -> None:
     from aurora.engines import get
     from aurora.pipeline.bases import offline_refs
 
+    from aurora.pipeline.offline import runtime_is_stale
+
     engine = get("buildah")
     rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}
+    for role, row in rows.items():
+        row["stale"] = role == "runtime" and row["digest"] is not None and runtime_is_stale(str(row["image"]))
     if as_json:
         print(json.dumps(rows, indent=2))
         return
     for role, row in rows.items():
-        print(f"{role:8} {row['image']:32} {row['digest'] or 'missing: run `aurora base build`'}")
+        state = row["digest"] or "missing: run `aurora base build`"
+        if row["stale"]:
+            state = f"{state} (stale: it lists no packages for the SBOM; run `aurora base build --only runtime`)"
+        print(f"{role:8} {row['image']:32} {state}")
 
 
 def main() -> None:
