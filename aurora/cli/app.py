@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 base_app = typer.Typer(help="The offline base images, made from Debian packages.", no_args_is_help=True)
 app.add_typer(base_app, name="base")
+key_app = typer.Typer(help="Signing keys (sigstore, cosign's format).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
 ci_app = typer.Typer(help="CI starters for the app's repository.", no_args_is_help=True)
 app.add_typer(ci_app, name="ci")
 
@@ -39,6 +41,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON
 AuthFile = Annotated[Optional[Path], typer.Option("--authfile", help="Registry auth file (default: REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json).")]
 CertDir = Annotated[Optional[Path], typer.Option("--cert-dir", help="Folder with the registry's CA certificate (*.crt).")]
 TlsVerify = Annotated[bool, typer.Option("--tls-verify/--no-tls-verify", help="Verify the registry's TLS certificate (on by default).")]
+SignKey = Annotated[Optional[Path], typer.Option("--sign-key", help="Sign the pushed digest with this sigstore (cosign-format) private key; passphrase from $AURORA_SIGN_PASSPHRASE or $COSIGN_PASSWORD.")]
+SignPassphrase = Annotated[Optional[Path], typer.Option("--sign-passphrase-file", help="Read the signing key's passphrase from this file.")]
 DigestFile = Annotated[Optional[Path], typer.Option("--digest-file", help="Write the pushed manifest digest here.")]
 
 
@@ -57,6 +61,18 @@ def _registry_options(authfile, cert_dir, tls_verify):
         raise UsageError(f"AURORA_REGISTRY_TIMEOUT={timeout!r}: seconds, e.g. 600")
     return RegistryOptions(authfile=authfile, cert_dir=cert_dir, tls_verify=tls_verify,
                            **({"timeout": float(timeout)} if timeout else {}))
+
+
+def _signing_key(path: Path | None, passphrase_file: Path | None):
+    if path is None:
+        if passphrase_file is not None:
+            from aurora.errors import UsageError
+
+            raise UsageError("--sign-passphrase-file goes with --sign-key")
+        return None
+    from aurora.supply import keys
+
+    return keys.load_private(path, keys.passphrase_from(passphrase_file))
 
 
 def _write_digest(path: Path | None, digest: str) -> None:
@@ -183,9 +199,12 @@ def build(
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="--emit-job: namespace of the Job.")] = None,
     registry_secret: Annotated[Optional[str], typer.Option("--registry-secret", help="--emit-job: the dockerconfigjson Secret with push credentials.")] = None,
     executor_image: Annotated[Optional[str], typer.Option("--executor-image", help="--emit-job: the kaniko executor image.")] = None,
+    sbom_flag: Annotated[bool, typer.Option("--sbom/--no-sbom", help="With --push: attach the SBOM to the pushed digest (OCI 1.1 referrer).")] = True,
+    sign_key: SignKey = None,
+    sign_passphrase_file: SignPassphrase = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Build the app's image (and push it with --push)."""
+    """Build the app's image (and push it with --push, with its SBOM and, given a key, a signature)."""
     from aurora.engines import choose, get
     from aurora.errors import UsageError
     from aurora.pipeline.build import Options
@@ -215,15 +234,25 @@ def build(
         print(plan.image)
         return
     reg = _registry_options(authfile, cert_dir, tls_verify)
-    _, built = run_build(opts, log=_log, step=_step)
+    if sign_key is not None and not push:
+        raise UsageError("--sign-key signs what --push pushes: add --push")
+    key = _signing_key(sign_key, sign_passphrase_file)  # a bad key or passphrase stops before the build
+    plan, built = run_build(opts, log=_log, step=_step)
     result = built.as_dict()
     _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
     if push:
+        from aurora.supply import publish as supply_publish
+
         pushed = [run_push(get(engine), t, t, reg, log=_log, note=_step) for t in built.tags]
         for p in pushed:
             _step(f"pushed {p.destination} {p.digest} (read back from the registry)")
+        local = f"containers-storage:{built.id}" if choose(engine) in ("buildah", "podman") else None
+        supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
+            sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch),
+            reg, note=_step)
         result["digest"] = pushed[0].digest
         result["pushed"] = [p.destination for p in pushed]
+        result.update(supply.as_dict())
         _write_digest(digest_file, pushed[0].digest)
     if as_json:
         print(json.dumps(result, indent=2))
@@ -261,6 +290,9 @@ def verify(
     app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder whose aurora.toml gives the rules and ports.")] = None,
     policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML file with a [verify] table (overrides aurora.toml's).")] = None,
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Expected creation time (default: $SOURCE_DATE_EPOCH).")] = None,
+    key: Annotated[Optional[Path], typer.Option("--key", help="Public key (PEM): the image must carry a sigstore signature by it, for this reference.")] = None,
+    require_sbom: Annotated[bool, typer.Option("--require-sbom", help="The image must carry an attached SBOM of its digest.")] = False,
+    require_signature: Annotated[bool, typer.Option("--require-signature", help="The image must carry a signature (checked with --key).")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
@@ -287,6 +319,20 @@ def verify(
     facts = read(target, reg, note=_step)
     report = evaluate(target, facts.raw_manifest, facts.config, rules,
                       source_date_epoch=source_date_epoch, expected_ports=ports)
+    if require_sbom or require_signature:
+        rules = rules.model_copy(update={"require_sbom": rules.require_sbom or require_sbom,
+                                         "require_signature": rules.require_signature or require_signature})
+    if key is not None or rules.require_sbom or rules.require_signature:
+        from dataclasses import replace
+
+        from aurora.checks import attestations
+        from aurora.checks.verify import Check
+
+        if target.startswith("docker://"):
+            extra = attestations.checks(target.removeprefix("docker://"), facts.digest, rules, key, reg)
+        else:
+            extra = [Check("sbom / signature", "fail", "they are stored in a registry: verify a docker:// reference")]
+        report = replace(report, checks=report.checks + tuple(extra))
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -548,6 +594,61 @@ def ci_github(
         _step(f"wrote {out}")
 
 
+@key_app.command("generate")
+@handles_errors
+def key_generate(
+    out: Annotated[Path, typer.Option("-o", "--out", help="The private key file; the public key goes beside it as .pub.")] = Path("aurora.key"),
+    passphrase_file: Annotated[Optional[Path], typer.Option("--passphrase-file", help="Read the passphrase from this file (default: $AURORA_SIGN_PASSPHRASE, $COSIGN_PASSWORD, else asked).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing key files.")] = False,
+) -> None:
+    """Make a sigstore key pair (ECDSA P-256, cosign's encrypted format): what podman, skopeo,
+    CRI-O and cosign read, and what `aurora build --push --sign-key` signs with."""
+    import getpass
+    import os
+
+    from aurora.errors import UsageError
+    from aurora.supply import keys
+
+    if passphrase_file is not None or any(n in os.environ for n in keys.PASSPHRASE_ENVS):
+        passphrase = keys.passphrase_from(passphrase_file)
+    elif sys.stdin.isatty():
+        passphrase = getpass.getpass("passphrase for the new key: ").encode()
+        if getpass.getpass("again: ").encode() != passphrase:
+            raise UsageError("the passphrases differ")
+    else:
+        raise UsageError("no passphrase: set $AURORA_SIGN_PASSPHRASE or pass --passphrase-file FILE")
+    public = keys.write_pair(keys.generate(passphrase), out, force=force)
+    _step(f"wrote {out} (private, mode 0600: keep it secret) and {public} (public: give it to verifiers)")
+    print(public)
+
+
+@app.command("policy")
+@handles_errors
+def policy_cmd(
+    scope: Annotated[list[str], typer.Argument(help="What must be signed: REGISTRY[/REPOSITORY], e.g. ghcr.io/acme.")],
+    key: Annotated[Path, typer.Option("--key", help="The public key signatures must verify with.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for policy.json and registries.d/aurora.yaml.")] = Path("aurora-policy"),
+    reject_others: Annotated[bool, typer.Option("--reject-others/--accept-others", help="Refuse images from anywhere else too (default: only the scopes are checked).")] = False,
+) -> None:
+    """Write the containers policy.json and registries.d snippet that make podman, skopeo and
+    CRI-O refuse an unsigned or re-tagged image from SCOPE."""
+    from aurora.errors import UsageError
+    from aurora.supply import keys, sign
+
+    keys.load_public(key)
+    for s in scope:
+        if "://" in s or ":" in s.split("/", 1)[-1] or "@" in s:
+            raise UsageError(f"{s!r}: a scope is REGISTRY[/REPOSITORY] without tag or digest")
+    pol = sign.policy({s: key.resolve() for s in scope}, default_reject=reject_others)
+    (out / "registries.d").mkdir(parents=True, exist_ok=True)
+    (out / "policy.json").write_text(json.dumps(pol, indent=2) + "\n")
+    (out / "registries.d" / "aurora.yaml").write_text(sign.registries_d(list(scope)))
+    _step(f"wrote {out / 'policy.json'} and {out / 'registries.d' / 'aurora.yaml'}:"
+          " install them as /etc/containers/policy.json and /etc/containers/registries.d/aurora.yaml"
+          " (or pass --signature-policy / --registries.d)")
+    print(out / "policy.json")
+
+
 @base_app.command("build")
 @handles_errors
 def base_build(
@@ -597,7 +698,8 @@ def base_list(as_json: JsonFlag = False) -> None:
     from aurora.pipeline.offline import runtime_is_stale
 
     engine = get("buildah")
-    rows = {role: {"image": ref, "digest": engine.image_digest(ref)} for role, ref in offline_refs().items()}
+    rows: dict[str, dict] = {role: {"image": ref, "digest": engine.image_digest(ref)}
+                             for role, ref in offline_refs().items()}
     for role, row in rows.items():
         row["stale"] = role == "runtime" and row["digest"] is not None and runtime_is_stale(str(row["image"]))
     if as_json:

@@ -154,16 +154,16 @@ def jar_components(path: str, data: bytes, *, depth: int = 0) -> list[Component]
         names = zf.namelist()
         poms = []
         for name in sorted(n for n in names if re.fullmatch(r"META-INF/maven/[^/]+/[^/]+/pom\.properties", n)):
-            props = _properties(zf.read(name).decode("utf-8", "replace"))
-            if props.get("artifactId") and props.get("groupId"):
-                poms.append(props)
+            found = _properties(zf.read(name).decode("utf-8", "replace"))
+            if found.get("artifactId") and found.get("groupId"):
+                poms.append(found)
         manifest = _manifest(zf.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")) \
             if "META-INF/MANIFEST.MF" in names else {}
         nested = [(n, zf.read(n)) for n in names if n.endswith(".jar") and depth == 0]
     file_name = path.rsplit("/", 1)[-1]
     stem = file_name.rsplit(".", 1)[0]
     main = _main_pom(poms, stem)
-    props = [("aurora:path", "/" + path)]
+    props: list[tuple[str, str]] = [("aurora:path", "/" + path)]
     if manifest.get("Main-Class"):
         props.append(("aurora:java:main-class", manifest["Main-Class"]))
     if main is not None:

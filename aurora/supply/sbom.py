@@ -263,7 +263,9 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
         image = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image
     ref = image.removeprefix("docker://")
     remote = image.startswith("docker://") or _names_registry(ref)
-    if remote and attached:
+    if remote and attached and fmt == "spdx" and note:
+        note("note: aurora attaches CycloneDX; the SPDX document is made from the image's layers")
+    if remote and attached and fmt == "cyclonedx":
         found = attach.read_sbom(ref, FORMATS[fmt], opts, note=note)
         if found is not None:
             return found

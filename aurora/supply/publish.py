@@ -1,0 +1,90 @@
+"""After a push: the SBOM attached to the pushed digest, and a signature per pushed tag.
+
+Each step reads its result back from the registry before it counts; the first failure stops
+the rest and is reported with what was pushed, so a push is never "complete" without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aurora.errors import AuroraError
+from aurora.host.registry import RegistryOptions
+from aurora.pipeline.plan import rfc3339
+from aurora.pipeline.publish import Pushed
+from aurora.supply import attach, imagefs, sbom, sign
+
+
+@dataclass(frozen=True)
+class SupplyOptions:
+    sbom: bool = True
+    key: object | None = None  # a loaded private key (supply.keys.load_private)
+    app_dir: Path | None = None  # for the front end's lockfile
+    local_image: str | None = None  # local storage reference of the pushed image (faster to read)
+    timestamp: int | None = None
+
+
+@dataclass
+class SupplyResult:
+    sboms: list[attach.Attached] = field(default_factory=list)
+    signatures: list[sign.Signed] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"sbom": [a.as_dict() for a in self.sboms], "signatures": [s.as_dict() for s in self.signatures]}
+
+
+class IncompletePush(AuroraError):
+    """Pushed, but the SBOM or the signature did not make it: the push is not complete."""
+
+
+def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
+           note: Callable[[str], None]) -> SupplyResult:
+    result = SupplyResult()
+    remote = [p for p in pushed if not p.destination.startswith(("oci:", "oci-archive:", "dir:", "docker-archive:"))]
+    if not remote:
+        return result
+    what = ", ".join(f"{p.destination}@{p.digest}" for p in remote)
+    step = "the SBOM"
+    try:
+        if supply.sbom:
+            document: dict[str, bytes] = {}
+            done: set[tuple[str, str]] = set()
+            for p in remote:
+                registry, repository, _, _ = attach.split(p.destination)
+                repo = f"{registry}/{repository}"
+                if (repo, p.digest) in done:
+                    continue  # tags of one repository share the digest and its referrers
+                done.add((repo, p.digest))
+                if p.digest not in document:
+                    document[p.digest] = _sbom(p, supply, opts, note).encode()
+                result.sboms.append(attach.attach(p.destination, p.digest, document[p.digest],
+                                                  sbom.CYCLONEDX_MEDIA_TYPE, "sbom.cdx.json", opts,
+                                                  created=_created(supply.timestamp), note=note))
+        step = "the signature"
+        if supply.key is not None:
+            for p in remote:
+                result.signatures.append(sign.sign(p.destination, p.digest, supply.key, opts,
+                                                   timestamp=supply.timestamp, note=note))
+    except AuroraError as exc:
+        raise IncompletePush(
+            f"pushed {what}, but attaching {step} failed: {exc.message}",
+            hint=(exc.hint + "; " if exc.hint else "") + "the push is not complete: fix this and push again",
+        ) from None
+    return result
+
+
+def _sbom(p: Pushed, supply: SupplyOptions, opts: RegistryOptions, note: Callable[[str], None]) -> str:
+    lockfile = sbom.lockfile_for(supply.app_dir) if supply.app_dir is not None else None
+    registry, repository, _, _ = attach.split(p.destination)
+    source = supply.local_image or f"docker://{registry}/{repository}@{p.digest}"
+    files = imagefs.read_image(source, opts, note=note)
+    inventory = sbom.inventory(files, p.destination, lockfile)
+    # Describe the pushed manifest: local storage's manifest differs (layers compressed on push).
+    return sbom.cyclonedx(dataclasses.replace(inventory, digest=p.digest, image=p.destination))
+
+
+def _created(epoch: int | None) -> str | None:
+    return rfc3339(epoch) if epoch is not None else None
