@@ -168,7 +168,9 @@ class Client:
         said = ""
         try:
             errors = json.loads(answer.body).get("errors") or []
-            said = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+            said = "; ".join(f"{e.get('code')}: {e.get('message')}"
+                             + (f" ({e['detail']})" if isinstance(e.get("detail"), str) and e["detail"] else "")
+                             for e in errors)
         except (ValueError, AttributeError):
             said = answer.body[:200].decode("utf-8", "replace").strip()
         what = doing or f"{method} {path} on"
