@@ -63,6 +63,17 @@ def _registry_options(authfile, cert_dir, tls_verify):
                            **({"timeout": float(timeout)} if timeout else {}))
 
 
+def _base_digests(plan, engine_name: str) -> dict[str, str | None]:
+    from aurora.engines import get
+    from aurora.pipeline.build import check_bases
+
+    eng = get(engine_name)
+    try:
+        return check_bases(plan, eng)
+    finally:
+        eng.close()
+
+
 def _signing_key(path: Path | None, passphrase_file: Path | None):
     if path is None:
         if passphrase_file is not None:
@@ -246,9 +257,11 @@ def build(
         pushed = [run_push(get(engine), t, t, reg, log=_log, note=_step) for t in built.tags]
         for p in pushed:
             _step(f"pushed {p.destination} {p.digest} (read back from the registry)")
-        local = f"containers-storage:{built.id}" if choose(engine) in ("buildah", "podman") else None
+        name = choose(engine)
+        local = f"containers-storage:{built.id}" if name in ("buildah", "podman") else None
         supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
-            sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch),
+            sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,
+            plan=plan, image_id=built.id, engine=name, base_digests=_base_digests(plan, name)),
             reg, note=_step)
         result["digest"] = pushed[0].digest
         result["pushed"] = [p.destination for p in pushed]
@@ -293,6 +306,7 @@ def verify(
     key: Annotated[Optional[Path], typer.Option("--key", help="Public key (PEM): the image must carry a sigstore signature by it, for this reference.")] = None,
     require_sbom: Annotated[bool, typer.Option("--require-sbom", help="The image must carry an attached SBOM of its digest.")] = False,
     require_signature: Annotated[bool, typer.Option("--require-signature", help="The image must carry a signature (checked with --key).")] = False,
+    rebuild_flag: Annotated[bool, typer.Option("--rebuild", help="Rebuild from the inputs its provenance records (with -C DIR, the checkout): passes only when the image ID matches.")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
@@ -307,6 +321,10 @@ def verify(
     from aurora.host.skopeo import read
 
     reg = _registry_options(authfile, cert_dir, tls_verify)
+    if rebuild_flag and app_dir is None:
+        from aurora.errors import UsageError
+
+        raise UsageError("--rebuild needs the checkout to rebuild from: -C DIR")
     rules, ports = config_mod.VerifyPolicy.model_validate({}), None
     if app_dir is not None:
         cfg = config_mod.load(app_dir)
@@ -333,6 +351,22 @@ def verify(
         else:
             extra = [Check("sbom / signature", "fail", "they are stored in a registry: verify a docker:// reference")]
         report = replace(report, checks=report.checks + tuple(extra))
+    if rebuild_flag:
+        from dataclasses import replace as replace_report
+
+        from aurora.checks import rebuild as rebuild_mod
+        from aurora.checks.verify import Check as RCheck
+
+        assert app_dir is not None
+        if not target.startswith("docker://"):
+            more = [RCheck("rebuild", "fail", "the provenance is stored in a registry: verify a docker:// reference")]
+        else:
+            found, statement = rebuild_mod.provenance_of(target.removeprefix("docker://"), facts.digest, key, reg)
+            more = [found]
+            if statement is not None:
+                more += rebuild_mod.rebuild(statement, str((facts.manifest.get("config") or {}).get("digest", "")),
+                                            app_dir, "buildah", log=_log, step=_step)
+        report = replace_report(report, checks=report.checks + tuple(more))
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from aurora.errors import AuroraError
 from aurora.host.registry import RegistryOptions
-from aurora.pipeline.plan import rfc3339
+from aurora.pipeline.plan import Plan, rfc3339
 from aurora.pipeline.publish import Pushed
-from aurora.supply import attach, imagefs, sbom, sign
+from aurora.supply import attach, imagefs, provenance, sbom, sign
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,21 @@ class SupplyOptions:
     app_dir: Path | None = None  # for the front end's lockfile
     local_image: str | None = None  # local storage reference of the pushed image (faster to read)
     timestamp: int | None = None
+    plan: Plan | None = None  # for the provenance: what the build read
+    image_id: str | None = None
+    engine: str = "buildah"
+    base_digests: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
 class SupplyResult:
     sboms: list[attach.Attached] = field(default_factory=list)
     signatures: list[sign.Signed] = field(default_factory=list)
+    provenance: list[attach.Attached] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"sbom": [a.as_dict() for a in self.sboms], "signatures": [s.as_dict() for s in self.signatures]}
+        return {"sbom": [a.as_dict() for a in self.sboms], "signatures": [s.as_dict() for s in self.signatures],
+                "provenance": [a.as_dict() for a in self.provenance]}
 
 
 class IncompletePush(AuroraError):
@@ -63,6 +69,20 @@ def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
                 result.sboms.append(attach.attach(p.destination, p.digest, document[p.digest],
                                                   sbom.CYCLONEDX_MEDIA_TYPE, "sbom.cdx.json", opts,
                                                   created=_created(supply.timestamp), note=note))
+        step = "the provenance"
+        if supply.plan is not None and supply.image_id:
+            materials = provenance.inputs(supply.plan, supply.base_digests)
+            done_prov: set[tuple[str, str]] = set()
+            for p in remote:
+                registry, repository, _, _ = attach.split(p.destination)
+                if (registry + "/" + repository, p.digest) in done_prov:
+                    continue
+                done_prov.add((registry + "/" + repository, p.digest))
+                doc = provenance.statement(f"{registry}/{repository}", p.digest, supply.image_id, supply.plan,
+                                           materials, supply.engine)
+                result.provenance.append(attach.attach(
+                    p.destination, p.digest, provenance.envelope(doc, supply.key), provenance.ENVELOPE_MEDIA_TYPE,
+                    "provenance.intoto.json", opts, created=_created(supply.timestamp), note=note))
         step = "the signature"
         if supply.key is not None:
             for p in remote:

@@ -285,3 +285,31 @@ def test_no_key_or_passphrase_in_logs_sbom_or_signature(signed_push, signing_key
                         (json.dumps(result), "the JSON result")):
         assert PASSPHRASE not in text, where
         assert body[:40] not in text and "PRIVATE KEY" not in text, where
+
+
+def test_provenance_is_attached_signed_and_a_rebuild_proves_the_digest(signed_push, signing_key, demo_app):
+    ref, result, _ = signed_push
+    assert result["provenance"] and result["provenance"][0]["artifact_type"] == "application/vnd.dsse.envelope.v1+json"
+    out = aurora("verify", ref, "--no-tls-verify", "-C", str(demo_app), "--key", str(signing_key[1]), "--rebuild",
+                 check=False, timeout=1800)
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("PASS  provenance") and "signed by aurora.pub" in line for line in lines), out.stdout
+    assert any(line.startswith("PASS  rebuild inputs") for line in lines), out.stdout
+    assert any(line.startswith("PASS  rebuild ") for line in lines), out.stdout + out.stderr[-3000:]
+    assert out.returncode == 0, out.stdout
+
+
+def test_rebuild_with_different_inputs_fails_naming_them(signed_push, signing_key, demo_app, tmp_path):
+    import shutil
+
+    ref, _, _ = signed_push
+    changed = tmp_path / "changed"
+    shutil.copytree(demo_app, changed, symlinks=True)
+    conf = next((changed / "backend" / "target" / "dist" / "conf").iterdir())
+    conf.write_text(conf.read_text() + "\n# changed\n")
+    out = aurora("verify", ref, "--no-tls-verify", "-C", str(changed), "--key", str(signing_key[1]), "--rebuild",
+                 check=False)
+    assert out.returncode == 1
+    fail = [line for line in out.stdout.splitlines() if line.startswith("FAIL  rebuild inputs")]
+    assert len(fail) == 1 and "backend/conf" in fail[0], out.stdout
+    assert "rebuilding" not in out.stderr  # nothing was built
