@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aurora.checks.verify import Check
 from aurora.config import VerifyPolicy
+from aurora.config.secrets import secrets_in_text
 from aurora.errors import AuroraError
 from aurora.host.registry import RegistryOptions
 from aurora.supply import attach, keys, sign
@@ -29,6 +30,9 @@ def sbom_check(ref: str, digest: str, opts: RegistryOptions) -> Check:
         doc = json.loads(body)
     except ValueError:
         return Check("sbom", "fail", f"{desc['digest'][:19]}… is not JSON")
+    leaks = secrets_in_text(body.decode("utf-8", "replace"))
+    if leaks:
+        return Check("sbom", "fail", f"the attached SBOM holds {', '.join(leaks)}")
     subject = ((doc.get("metadata") or {}).get("component") or {}).get("version")
     if subject != digest:
         return Check("sbom", "fail", f"the attached SBOM describes {subject}, not {digest}")

@@ -10,6 +10,7 @@ on how the layers were compressed for the push).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from aurora import config as config_mod
 from aurora.checks.verify import Check
+from aurora.config.secrets import secrets_in_text
 from aurora.engines import get as get_engine
 from aurora.errors import AuroraError
 from aurora.host import git as gitinfo
@@ -54,6 +56,9 @@ def provenance_of(ref: str, digest: str, key: Path | None, opts: RegistryOptions
     subject = (opened.statement.get("subject") or [{}])[0].get("digest", {}).get("sha256")
     if "sha256:" + str(subject) != digest:
         return Check("provenance", "fail", f"it describes sha256:{subject}, not {digest}"), None
+    leaks = secrets_in_text(json.dumps(opened.statement))
+    if leaks:
+        return Check("provenance", "fail", f"the provenance holds {', '.join(leaks)}"), None
     if opened.signed_by_key is False:
         return Check("provenance", "fail", f"not signed by {key.name if key else '?'}"), None
     how = f"signed by {key.name}" if opened.signed_by_key and key else "unsigned (pass --key to check a signature)"

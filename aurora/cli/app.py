@@ -80,10 +80,11 @@ def _signing_key(path: Path | None, passphrase_file: Path | None):
             from aurora.errors import UsageError
 
             raise UsageError("--sign-passphrase-file goes with --sign-key")
-        return None
+        return None, b""
     from aurora.supply import keys
 
-    return keys.load_private(path, keys.passphrase_from(passphrase_file))
+    passphrase = keys.passphrase_from(passphrase_file)
+    return keys.load_private(path, passphrase), passphrase
 
 
 def _write_digest(path: Path | None, digest: str) -> None:
@@ -247,7 +248,7 @@ def build(
     reg = _registry_options(authfile, cert_dir, tls_verify)
     if sign_key is not None and not push:
         raise UsageError("--sign-key signs what --push pushes: add --push")
-    key = _signing_key(sign_key, sign_passphrase_file)  # a bad key or passphrase stops before the build
+    key, passphrase = _signing_key(sign_key, sign_passphrase_file)  # a bad key or passphrase stops before the build
     plan, built = run_build(opts, log=_log, step=_step)
     result = built.as_dict()
     _step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
@@ -261,7 +262,8 @@ def build(
         local = f"containers-storage:{built.id}" if name in ("buildah", "podman") else None
         supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
             sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,
-            plan=plan, image_id=built.id, engine=name, base_digests=_base_digests(plan, name)),
+            plan=plan, image_id=built.id, engine=name, base_digests=_base_digests(plan, name),
+            forbidden=(passphrase,) if passphrase else ()),
             reg, note=_step)
         result["digest"] = pushed[0].digest
         result["pushed"] = [p.destination for p in pushed]

@@ -267,7 +267,8 @@ def _npm(name: str, meta: dict, key: str, lockfile: str) -> Component:
     if meta.get("optional"):
         props.append(("aurora:npm:optional", "true"))
     if meta.get("resolved"):
-        props.append(("aurora:npm:resolved", meta["resolved"]))
+        # A lockfile can carry a private registry's credentials in its URLs: never copy them.
+        props.append(("aurora:npm:resolved", re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1", meta["resolved"])))
     sha512 = None
     integrity = str(meta.get("integrity") or "")
     if integrity.startswith("sha512-"):

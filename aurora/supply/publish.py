@@ -7,10 +7,12 @@ the rest and is reported with what was pushed, so a push is never "complete" wit
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aurora.config.secrets import secrets_in_text
 from aurora.errors import AuroraError
 from aurora.host.registry import RegistryOptions
 from aurora.pipeline.plan import Plan, rfc3339
@@ -29,6 +31,7 @@ class SupplyOptions:
     image_id: str | None = None
     engine: str = "buildah"
     base_digests: dict[str, str | None] = field(default_factory=dict)
+    forbidden: tuple[bytes, ...] = ()  # the key's passphrase: checked absent from every document
 
 
 @dataclass
@@ -65,7 +68,7 @@ def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
                     continue  # tags of one repository share the digest and its referrers
                 done.add((repo, p.digest))
                 if p.digest not in document:
-                    document[p.digest] = _sbom(p, supply, opts, note).encode()
+                    document[p.digest] = _clean(_sbom(p, supply, opts, note).encode(), "the SBOM", supply)
                 result.sboms.append(attach.attach(p.destination, p.digest, document[p.digest],
                                                   sbom.CYCLONEDX_MEDIA_TYPE, "sbom.cdx.json", opts,
                                                   created=_created(supply.timestamp), note=note))
@@ -80,6 +83,7 @@ def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
                 done_prov.add((registry + "/" + repository, p.digest))
                 doc = provenance.statement(f"{registry}/{repository}", p.digest, supply.image_id, supply.plan,
                                            materials, supply.engine)
+                _clean(json.dumps(doc).encode(), "the provenance", supply)
                 result.provenance.append(attach.attach(
                     p.destination, p.digest, provenance.envelope(doc, supply.key), provenance.ENVELOPE_MEDIA_TYPE,
                     "provenance.intoto.json", opts, created=_created(supply.timestamp), note=note))
@@ -94,6 +98,17 @@ def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
             hint=(exc.hint + "; " if exc.hint else "") + "the push is not complete: fix this and push again",
         ) from None
     return result
+
+
+def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
+    """No secret leaves in a document aurora attaches: secret-looking values, the passphrase."""
+    found = secrets_in_text(document.decode("utf-8", "replace"))
+    if any(f and f in document for f in supply.forbidden):
+        found.append("the signing key's passphrase")
+    if found:
+        raise AuroraError(f"{what} would contain {', '.join(found)}: not attached",
+                          hint="remove the secret from its source (e.g. a lockfile URL with credentials)")
+    return document
 
 
 def _sbom(p: Pushed, supply: SupplyOptions, opts: RegistryOptions, note: Callable[[str], None]) -> str:

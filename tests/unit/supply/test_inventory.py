@@ -181,3 +181,27 @@ def test_unknown_format_is_a_usage_error():
 
     with pytest.raises(UsageError):
         sbom.render(inv.Inventory("x", "", None, ()), "swid")
+
+
+def test_lockfile_credentials_never_reach_the_sbom():
+    token = "npm_" + "x" * 36
+    lock = {"lockfileVersion": 3, "packages": {"node_modules/a": {
+        "version": "1.0.0", "resolved": f"https://user:{token}@npm.example.invalid/a/-/a-1.0.0.tgz"}}}
+    [c] = inv.npm_packages(lock)
+    assert dict(c.properties)["aurora:npm:resolved"] == "https://npm.example.invalid/a/-/a-1.0.0.tgz"
+    text = sbom.cyclonedx(inv.Inventory("x", "sha256:" + "0" * 64, None, (c,)))
+    assert token not in text
+
+
+def test_documents_with_secrets_or_the_passphrase_are_not_attached():
+    from aurora.config.secrets import secrets_in_text
+    from aurora.errors import AuroraError
+    from aurora.supply.publish import SupplyOptions, _clean
+
+    assert secrets_in_text('{"a": "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----"}') == ["a private key"]
+    assert secrets_in_text('{"name": "react", "version": "18.3.1"}') == []
+    with pytest.raises(AuroraError, match="passphrase"):
+        _clean(b'{"note": "hunter2 hunter2"}', "the SBOM", SupplyOptions(forbidden=(b"hunter2 hunter2",)))
+    with pytest.raises(AuroraError, match="a GitHub token"):
+        _clean(b'{"x": "ghp_' + b"a" * 36 + b'"}', "the provenance", SupplyOptions())
+    assert _clean(b"{}", "the SBOM", SupplyOptions(forbidden=(b"p",))) == b"{}"
