@@ -607,8 +607,11 @@ def doctor(
 def ci_github(
     app_dir: AppDir = Path("."),
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign the pushed image with the secrets AURORA_SIGNING_KEY and AURORA_SIGNING_PASSPHRASE.")] = False,
+    sbom: Annotated[bool, typer.Option("--sbom/--no-sbom", help="Attach the SBOM and provenance (default) or not.")] = True,
 ) -> None:
-    """A starter GitHub Actions release workflow for the app (build, push, verify, kube YAML)."""
+    """A starter GitHub Actions release workflow for the app (build, push with SBOM, provenance
+    and signature, verify, kube YAML)."""
     from aurora import config as config_mod
     from aurora.deploy import ci
     from aurora.errors import CommandError
@@ -621,7 +624,7 @@ def ci_github(
         rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
     except (CommandError, ValueError, OSError):
         pass
-    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name))
+    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -656,6 +659,19 @@ def key_generate(
     public = keys.write_pair(keys.generate(passphrase), out, force=force)
     _step(f"wrote {out} (private, mode 0600: keep it secret) and {public} (public: give it to verifiers)")
     print(public)
+
+
+@key_app.command("public")
+@handles_errors
+def key_public(
+    key: Annotated[Path, typer.Argument(help="The private key file (cosign format).")],
+    passphrase_file: Annotated[Optional[Path], typer.Option("--passphrase-file", help="Read the passphrase from this file (default: $AURORA_SIGN_PASSPHRASE, $COSIGN_PASSWORD).")] = None,
+) -> None:
+    """Print the public key (PEM) of a private key: what verifiers and policy.json need."""
+    from aurora.supply import keys
+
+    private = keys.load_private(key, keys.passphrase_from(passphrase_file))
+    sys.stdout.write(keys.public_of(private).decode())
 
 
 @app.command("policy")
