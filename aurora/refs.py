@@ -29,9 +29,6 @@ class ImageRef:
         """registry/repository, without tag or digest."""
         return f"{self.registry}/{self.repository}" if self.registry else self.repository
 
-    def with_tag(self, tag: str) -> ImageRef:
-        return ImageRef(self.registry, self.repository, tag, None)
-
     def __str__(self) -> str:
         out = self.name
         if self.tag:

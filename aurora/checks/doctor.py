@@ -16,7 +16,7 @@ import resource
 import shutil
 import stat
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +27,6 @@ from aurora.host.registry import default_authfile
 Status = Literal["pass", "warn", "fail"]
 TOOLS = ("buildah", "podman", "skopeo", "mmdebstrap", "runc", "crun", "newuidmap", "newgidmap",
          "fuse-overlayfs", "slirp4netns", "catatonit", "docker-registry")
-PACKAGE = {"newuidmap": "uidmap", "newgidmap": "uidmap"}
 CONTAINERS_CONF = ("/usr/share/containers/containers.conf", "/etc/containers/containers.conf")
 
 
@@ -271,6 +270,3 @@ def gather(trial_image: str | None = None) -> HostState:
     s.auth_file_exists = bool(auth and auth.is_file())
     return s
 
-
-def state_json(state: HostState) -> str:
-    return json.dumps(asdict(state), indent=2, sort_keys=True)

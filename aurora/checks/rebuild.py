@@ -19,10 +19,12 @@ from pathlib import Path
 from aurora import config as config_mod
 from aurora.checks.verify import Check
 from aurora.config.secrets import secrets_in_text
-from aurora.engines import get as get_engine
+from aurora.engines import named, opened
 from aurora.errors import AuroraError
 from aurora.host import git as gitinfo
+from aurora.host import runner
 from aurora.host.registry import RegistryOptions
+from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.build import Options, build, check_bases
 from aurora.pipeline.plan import make_plan
 from aurora.supply import attach, keys, provenance
@@ -73,30 +75,28 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
     if epoch is None or want is None:
         return [Check("rebuild", "fail", "the provenance records no SOURCE_DATE_EPOCH or image ID")]
     params = statement["predicate"]["buildDefinition"].get("externalParameters") or {}
+    bases = BaseSetName.parse(params["bases"], "the provenance's bases") if params.get("bases") else None
     tag = f"localhost/aurora-rebuild/{uuid.uuid4().hex[:12]}:check"
-    engine = get_engine(engine_name)
-    try:
+    with opened() as engines:
         with _epoch(epoch):
-            plan = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir), tags=[tag],
-                             bases=params.get("bases"))
-            now = provenance.inputs(plan, check_bases(plan, engine))
+            plan = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir), tags=[tag], bases=bases)
+            now = provenance.inputs(plan, check_bases(plan, engines(engine_name)))
         differ = provenance.differences(provenance.recorded_inputs(statement), now)
         if differ:
             return [Check("rebuild inputs", "fail", "; ".join(differ))]
         checks = [Check("rebuild inputs", "pass", f"{len(now)} inputs as recorded (SOURCE_DATE_EPOCH={epoch})")]
         step(f"rebuilding with SOURCE_DATE_EPOCH={epoch} as {tag}")
         with _epoch(epoch):
-            _, built = build(Options(app_dir=app_dir, tags=(tag,), bases=params.get("bases"), engine=engine_name,
-                                     no_cache=True),  # a proof rebuilds every layer, no cache
-                             log=log, step=step)
-        try:
-            same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
-            served = config_digest.removeprefix("sha256:") == built.id
-            checks.append(Check("rebuild", "pass" if same and served else "fail",
-                                f"rebuilt image ID sha256:{built.id[:12]}…; recorded {want[7:19]}…,"
-                                f" the pushed manifest's config {config_digest[7:19]}…"))
-        finally:
-            engine.remove(tag)
-        return checks
+            # A proof rebuilds every layer: no cache.
+            _, built = build(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
+                                     no_cache=True), engines, log=log, step=step)
+    try:
+        same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
+        served = config_digest.removeprefix("sha256:") == built.id
+        checks.append(Check("rebuild", "pass" if same and served else "fail",
+                            f"rebuilt image ID sha256:{built.id[:12]}…; recorded {want[7:19]}…,"
+                            f" the pushed manifest's config {config_digest[7:19]}…"))
     finally:
-        engine.close()
+        # Only the temporary tag goes: the image stays when other tags (the pushed build's) hold it.
+        runner.run([engine_name, "rmi", tag], check=False)
+    return checks

@@ -16,7 +16,6 @@ from aurora.config import VerifyPolicy
 from aurora.config.secrets import secret_in_env
 from aurora.pipeline.plan import rfc3339
 
-AURORA_ENTRYPOINT = ["/usr/bin/tini", "--", "/app/aurora/entrypoint"]
 Status = Literal["pass", "fail", "skip"]
 
 

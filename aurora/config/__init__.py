@@ -2,8 +2,8 @@
 
 from aurora.config.app import CONFIG_NAME, LOCKFILES, Bases, Config
 from aurora.config.kube import IstioTraffic, Kube
-from aurora.config.loader import json_schema, load, load_policy, locate, parse
+from aurora.config.loader import json_schema, load, load_policy, locate, parse, with_kube_flags
 from aurora.config.policy import VerifyPolicy
 
 __all__ = ["CONFIG_NAME", "LOCKFILES", "Bases", "Config", "IstioTraffic", "Kube", "VerifyPolicy", "json_schema", "load",
-           "load_policy", "locate", "parse"]
+           "load_policy", "locate", "parse", "with_kube_flags"]

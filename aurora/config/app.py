@@ -196,8 +196,10 @@ class Image(Model):
         for key in v:
             if not _LABEL_KEY.match(key):
                 raise ValueError(f"label key {key!r}: letters, digits and . _ / - only")
+            if key == "org.opencontainers.image.created":
+                raise ValueError(f"{key}: set by aurora from SOURCE_DATE_EPOCH; remove it, and set"
+                                 " SOURCE_DATE_EPOCH to choose the creation time")
         return v
-
 
 
 class Bases(Model):
@@ -223,7 +225,6 @@ class Bases(Model):
         return v
 
 
-
 def _bases(v: Any) -> Any:
     return {"set": v} if isinstance(v, str) else v
 
@@ -239,4 +240,13 @@ class Config(Model):
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
     verify: VerifyPolicy = Field(default_factory=lambda: VerifyPolicy())
     kube: Kube = Field(default_factory=lambda: Kube())
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Config:
+        # A check across tables: the message starts with the field it is about, which the
+        # loader turns into the location (file, line, field) of the error.
+        if self.web.port == self.backend.port:
+            raise ValueError(f"web -> port: {self.web.port} is also the back end's port;"
+                             " give the web server and the back end different ports")
+        return self
 

@@ -34,6 +34,12 @@ class Autoscaling(Model):
     max: int = Field(5, ge=1)
     cpu_percent: int = Field(75, ge=1, le=100)
 
+    @model_validator(mode="after")
+    def _range(self) -> Autoscaling:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
 
 _DB_VAR = re.compile(r"^Z_DB[A-Z0-9_]*$")
 # Database variables whose value is a credential: they may only come from a Secret.

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ValidationError
 
 from aurora.config.app import CONFIG_NAME, Config
 from aurora.config.fields import Model
+from aurora.config.kube import Kube
 from aurora.config.policy import VerifyPolicy
-from aurora.errors import ConfigError
+from aurora.errors import ConfigError, UsageError
 
 
 def load(app_dir: Path, path: Path | None = None) -> Config:
@@ -41,14 +42,20 @@ def parse(text: str, path: Path) -> Config:
         raise _config_error(exc, text, path) from None
 
 
+_NAMED_FIELD = re.compile(r"^([a-z_]+(?: -> [a-z_]+)*): (.*)$", re.DOTALL)
+
+
 def _config_error(exc: ValidationError, text: str, path: Path) -> ConfigError:
     lines = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        named = _NAMED_FIELD.match(msg)
+        if named and not loc:  # a check across tables names the field it is about
+            loc, msg = tuple(named.group(1).split(" -> ")), named.group(2)
         field = " -> ".join(str(p) for p in loc) or "(top level)"
         line = locate(text, loc)
         where = f"{path}:{line}" if line else str(path)
-        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + _did_you_mean(loc)
         elif err["type"] == "missing":
@@ -57,6 +64,21 @@ def _config_error(exc: ValidationError, text: str, path: Path) -> ConfigError:
     first, *rest = lines
     message = first + "".join(f"\n  {more}" for more in rest)
     return ConfigError(message, hint=f"see `aurora schema` for every key of {CONFIG_NAME}")
+
+
+def with_kube_flags(cfg: Config, *, namespace: str | None = None, replicas: int | None = None) -> Config:
+    """``cfg`` with `--namespace` / `--replicas` in place of [kube]'s values, checked by the same
+    model as aurora.toml's: a flag's bad value is a usage error that names the flag."""
+    given = {k: v for k, v in (("namespace", namespace), ("replicas", replicas)) if v is not None}
+    if not given:
+        return cfg
+    try:
+        kube = Kube.model_validate({**cfg.kube.model_dump(), **given})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = f"--{err['loc'][0]}" if err["loc"] and err["loc"][0] in given else "[kube]"
+        raise UsageError(f"{flag}: {err['msg'].removeprefix('Value error, ')}") from None
+    return cfg.model_copy(update={"kube": kube})
 
 
 def _did_you_mean(loc: tuple) -> str:

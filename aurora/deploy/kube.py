@@ -12,31 +12,19 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
 from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy import istio as istio_mod
+from aurora.deploy.pod import KubeOptions, Target, pod_spec
 from aurora.errors import ConfigError
 from aurora.pipeline.plan import Plan
 
-Target = Literal["k8s", "podman"]
-Layout = Literal["single", "split"]
 MANAGED_BY = "aurora"
 CONFIGMAP_LIMIT = 1_000_000  # a ConfigMap holds at most 1 MiB
-
-
-@dataclass(frozen=True)
-class KubeOptions:
-    target: Target = "k8s"
-    layout: Layout = "single"
-    image: str | None = None  # default: the plan's first tag
-    namespace: str | None = None
-    replicas: int | None = None
 
 
 def label_value(text: str) -> str:
@@ -104,174 +92,6 @@ def configmap(plan: Plan, files: dict[str, bytes], namespace: str | None) -> dic
     return cm
 
 
-def _volume_name(rel: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "-" for c in rel.lower()).strip("-")
-    return f"w-{cleaned}"[:63].rstrip("-")
-
-
-def _probe(plan: Plan, port: str, *, period: int, failures: int, initial: int = 0) -> dict:
-    probe: dict = {}
-    if plan.backend.health:
-        probe["httpGet"] = {"path": plan.backend.health, "port": port}
-    else:
-        probe["tcpSocket"] = {"port": port}
-    if initial:
-        probe["initialDelaySeconds"] = initial
-    probe.update({"periodSeconds": period, "timeoutSeconds": 3, "failureThreshold": failures})
-    return probe
-
-
-def _probes(plan: Plan, port: str) -> dict:
-    return {
-        # Startup allows a slow JVM two minutes; liveness and readiness take over afterwards.
-        "startupProbe": _probe(plan, port, period=2, failures=60),
-        "livenessProbe": _probe(plan, port, period=10, failures=3),
-        "readinessProbe": _probe(plan, port, period=5, failures=2),
-    }
-
-
-def _container_security(plan: Plan) -> dict:
-    return {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": plan.uid,
-        "runAsGroup": plan.gid,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def _resources(cfg: Config) -> dict:
-    out: dict = {}
-    for name, res in (("requests", cfg.kube.requests), ("limits", cfg.kube.limits)):
-        values = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v is not None}
-        if values:
-            out[name] = values
-    return out
-
-
-def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
-           clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
-    istio = cfg.kube.istio
-    ports = []
-    for role in which:
-        number = plan.web_port if role == "web" else plan.backend.port
-        name = ("http-web" if role == "web" else "http-api") if istio else ("http" if role == "web" else "api")
-        port = {"name": name, "containerPort": number, "protocol": "TCP"}
-        if target == "podman" and role == "web":
-            port["hostIP"] = "127.0.0.1"
-            port["hostPort"] = cfg.kube.host_port
-        ports.append(port)
-    if clustered is not None and "api" in which:
-        ports += [{"name": name, "containerPort": number, "protocol": "TCP"} for name, number in clustered.ports()]
-    return ports
-
-
-def database_env(cfg: Config) -> list[dict]:
-    """Z_DB* variables by reference (secretKeyRef / configMapKeyRef), never by value."""
-    db = cfg.kube.database
-    if db is None:
-        return []
-    out = []
-    for key in db.config_keys:
-        if db.config_map is not None:
-            out.append({"name": key, "valueFrom": {"configMapKeyRef": {"name": db.config_map, "key": key}}})
-        else:
-            out.append({"name": key, "valueFrom": {"secretKeyRef": {"name": db.secret, "key": key}}})
-    out += [{"name": key, "valueFrom": {"secretKeyRef": {"name": db.secret, "key": key}}} for key in db.secret_keys]
-    return out
-
-
-def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
-    env = []
-    if java:
-        java_opts = [f"-XX:MaxRAMPercentage={cfg.kube.heap_percent}.0"]
-        if clustered is not None:
-            # The Pod IP first: JAVA_OPTS refers to it as $(POD_IP), expanded by Kubernetes.
-            env += cluster_mod.env(clustered)
-            java_opts += clustered.java_options()
-        # The heap follows the container's memory limit instead of a fixed -Xmx.
-        env.append({"name": "JAVA_OPTS", "value": " ".join(java_opts)})
-        env += database_env(cfg)
-    env += [{"name": k, "value": v} for k, v in sorted(cfg.kube.env.items())]
-    return env
-
-
-def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, has_conf: bool,
-             clustered: cluster_mod.ClusterPlan | None = None) -> dict:
-    writable = tuple(dict.fromkeys([*plan.writable, *(clustered.writable() if clustered else ())]))
-    mounts_api: list[dict] = [{"name": _volume_name(d), "mountPath": f"/app/{d}"} for d in writable]
-    if has_conf:
-        mounts_api.append({"name": "conf", "mountPath": "/app/conf", "readOnly": True})
-    # nginx needs only /app/tmp (pid file and temp paths).
-    mounts_web = [{"name": _volume_name("tmp"), "mountPath": "/app/tmp"}]
-    port_for_probe = "http-web" if cfg.kube.istio else "http"
-    api_port_name = "http-api" if cfg.kube.istio else "api"
-
-    def container(name: str, role: str, ports: tuple[str, ...], mounts: list, probe_port: str, java: bool) -> dict:
-        c: dict = {
-            "name": name,
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "args": [role],
-            "ports": _ports(plan, cfg, ports, opts.target, clustered),
-        }
-        env = _env(plan, cfg, java, clustered)
-        if env:
-            c["env"] = env
-        c["resources"] = _resources(cfg)
-        c.update(_probes(plan, probe_port) if java or not plan.backend.health else {
-            # The web container alone: its own port answers, whatever the back end does.
-            "startupProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
-            "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
-            "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
-        })
-        if java and clustered is not None:
-            # Ready only once the node joined the cluster (startup and liveness stay the app's).
-            c["readinessProbe"] = cluster_mod.readiness(clustered, api_port_name)
-        c["securityContext"] = _container_security(plan)
-        c["volumeMounts"] = mounts
-        return c
-
-    if opts.layout == "single":
-        containers = [container(plan.name, "all", ("web", "api"), mounts_api, port_for_probe, True)]
-    else:
-        containers = [
-            container("api", "api", ("api",), mounts_api, api_port_name, True),
-            container("web", "web", ("web",), mounts_web, port_for_probe, False),
-        ]
-    volumes: list[dict] = [{"name": _volume_name(d), "emptyDir": {}} for d in writable]
-    if has_conf:
-        files = conf_files(plan) or {}
-        volumes.append({
-            "name": "conf",
-            "configMap": {
-                "name": f"{plan.name}-conf",
-                "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in files],
-            },
-        })
-    spec: dict = {}
-    if clustered is not None:
-        spec["serviceAccountName"] = clustered.account
-    spec.update({
-        # Only Kubernetes-API discovery reads the API: only then is the token mounted.
-        "automountServiceAccountToken": bool(clustered is not None and clustered.uses_api),
-        "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": plan.uid,
-            "runAsGroup": plan.gid,
-            "fsGroup": plan.gid,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "terminationGracePeriodSeconds": 30,
-        "containers": containers,
-        "volumes": volumes,
-    })
-    return spec
-
-
 def cluster_plan(plan: Plan, cfg: Config, opts: KubeOptions) -> cluster_mod.ClusterPlan | None:
     """The Vert.x cluster the objects are for (k8s target only), or None."""
     if opts.target != "k8s":
@@ -321,9 +141,9 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
         out.append(configmap(plan, files, namespace))
     if clustered is not None:
         out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
-    spec = pod_spec(plan, cfg, image, opts, has_conf, clustered)
+    spec = pod_spec(plan, cfg, image, opts, files, clustered)
     annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
-    if opts.target == "podman":
+    if opts.target == Target.PODMAN:
         pod_meta = _meta(plan.name, plan, None)
         pod_meta["labels"] = {**labels(plan)}
         if annotations:
@@ -368,9 +188,7 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     if clustered is not None:
         out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
     if cfg.kube.autoscaling:
-        a = cfg.kube.autoscaling
-        if a.max < a.min:
-            raise ConfigError("kube -> autoscaling: max is below min")
+        a = cfg.kube.autoscaling  # the model checked min <= max
         out.append({
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",

@@ -9,19 +9,31 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aurora.choices import Choice
 from aurora.engines.protocol import Engine
 from aurora.errors import UsageError
+
+
+class EngineName(Choice):
+    """`--engine` of `aurora build` and `aurora push`: an engine of the table, or auto."""
+
+    BUILDAH = "buildah"
+    PODMAN = "podman"
+    DOCKER = "docker"
+    KANIKO = "kaniko"
+    AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class Capabilities:
     local: bool  # the image lands in local storage (else: a registry or a tarball)
     reproducible: bool  # file and creation times under our control (same inputs, same ID)
-    layer_cache: bool
     annotations: bool  # manifest annotations (base image name/digest)
     secrets: bool  # build-time secret mounts
-    platforms: bool  # cross-building with --platform
+    # Cross-building with --platform: no command asks yet; the multi-platform issue will.
+    platforms: bool
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
+    concurrent_inspect: bool  # each inspect is a process of its own: several can be asked at once
 
 
 @dataclass(frozen=True)
@@ -32,49 +44,56 @@ class EngineInfo:
     summary: str
 
 
-ENGINES: dict[str, EngineInfo] = {
-    "buildah": EngineInfo(
+ENGINES: dict[EngineName, EngineInfo] = {
+    EngineName.BUILDAH: EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True),
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
+                     concurrent_inspect=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
-    "podman": EngineInfo(
+    EngineName.PODMAN: EngineInfo(
         "aurora.engines.podman:PodmanEngine",
-        Capabilities(local=True, reproducible=True, layer_cache=True, annotations=True, secrets=True, platforms=True,
-                     top_only=True),
+        Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
+                     concurrent_inspect=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),
-    "docker": EngineInfo(
+    EngineName.DOCKER: EngineInfo(
         "aurora.engines.docker:DockerEngine",
-        Capabilities(local=True, reproducible=False, layer_cache=True, annotations=False, secrets=False, platforms=False,
-                     top_only=False),
+        # One API client: one question at a time.
+        Capabilities(local=True, reproducible=False, annotations=False, secrets=False, platforms=False, top_only=False,
+                     concurrent_inspect=False),
         lambda: importlib.util.find_spec("docker") is not None,
         "the Docker Engine API (a Docker daemon, or podman's API socket aurora can start)",
     ),
-    "kaniko": EngineInfo(
+    EngineName.KANIKO: EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, layer_cache=True, annotations=False, secrets=False, platforms=False,
-                     top_only=False),
+        Capabilities(local=False, reproducible=True, annotations=False, secrets=False, platforms=False, top_only=False,
+                     concurrent_inspect=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",
     ),
 }
-AUTO_ORDER = ("buildah", "podman", "docker")
+AUTO_ORDER = (EngineName.BUILDAH, EngineName.PODMAN, EngineName.DOCKER)
 
 
-def choose(name: str) -> str:
+def named(name: str) -> EngineName:
+    """``--engine NAME`` as an EngineName (auto stays auto)."""
+    try:
+        return EngineName(name)
+    except ValueError:
+        raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: auto, {', '.join(ENGINES)}") from None
+
+
+def choose(name: str) -> EngineName:
     """Resolve `auto` to the first usable engine; check a named one exists in the table."""
-    if name == "auto":
+    if named(name) == EngineName.AUTO:
         for candidate in AUTO_ORDER:
             if ENGINES[candidate].usable():
                 return candidate
         raise UsageError("no build engine is usable here", hint="install buildah (apt-get install buildah)")
-    if name not in ENGINES:
-        raise UsageError(f"unknown engine {name!r}", hint=f"choose one of: auto, {', '.join(ENGINES)}")
-    return name
+    return EngineName(name)
 
 
 def capabilities(name: str) -> Capabilities:
@@ -82,5 +101,32 @@ def capabilities(name: str) -> Capabilities:
 
 
 def get(name: str) -> Engine:
+    """A new engine; the caller closes it (``with``). Commands use ``opened()`` instead."""
     module, cls = ENGINES[choose(name)].target.split(":")
     return getattr(importlib.import_module(module), cls)()
+
+
+class Opened:
+    """The engines one command uses: each opened at most once, on first use, and every one
+    closed when the command's ``with opened() as engines:`` block ends, however it ends."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Engine] = {}
+
+    def __call__(self, name: str) -> Engine:
+        chosen = choose(name)
+        if chosen not in self._open:
+            self._open[chosen] = get(chosen)
+        return self._open[chosen]
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self._open:
+            _, engine = self._open.popitem()
+            engine.close()
+
+
+def opened() -> Opened:
+    return Opened()

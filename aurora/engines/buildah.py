@@ -3,52 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
+from aurora.engines.bud import BudEngine, isolation
 from aurora.engines.protocol import BuildRequest, BuiltImage
-from aurora.errors import BuildError, CommandError
+from aurora.errors import CommandError
 from aurora.host import runner
-from aurora.host.hints import hint_for
 from aurora.host.registry import RegistryOptions
 
-
-def isolation() -> str:
-    # chroot needs no user namespace and no OCI runtime, so it works rootless, in
-    # unprivileged CI containers and on cgroup v1 hosts; BUILDAH_ISOLATION still wins.
-    return os.environ.get("BUILDAH_ISOLATION", "chroot")
+__all__ = ["BuildahEngine", "bud_argv", "image_present", "isolation", "push_argv"]
 
 
 def bud_argv(req: BuildRequest, iidfile: Path) -> list[str]:
     """The `buildah bud` command line for a request (pure, so it is unit-tested)."""
-    argv = [
-        "buildah", "bud",
-        f"--isolation={isolation()}",
-        "--layers",
-        f"--timestamp={req.timestamp}",
-        # The identity label names buildah's version: it would make digests depend on it.
-        "--identity-label=false",
-        "--format=oci",
-        f"--iidfile={iidfile}",
-        "--force-rm",
-        "-f", str(req.containerfile),
-    ]
-    if req.no_cache:
-        argv.append("--no-cache")
-    for tag in req.tags:
-        argv += ["-t", tag]
-    for key, value in req.annotations:
-        argv += ["--annotation", f"{key}={value}"]
-    for key, value in req.build_args:
-        argv += ["--build-arg", f"{key}={value}"]
-    for key, path in req.secrets:
-        argv += ["--secret", f"id={key},src={path}"]
-    argv += list(req.extra)
-    argv.append(str(req.context))
-    return argv
+    return BuildahEngine.build_argv(req, iidfile)
+
+
+def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
+    return BuildahEngine.push_argv(image, dest, opts, digestfile)
 
 
 def image_present(ref: str) -> bool:
@@ -58,34 +31,10 @@ def image_present(ref: str) -> bool:
     return runner.run(["buildah", "inspect", "--type", "image", ref], check=False, merge_stderr=False).returncode == 0
 
 
-def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
-    # aurora retries connection failures itself (registry.with_retries), a bounded number of
-    # times; buildah's own retries would multiply them.
-    return ["buildah", "push", "--retry=0", f"--digestfile={digestfile}", *opts.flags(), image, dest]
-
-
-def working_containers() -> set[str]:
-    """IDs of buildah's working containers in this user's storage."""
-    out = runner.run(["buildah", "containers", "--json"], check=False, merge_stderr=False)
-    if out.returncode != 0:
-        return set()
-    return {c["id"] for c in (json.loads(out.output or "null") or [])}
-
-
-def remove_new_containers(before: set[str]) -> None:
-    """buildah leaves its working containers behind when it is interrupted: remove the ones
-    that appeared since ``before``. (A build running at the same moment may lose its container
-    and fail; it then says so.)"""
-    new = sorted(working_containers() - before)
-    if new:
-        runner.run(["buildah", "rm", *new], check=False)
-
-
-class BuildahEngine:
+class BuildahEngine(BudEngine):
     name = "buildah"
-
-    def __init__(self) -> None:
-        runner.which("buildah", why="to build images")
+    program = "buildah"
+    build_command = ("bud",)
 
     def image_digest(self, ref: str) -> str | None:
         try:
@@ -93,27 +42,6 @@ class BuildahEngine:
         except CommandError:
             return None
         return json.loads(out).get("FromImageDigest") or None
-
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
-        with tempfile.TemporaryDirectory(prefix="aurora-iid-") as tmp:
-            iidfile = Path(tmp) / "iid"
-            before = working_containers()
-            try:
-                runner.run(bud_argv(request, iidfile), stream=log)
-            except BaseException as exc:
-                remove_new_containers(before)
-                if not isinstance(exc, CommandError):
-                    raise
-                raise BuildError(
-                    "the image build failed; the end of its log:\n" + _indent(exc.output_tail),
-                    hint=hint_for(exc.output_tail) or "fix the step above; rerun with --debug to see every command",
-                ) from None
-            image_id = iidfile.read_text().strip().removeprefix("sha256:")
-        return self.describe(image_id, request.tags)
-
-    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
-        if tags:
-            runner.run(["buildah", "tag", image_id, *tags])
 
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
         info = json.loads(
@@ -130,20 +58,3 @@ class BuildahEngine:
             layers=len(diff_ids),
             diff_ids=diff_ids,
         )
-
-    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
-        """Push ``image`` to ``dest`` (a transport reference); returns the manifest digest."""
-        with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
-            digestfile = Path(tmp) / "digest"
-            runner.run(push_argv(image, dest, opts, digestfile), stream=log, timeout=opts.timeout)
-            return digestfile.read_text().strip()
-
-    def remove(self, ref: str) -> None:
-        runner.run(["buildah", "rmi", ref], check=False)
-
-    def close(self) -> None:
-        pass
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())

@@ -13,11 +13,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora.host import runner
-from aurora.host.dockerapi import DockerConnection
-from aurora.engines.protocol import BuildRequest, BuiltImage
+from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
 from aurora.errors import BuildError
+from aurora.host.dockerapi import DockerConnection
 from aurora.host.registry import RegistryOptions
+
+
+def push_argv(image: str, dest: str, opts: RegistryOptions, digestfile: Path, *, podman: bool) -> list[str]:
+    """skopeo copies straight from the engine's storage with aurora's auth and TLS flags (as
+    --dest-*); aurora retries connection failures itself, so skopeo does not."""
+    source = f"containers-storage:{image}" if podman else f"docker-daemon:{image}"
+    return ["skopeo", "copy", "--retry-times=0", f"--digestfile={digestfile}",
+            *[f.replace("--", "--dest-", 1) for f in opts.flags()], source, dest]
 
 
 def _api_ref(ref: str) -> str:
@@ -25,7 +32,7 @@ def _api_ref(ref: str) -> str:
     return f"sha256:{ref}" if re.fullmatch(r"[0-9a-f]{64}", ref) else ref
 
 
-class DockerEngine:
+class DockerEngine(Lifetime):
     name = "docker"
 
     def __init__(self) -> None:
@@ -49,7 +56,6 @@ class DockerEngine:
                 path=str(request.context),
                 dockerfile=str(request.containerfile.relative_to(request.context)),
                 rm=True, forcerm=True, pull=False, nocache=request.no_cache, decode=True,
-                buildargs=dict(request.build_args) or None,
             )
             for chunk in stream:
                 if "stream" in chunk:
@@ -85,19 +91,8 @@ class DockerEngine:
                           int(info.get("Size", 0)), len(diff_ids), diff_ids)
 
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
-        # skopeo copies straight from the engine's storage with aurora's auth and TLS flags.
-        source = f"containers-storage:{image}" if self.conn.is_podman else f"docker-daemon:{image}"
-        with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
-            digestfile = Path(tmp) / "digest"
-            runner.run(["skopeo", "copy", "--retry-times=0", f"--digestfile={digestfile}",
-                        *[f.replace("--", "--dest-", 1) for f in opts.flags()], source, dest], stream=log)
-            return digestfile.read_text().strip()
-
-    def remove(self, ref: str) -> None:
-        try:
-            self.api.remove_image(ref)
-        except self.errors.APIError:
-            pass
+        return push_with_digest_file(lambda digestfile: push_argv(image, dest, opts, digestfile,
+                                                                  podman=self.conn.is_podman), opts, log)
 
     def close(self) -> None:
         self.conn.close()

@@ -1,11 +1,16 @@
-"""The engine interface: what every builder offers, with small typed results."""
+"""The engine interface: what every builder offers, with small typed results, and what every
+engine shares — a lifetime (``with``) and the push through a digest file."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from aurora.host import runner
+from aurora.host.registry import RegistryOptions
 
 
 @dataclass(frozen=True)
@@ -16,9 +21,7 @@ class BuildRequest:
     timestamp: int  # SOURCE_DATE_EPOCH: image and file times, for reproducible digests
     annotations: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
-    build_args: tuple[tuple[str, str], ...] = ()
     secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
-    extra: tuple[str, ...] = field(default=())  # engine-specific flags the user passed through
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,39 @@ class Engine(Protocol):
 
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage: ...
 
-    def push(self, image: str, dest: str, opts, log: Callable[[str], None]) -> str:
+    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         """Push to a transport reference; returns the manifest digest the engine sent."""
 
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None: ...
 
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage: ...
 
-    def remove(self, ref: str) -> None: ...
-
     def close(self) -> None:
         """Release what the engine started (an API socket service)."""
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Lifetime:
+    """``with engine: ...`` closes what the engine started, however the block ends."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def push_with_digest_file(argv: Callable[[Path], list[str]], opts: RegistryOptions,
+                          log: Callable[[str], None]) -> str:
+    """Run a push whose tool writes the manifest digest to a file (``argv(digestfile)``), bounded
+    by the registry timeout: a registry that stops answering must not hold aurora forever."""
+    with tempfile.TemporaryDirectory(prefix="aurora-push-") as tmp:
+        digestfile = Path(tmp) / "digest"
+        runner.run(argv(digestfile), stream=log, timeout=opts.timeout)
+        return digestfile.read_text().strip()

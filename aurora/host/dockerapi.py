@@ -7,12 +7,13 @@ imported here only, and only when asked for.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
-from aurora.host import runner
 from aurora.errors import AuroraError
+from aurora.host import runner
 
 
 class DockerConnection:
@@ -50,15 +51,26 @@ class DockerConnection:
             time.sleep(0.1)
         return f"unix://{sock}"
 
+    def image_labels(self, image: str) -> dict[str, str]:
+        """The labels of a local image, as this Engine API sees it."""
+        ref = f"sha256:{image}" if re.fullmatch(r"[0-9a-f]{64}", image) else image
+        try:
+            info = self.client.api.inspect_image(ref)
+        except (self.sdk.errors.ImageNotFound, self.sdk.errors.APIError):
+            raise AuroraError(f"{image}: no such image at {self.url}",
+                              hint="build it with `aurora build --engine docker`, or name an image there") from None
+        return (info.get("Config") or {}).get("Labels") or {}
+
+    def __enter__(self) -> DockerConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         client = getattr(self, "client", None)
         if client is not None:
             client.close()
         if self.service is not None:
-            self.service.terminate()
-            try:
-                self.service.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.service.kill()
-                self.service.wait()
+            runner.stop(self.service, grace=10)
             self.service = None

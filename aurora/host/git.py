@@ -7,8 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora.host import runner
 from aurora.errors import CommandError
+from aurora.host import runner
 
 
 @dataclass(frozen=True)

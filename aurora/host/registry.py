@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -38,6 +38,20 @@ class RegistryOptions:
     retries: int = ATTEMPTS
     retry_delay: float = 1.0
     timeout: float = 1800.0  # seconds for one push or read; a stalled registry ends there
+
+    @classmethod
+    def from_flags(cls, authfile: Path | None, cert_dir: Path | None, tls_verify: bool, *,
+                   environ: Mapping[str, str]) -> RegistryOptions:
+        """The options of `--authfile`, `--cert-dir`, `--tls-verify` and AURORA_REGISTRY_TIMEOUT."""
+        if authfile is not None and not authfile.is_file():
+            raise UsageError(f"--authfile {authfile}: no such file")
+        if cert_dir is not None and not cert_dir.is_dir():
+            raise UsageError(f"--cert-dir {cert_dir}: no such folder")
+        timeout = environ.get("AURORA_REGISTRY_TIMEOUT", "")
+        if timeout and not timeout.replace(".", "", 1).isdigit():
+            raise UsageError(f"AURORA_REGISTRY_TIMEOUT={timeout!r}: seconds, e.g. 600")
+        return cls(authfile=authfile, cert_dir=cert_dir, tls_verify=tls_verify,
+                   timeout=float(timeout) if timeout else cls.timeout)
 
     def flags(self) -> list[str]:
         """Flags buildah push and skopeo inspect/copy understand alike."""
@@ -159,7 +173,9 @@ def _first(text: str, *needles: str) -> str:
 def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOptions,
                  note: Callable[[str], None] | None = None) -> T:
     """Run ``action``; retry only failures that can pass (connection, 5xx), a bounded number of times."""
-    for attempt in range(1, max(1, opts.retries) + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return action()
         except CommandError as exc:
@@ -174,7 +190,4 @@ def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOp
             if note:
                 note(f"{doing} {ref}: attempt {attempt} failed ({_first(exc.output_tail, 'dial', 'status', 'EOF', 'reset')}); retrying")
             time.sleep(opts.retry_delay * attempt)
-    raise AssertionError("unreachable")
 
-
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -10,16 +10,17 @@ failure too. Interrupts are passed on to the child and waited for, so the child 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import shlex
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 import tempfile
 import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from aurora.errors import CommandError, MissingToolError
 
@@ -115,7 +116,7 @@ def run(
     if timeout is not None:
         def expire() -> None:
             timed_out.set()
-            _stop(proc, signal.SIGTERM, grace=5)
+            stop(proc, signal.SIGTERM, grace=5)
 
         watchdog = threading.Timer(timeout, expire)
         watchdog.daemon = True
@@ -135,7 +136,7 @@ def run(
                 stream(line)
         returncode = proc.wait()
     except BaseException as exc:  # KeyboardInterrupt, Interrupted
-        _stop(proc, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
+        stop(proc, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
         if errfile is not None:
             errfile.close()
         raise
@@ -157,22 +158,23 @@ def run(
     return result
 
 
-def _stop(proc: subprocess.Popen, sig: int, grace: float = GRACE_SECONDS) -> None:
-    if proc.poll() is not None:
-        return
-    # The child leads its own process group (start_new_session): signal all of it, so a
-    # grandchild holding the output pipe cannot keep us waiting.
-    try:
-        os.killpg(proc.pid, sig)
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+def stop(proc: subprocess.Popen, sig: int | None = signal.SIGTERM, grace: float = GRACE_SECONDS) -> int:
+    """Stop a child that leads its own process group (``start_new_session=True``): send ``sig``
+    to the whole group (None: it was asked to stop another way), wait up to ``grace`` seconds,
+    then SIGKILL the group. Returns the exit status. The one way aurora stops a process."""
+    if proc.poll() is None:
+        # The whole group: a grandchild holding the output pipe cannot keep us waiting.
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if sig is not None:
+                os.killpg(proc.pid, sig)
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         except ProcessLookupError:
-            pass
-        proc.wait()
-    except ProcessLookupError:
-        pass
+            proc.wait()
+    return proc.returncode
 
 
 def run_bytes(argv: Sequence[str | os.PathLike], *, env: Mapping[str, str] | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aurora.choices import Choice
 from aurora.config import Bases
 from aurora.errors import ConfigError
 
@@ -17,6 +18,13 @@ OFFLINE_DEBIAN = f"{OFFLINE_PREFIX}/debian:12"
 # Debian 12 ships exactly these: the offline set cannot offer other releases.
 OFFLINE_JAVA = 17
 OFFLINE_NODE = 18
+
+
+class BaseSetName(Choice):
+    """`--bases`, and `bases` in aurora.toml (whose model spells the same two as a Literal)."""
+
+    OFFICIAL = "official"
+    OFFLINE = "offline"
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ def offline_refs(java: int = OFFLINE_JAVA, node: int = OFFLINE_NODE) -> dict[str
 
 def resolve(bases: Bases, *, java: int, node: int) -> BaseSet:
     """The base set for a config; overrides win over the named set."""
-    if bases.set == "offline":
+    if bases.set == BaseSetName.OFFLINE:
         if java != OFFLINE_JAVA:
             raise ConfigError(
                 f"backend -> java: the offline base set has Java {OFFLINE_JAVA} only (Debian 12's)",

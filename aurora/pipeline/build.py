@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.engines import capabilities, choose, kaniko
-from aurora.engines import get as get_engine
+from aurora.engines import EngineName, capabilities, choose, kaniko
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.host import git as gitinfo
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
-from aurora.pipeline.plan import Plan, make_plan
+from aurora.pipeline.bases import BaseSetName
+from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
@@ -28,15 +28,29 @@ LAYER_EPOCH = 0
 class Options:
     app_dir: Path
     tags: tuple[str, ...] = ()
-    bases: str | None = None
+    bases: BaseSetName | None = None
     no_cache: bool = False
-    engine: str = "buildah"
+    engine: EngineName = EngineName.BUILDAH
     secrets: tuple[tuple[str, Path], ...] = ()
+
+
+def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
+    """`--secret ID=FILE` values: a known ID and a file that exists."""
+    out = []
+    for item in items:
+        key, sep, path = item.partition("=")
+        if not sep or key not in SECRETS:
+            raise UsageError(f"--secret {item!r}: use ID=FILE with ID one of {', '.join(SECRETS)}")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise UsageError(f"--secret {key}: {file} is not a file")
+        out.append((key, file.resolve()))
+    return tuple(out)
 
 
 def plan_for(opts: Options) -> Plan:
     cfg = config_mod.load(opts.app_dir)
-    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases,
+    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases and opts.bases.value,
                      secrets=tuple(k for k, _ in opts.secrets))
 
 
@@ -50,13 +64,13 @@ def check_bases(plan: Plan, engine: Engine) -> dict[str, str | None]:
     refs = {"jdk": plan.bases.jdk, "runtime": plan.bases.runtime}
     if plan.frontend.mode == "source":
         refs["node"] = plan.bases.node
-    if engine.name in ("buildah", "podman"):
+    if capabilities(engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
-    else:  # one API client: one question at a time
+    else:
         digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
-    if plan.bases.name == "offline":
+    if plan.bases.name == BaseSetName.OFFLINE:
         missing = [refs[role] for role, digest in digests.items() if digest is None]
         if missing:
             raise AuroraError(
@@ -76,13 +90,35 @@ def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple
     return tuple(out)
 
 
-def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
+def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
+          step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
+    """Plan, render, stage and build. ``engines`` opens an engine by name (``engines.opened()``:
+    the command's ``with`` block closes it)."""
     plan = plan_for(opts)
     for note in plan.notes:
         step(note)
+    name = engine_for(opts, step)
+    engine = engines(name)
+    try:
+        return plan, build_plan(plan, opts, engine, name, log, step)
+    except BuildError as exc:
+        missing = missing_modules(str(exc))
+        if not missing:
+            raise
+    # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
+    step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
+         f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
+         "in backend.modules in aurora.toml to build once)")
+    plan = replace(plan, backend=replace(plan.backend,
+                                         modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
+    return plan, build_plan(plan, opts, engine, name, log, step)
+
+
+def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
+    """The engine ``--engine`` names (auto: the first usable), if it can do what is asked."""
     name = choose(opts.engine)
     caps = capabilities(name)
-    if opts.engine == "auto":
+    if opts.engine == EngineName.AUTO:
         step(f"engine: {name} (the first usable of buildah, podman, docker)")
     if not caps.local:
         raise UsageError(f"the {name} engine does not build into local storage",
@@ -91,23 +127,7 @@ def build(opts: Options, log: Callable[[str], None], step: Callable[[str], None]
         raise UsageError(f"the {name} engine cannot mount build secrets", hint="use --engine buildah or podman")
     if not caps.reproducible:
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
-    engine = get_engine(name)
-    try:
-        try:
-            return plan, _build(plan, opts, engine, name, log, step)
-        except BuildError as exc:
-            missing = missing_modules(str(exc))
-            if not missing:
-                raise
-        # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
-        step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
-             f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
-             "in backend.modules in aurora.toml to build once)")
-        plan = replace(plan, backend=replace(plan.backend,
-                                             modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
-        return plan, _build(plan, opts, engine, name, log, step)
-    finally:
-        engine.close()
+    return name
 
 
 _MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)
@@ -134,78 +154,111 @@ def stage_images(lines: list[str]) -> tuple[str, str] | None:
     return (found["app"], found["image"]) if len(found) == 2 else None
 
 
-def _build(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
-           step: Callable[[str], None]) -> BuiltImage:
+@dataclass(frozen=True)
+class Staged:
+    """A staged build context and what the build cache files it under."""
+
+    ctx: Path
+    digests: dict[str, str | None]  # the base images' digests, by role
+    build_key: str  # everything the image depends on
+    below_key: str | None  # the same without app.jar and the image's top (app.jar-only rebuilds)
+
+
+def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
+               step: Callable[[str], None]) -> BuiltImage:
+    """One build of a plan: stage the context, then reuse the cached image, or build the app's
+    layers (all of them, or app.jar's only) and the labels on top."""
     caps = capabilities(name)
     files = render(plan)
     ctx = context.temporary(plan)
     try:
-        digests = check_bases(plan, engine)
-        step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
-        context.stage(plan, files, ctx)
-
-        metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
-        snap = buildcache.snapshot(ctx)
-        build_key = buildcache.key(snap, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)
-        known = None if opts.no_cache else buildcache.lookup(build_key)
-        if known and engine.image_digest(known) is not None:
+        staged = stage(plan, opts, engine, name, files, ctx, step, top_only=caps.top_only)
+        known = cached_image(opts, engine, staged)
+        if known is not None:
             step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
             engine.tag(known, plan.tags)
             return engine.describe(known, plan.tags)
-
-        # Only app.jar (or the labels) changed since an earlier build whose stage images are
-        # still here: build just app.jar's check, its layer and the labels on top of them. The
-        # result is the image the full Containerfile gives (same layers, same history).
-        below_key = None
-        if plan.backend.mode == "dist" and caps.top_only:
-            below_key = buildcache.below_app_jar_key(snap, files["Containerfile"], digests=digests, engine=name,
-                                                     secrets=opts.secrets)
-        earlier = buildcache.lookup_stages(below_key) if below_key and not opts.no_cache else None
-        containerfile = ctx / "Containerfile"
-        if earlier and all(engine.image_digest(i) is not None for i in earlier):
-            containerfile = ctx / "Containerfile.app"
-            containerfile.write_text(render_app_only(plan, *earlier))
-            step(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
-                 "its check, its layer and the labels)")
-        else:
-            step(f"building {', '.join(plan.tags)} with {engine.name}")
-        lines: list[str] = []
-
-        def keep(line: str) -> None:
-            lines.append(line)
-            log(line)
-
-        content = engine.build(
-            BuildRequest(
-                context=ctx,
-                containerfile=containerfile,
-                tags=(),
-                timestamp=LAYER_EPOCH,
-                no_cache=opts.no_cache,
-                secrets=opts.secrets,
-            ),
-            keep,
-        )
-        stages = earlier if containerfile.name == "Containerfile.app" else stage_images(lines)
-        meta = ctx / "metadata"
-        meta.mkdir()
-        (meta / "Containerfile").write_text(render_metadata(plan, content.id))
-        built = engine.build(
-            BuildRequest(
-                context=meta,
-                containerfile=meta / "Containerfile",
-                tags=plan.tags,
-                timestamp=plan.source_date_epoch,
-                annotations=image_annotations(plan, digests) if caps.annotations else (),
-            ),
-            log,
-        )
-        buildcache.record(build_key, built.id)
-        if below_key and stages:
-            buildcache.record_stages(below_key, *stages)
+        earlier = earlier_stages(opts, engine, staged)
+        content, stages = build_content(plan, opts, engine, staged, earlier, log, step)
+        built = build_labels(plan, engine, staged, content, log, annotations=caps.annotations)
+        buildcache.record(staged.build_key, built.id)
+        if staged.below_key and stages:
+            buildcache.record_stages(staged.below_key, *stages)
+        return built
     finally:
         context.remove(ctx)
-    return built
+
+
+def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str, str], ctx: Path,
+          step: Callable[[str], None], *, top_only: bool) -> Staged:
+    """Check the bases, write the context, and compute its cache keys (the app.jar-only one
+    when the engine can build on an earlier build's stage images)."""
+    digests = check_bases(plan, engine)
+    step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+    context.stage(plan, files, ctx)
+    metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
+    snap = buildcache.snapshot(ctx)
+    build_key = buildcache.key(snap, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)
+    below_key = None
+    if plan.backend.mode == "dist" and top_only:
+        below_key = buildcache.below_app_jar_key(snap, files["Containerfile"], digests=digests, engine=name,
+                                                 secrets=opts.secrets)
+    return Staged(ctx, digests, build_key, below_key)
+
+
+def cached_image(opts: Options, engine: Engine, staged: Staged) -> str | None:
+    """The image an earlier build made from exactly this context, if it is still in storage."""
+    known = None if opts.no_cache else buildcache.lookup(staged.build_key)
+    return known if known and engine.image_digest(known) is not None else None
+
+
+def earlier_stages(opts: Options, engine: Engine, staged: Staged) -> tuple[str, str] | None:
+    """The java and image-base stage images of an earlier build that differed only in app.jar
+    (or the labels), if both are still in storage."""
+    earlier = buildcache.lookup_stages(staged.below_key) if staged.below_key and not opts.no_cache else None
+    return earlier if earlier and all(engine.image_digest(i) is not None for i in earlier) else None
+
+
+def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, earlier: tuple[str, str] | None,
+                  log: Callable[[str], None], step: Callable[[str], None]
+                  ) -> tuple[BuiltImage, tuple[str, str] | None]:
+    """The app's layers, untagged, and the stage images they were built on. With ``earlier``
+    stages only app.jar's check, its layer and the labels are built on top of them: the result
+    is the image the full Containerfile gives (same layers, same history)."""
+    containerfile = staged.ctx / "Containerfile"
+    if earlier:
+        containerfile = staged.ctx / "Containerfile.app"
+        containerfile.write_text(render_app_only(plan, *earlier))
+        step(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
+             "its check, its layer and the labels)")
+    else:
+        step(f"building {', '.join(plan.tags)} with {engine.name}")
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        log(line)
+
+    content = engine.build(
+        BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,
+                     no_cache=opts.no_cache, secrets=opts.secrets),
+        keep,
+    )
+    return content, earlier or stage_images(lines)
+
+
+def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage, log: Callable[[str], None], *,
+                 annotations: bool) -> BuiltImage:
+    """The tagged image: the labels (which name the content's ID) and the creation time on top."""
+    meta = staged.ctx / "metadata"
+    meta.mkdir()
+    (meta / "Containerfile").write_text(render_metadata(plan, content.id))
+    return engine.build(
+        BuildRequest(context=meta, containerfile=meta / "Containerfile", tags=plan.tags,
+                     timestamp=plan.source_date_epoch,
+                     annotations=image_annotations(plan, staged.digests) if annotations else ()),
+        log,
+    )
 
 
 def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],

@@ -8,6 +8,7 @@ setuid/setgid, nothing group- or world-writable), before anything goes into a la
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from aurora.errors import UsageError
+from aurora.errors import AuroraError, UsageError
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.render import EXECUTABLE
 
@@ -24,21 +25,34 @@ MARKER = ".aurora-context"
 ALWAYS_SKIP = {".git", ".hg", ".svn", ".aurora", "node_modules"}
 
 
+# The machine, not the input: the same command works once there is room again.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
+
+
 class StagingError(UsageError):
-    pass
+    """The app folder or the output folder cannot be staged as they are: exit 2."""
+
+
+class ContextWriteError(AuroraError):
+    """Writing the context failed (a full disk): the work failed, exit 1."""
+
+
+def _write_failed(exc: OSError, where: Path | str) -> AuroraError:
+    if exc.errno in DISK_FULL:
+        return ContextWriteError(f"{where}: cannot write the build context: {exc.strerror}",
+                                 hint="free some disk space (or stage elsewhere with -o / TMPDIR), then run it again")
+    return StagingError(f"{where}: cannot write the build context: {exc.strerror}",
+                        hint="choose an output folder you can write to (-o), or free some disk space")
 
 
 def stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
     """Fill ``dest`` (created, or an earlier aurora context) with a complete build context."""
     try:
         return _stage(plan, files, dest)
-    except StagingError:
+    except AuroraError:
         raise
     except OSError as exc:  # the destination, not the app: a full disk, a read-only folder
-        raise StagingError(
-            f"{exc.filename or dest}: cannot write the build context: {exc.strerror}",
-            hint="choose an output folder you can write to (-o), or free some disk space",
-        ) from None
+        raise _write_failed(exc, exc.filename or dest) from None
 
 
 def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
@@ -153,6 +167,8 @@ def _copy_file(src: Path, dst: Path, root: Path) -> None:
     except PermissionError:
         raise StagingError(f"{src}: permission denied", hint="make the file readable by the user running aurora") from None
     except OSError as exc:
+        if exc.errno in DISK_FULL:
+            raise _write_failed(exc, dst) from None
         raise StagingError(f"{src}: cannot copy: {exc.strerror}") from None
     dst.chmod(mode)
 

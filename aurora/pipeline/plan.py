@@ -150,13 +150,7 @@ def make_plan(
     source = config.app.source or git.remote
     if source:
         labels[f"{OCI}.source"] = source
-    for key, value in config.image.labels.items():
-        if key == f"{OCI}.created":
-            raise ConfigError(
-                f"{CONFIG_NAME}: image -> labels -> {key}: set by aurora from SOURCE_DATE_EPOCH",
-                hint="remove it; set SOURCE_DATE_EPOCH to choose the creation time",
-            )
-        labels[key] = value
+    labels.update(config.image.labels)  # the model refuses org.opencontainers.image.created
     labels.update(
         {
             "io.aurora.roles": "all,api,web",
@@ -171,11 +165,6 @@ def make_plan(
         labels["io.aurora.health"] = config.backend.health
 
     writable = tuple(dict.fromkeys([*ZERO_WRITABLE, *config.backend.writable]))
-    if config.web.port == config.backend.port:
-        raise ConfigError(
-            f"{CONFIG_NAME}: web -> port: {config.web.port} is also the back end's port",
-            hint="give the web server and the back end different ports",
-        )
     return Plan(
         app_dir=app_dir,
         name=config.app.name,

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aurora.engines.protocol import Engine
-from aurora.host.registry import DIGEST_RE, RegistryError, RegistryOptions, transport_ref, with_retries
+from aurora.host.registry import RegistryError, RegistryOptions, transport_ref, with_retries
 from aurora.host.skopeo import raw_manifest
+from aurora.refs import DIGEST_RE
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from functools import cache
 
 import jinja2
 
+from aurora.errors import UsageError
 from aurora.pipeline.plan import SECRETS, Plan
 from aurora.resources import templates_dir
 
 
-class RenderError(ValueError):
-    pass
+class RenderError(UsageError):
+    """A value that cannot go into a generated file (the config model should have refused it)."""
 
 
 def dq(value: str) -> str:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from aurora.errors import AuroraError
 from aurora.host.distribution import OCI_INDEX, OCI_MANIFEST, Client
-from aurora.host.registry import DIGEST_RE, RegistryError, RegistryOptions
-from aurora.refs import ReferenceError, parse_ref
+from aurora.host.registry import RegistryError, RegistryOptions
+from aurora.refs import DIGEST_RE, ReferenceError, parse_ref
 
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY = b"{}"

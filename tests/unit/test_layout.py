@@ -15,8 +15,8 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "aurora"
 # Lowest first: a room may import its own modules, the foundation and the rooms before it.
 ROOMS = ("host", "config", "engines", "pipeline", "supply", "deploy", "checks", "cli")
-# Modules at the package's top that every room may use: errors, image references, resources.
-FOUNDATION = ("aurora", "aurora.errors", "aurora.refs", "aurora.resources", "aurora._release")
+# Modules at the package's top that every room may use: errors, choices, image references, resources.
+FOUNDATION = ("aurora", "aurora.errors", "aurora.choices", "aurora.refs", "aurora.resources", "aurora._release")
 # Imports inside a function, allowed only where they keep `aurora --help` fast: the commands
 # import the pipeline when they run, and the Docker SDK (an optional extra) is imported on use.
 LAZY_OK = ("aurora.cli", "aurora.host.dockerapi")
@@ -167,3 +167,11 @@ def test_the_checks_see_what_they_look_for():
     assert len(upward(edges)) == 2
     assert cycles(edges) == [["aurora.checks.verify", "aurora.config.app", "aurora.pipeline.plan"]]
     assert rank("aurora.errors") == 0 < rank("aurora.host.git") < rank("aurora.cli")
+
+
+MAX_LINES = 400  # small enough to read in one sitting (style.md)
+
+
+def test_every_module_reads_in_one_sitting():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_LINES}
+    assert long == {}, f"split these (at most {MAX_LINES - 1} lines): {long}"

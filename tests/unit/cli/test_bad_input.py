@@ -34,7 +34,7 @@ def _append(text):
 
 
 def _fe(text):
-    return _append("\n" + text + "\n") if False else _sub('source = "frontend"', 'source = "frontend"\n' + text)
+    return _sub('source = "frontend"', 'source = "frontend"\n' + text)
 
 
 def _be(text):

@@ -3,7 +3,7 @@
 Neither cluster manager's jar can be had here, so the bar is: golden YAML, strict schema
 validation (Kubernetes 1.25 and the newest the validator knows), the restricted Pod Security
 rules, and a check of every emitted setting against the documentation it follows
-(aurora.cluster.DOCUMENTED, cited in docs/cluster.md).
+(aurora.deploy.cluster_sources.DOCUMENTED, cited in docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import yaml
 
 from aurora import config
 from aurora.config.secrets import secret_in_env
-from aurora.deploy import cluster, istio
+from aurora.deploy import cluster, cluster_sources, istio
 from aurora.deploy.kube import KubeOptions, cluster_plan, database_templates, dump, objects
 from aurora.errors import ConfigError
 from aurora.pipeline.plan import make_plan
@@ -176,7 +176,7 @@ def test_objects_and_order(tmp_path):
 
 
 def test_each_emitted_setting_matches_its_documentation(tmp_path):
-    doc = {d.key: d.value for d in cluster.DOCUMENTED}
+    doc = {d.key: d.value for d in cluster_sources.DOCUMENTED}
     for case, manager in (("hazelcast-dns", "hazelcast"), ("hazelcast-api-split", "hazelcast"),
                           ("ignite-db", "ignite")):
         objs, plan = build(tmp_path, case)
@@ -224,7 +224,7 @@ def test_each_emitted_setting_matches_its_documentation(tmp_path):
 
 def test_docs_cite_every_documented_setting():
     text = (ROOT / "docs" / "cluster.md").read_text()
-    for d in cluster.DOCUMENTED:
+    for d in cluster_sources.DOCUMENTED:
         assert f"`{d.key}`" in text, d.key
         assert d.url.split(" ")[0] in text, d.url
     k8s = (ROOT / "docs" / "kubernetes.md").read_text()

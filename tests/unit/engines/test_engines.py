@@ -70,3 +70,23 @@ def test_job_golden_and_strict(tmp_path):
     job = objs[0]
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--destination=ghcr.io/acme/zero-demo:1.0" in args and "--reproducible" in args
+
+
+def test_the_engine_choices_are_the_table_and_auto():
+    from aurora.engines import EngineName, named
+
+    assert set(EngineName) == set(ENGINES) | {EngineName.AUTO}
+    assert named("podman") is EngineName.PODMAN and choose("podman") is EngineName.PODMAN
+    with pytest.raises(UsageError, match="unknown engine 'nerdctl'"):
+        named("nerdctl")
+
+
+def test_the_base_set_choices_are_the_config_models():
+    import typing
+
+    from aurora.config import Bases
+    from aurora.pipeline.bases import BaseSetName
+
+    assert typing.get_args(Bases.model_fields["set"].annotation) == tuple(BaseSetName)
+    with pytest.raises(UsageError, match="--bases 'cloud': use official or offline"):
+        BaseSetName.parse("cloud", "--bases")

@@ -1,0 +1,74 @@
+"""`aurora base`: the offline base images, made from Debian packages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aurora.cli.app import handles_errors, log, step
+from aurora.cli.options import JsonFlag
+
+# Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
+# engines) at the top would make `aurora --help` pay for every command.
+
+
+@handles_errors
+def base_build(
+    mirror: Annotated[Optional[str], typer.Option("--mirror", help="Debian mirror URL (default: mmdebstrap's).")] = None,
+    ca_cert: Annotated[Optional[list[Path]], typer.Option("--ca-cert", help="Extra CA certificate (PEM) for the build-stage bases; repeatable.")] = None,
+    host_ca: Annotated[bool, typer.Option("--host-ca/--no-host-ca", help="Add the CAs in /usr/local/share/ca-certificates (a company proxy's).")] = True,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node); repeatable.")] = None,
+) -> None:
+    """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage."""
+    from aurora.pipeline import offline
+
+    cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
+    if cas:
+        step("adding CA certificates to the build-stage bases: " + ", ".join(str(c) for c in cas))
+    refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas, only=tuple(only or ())), log=log, step=step)
+    for role, ref in refs.items():
+        print(f"{role}\t{ref}")
+
+
+@handles_errors
+def base_save(folder: Annotated[Path, typer.Argument(help="Folder for the OCI archives.")]) -> None:
+    """Export the offline bases as OCI archives (to load on another machine, or as another user)."""
+    from aurora.pipeline import offline
+
+    for path in offline.save(folder, log=log):
+        print(path)
+
+
+@handles_errors
+def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `aurora base save`.")]) -> None:
+    """Load offline bases saved by `aurora base save` into local storage."""
+    from aurora.pipeline import offline
+
+    for role, ref in offline.load(folder, log=log).items():
+        print(f"{role}\t{ref}")
+
+
+@handles_errors
+def base_list(as_json: JsonFlag = False) -> None:
+    """Show the offline base images and whether each is in local storage."""
+    from aurora.engines import get
+    from aurora.pipeline.bases import offline_refs
+
+    from aurora.pipeline.offline import runtime_is_stale
+
+    with get("buildah") as engine:
+        rows: dict[str, dict] = {role: {"image": ref, "digest": engine.image_digest(ref)}
+                                 for role, ref in offline_refs().items()}
+    for role, row in rows.items():
+        row["stale"] = role == "runtime" and row["digest"] is not None and runtime_is_stale(str(row["image"]))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for role, row in rows.items():
+        state = row["digest"] or "missing: run `aurora base build`"
+        if row["stale"]:
+            state = f"{state} (stale: it lists no packages for the SBOM; run `aurora base build --only runtime`)"
+        print(f"{role:8} {row['image']:32} {state}")

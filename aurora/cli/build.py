@@ -1,0 +1,185 @@
+"""The build commands: schema, init, render, build, push."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aurora.cli.app import handles_errors, log, step
+from aurora.cli.options import (
+    AppDir,
+    AuthFile,
+    CertDir,
+    DigestFile,
+    JsonFlag,
+    SignKey,
+    SignPassphrase,
+    TlsVerify,
+    registry_options,
+    write_digest,
+)
+
+# Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
+# engines) at the top would make `aurora --help` pay for every command.
+
+
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of aurora.toml."""
+    from aurora.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+@handles_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="The app folder.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing aurora.toml.")] = False,
+) -> None:
+    """Write a commented aurora.toml by looking at the project."""
+    from aurora.config.starter import write
+
+    path = write(directory, force=force)
+    step(f"wrote {path}")
+
+
+@handles_errors
+def render(
+    app_dir: AppDir = Path("."),
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder; default DIR/.aurora/context.")] = None,
+    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+) -> None:
+    """Write the Containerfile, its support files and the staged app files: a build context."""
+    from aurora.pipeline.bases import BaseSetName
+    from aurora.pipeline.build import Options, plan_for, render_to
+
+    plan = plan_for(Options(app_dir=app_dir, bases=None if bases is None else BaseSetName.parse(bases, "--bases")))
+    dest = render_to(plan, out or plan.app_dir / ".aurora" / "context")
+    step(f"rendered {dest}/Containerfile")
+    print(dest)
+
+
+@handles_errors
+def build(
+    app_dir: AppDir = Path("."),
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (NAME:TAG or TAG); repeatable.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
+    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Build engine: buildah, podman, docker, kaniko or auto.")] = "buildah",
+    push: Annotated[bool, typer.Option("--push", help="Push every tag after the build, then read it back.")] = False,
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+    digest_file: DigestFile = None,
+    secret: Annotated[Optional[list[str]], typer.Option("--secret", help="Build secret ID=FILE, mounted only for the step that needs it: npmrc (front-end install), maven-settings (back-end build).")] = None,
+    emit_job: Annotated[bool, typer.Option("--emit-job", help="kaniko: write a Kubernetes Job and the context tarball to -o DIR instead of building here.")] = False,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Folder for --emit-job.")] = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="--emit-job: namespace of the Job.")] = None,
+    registry_secret: Annotated[Optional[str], typer.Option("--registry-secret", help="--emit-job: the dockerconfigjson Secret with push credentials.")] = None,
+    executor_image: Annotated[Optional[str], typer.Option("--executor-image", help="--emit-job: the kaniko executor image.")] = None,
+    sbom_flag: Annotated[bool, typer.Option("--sbom/--no-sbom", help="With --push: attach the SBOM and the provenance to the pushed digest (OCI 1.1 referrers).")] = True,
+    sign_key: SignKey = None,
+    sign_passphrase_file: SignPassphrase = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
+    from aurora.engines import EngineName, choose, named, opened
+    from aurora.errors import UsageError
+    from aurora.pipeline.bases import BaseSetName
+    from aurora.pipeline.build import Options, parse_secrets
+    from aurora.pipeline.build import build as run_build
+    from aurora.pipeline.publish import push as run_push
+
+    base_set = None if bases is None else BaseSetName.parse(bases, "--bases")
+    secrets = parse_secrets(secret or [])
+    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=base_set, no_cache=no_cache, engine=named(engine),
+                   secrets=secrets)
+    if emit_job or choose(engine) == EngineName.KANIKO:
+        from aurora.deploy import kaniko_job
+        from aurora.pipeline.build import build_with_executor
+
+        if choose(engine) != EngineName.KANIKO:
+            raise UsageError("--emit-job goes with --engine kaniko")
+        if emit_job:
+            if out is None:
+                raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
+            job = kaniko_job.JobOptions(executor_image=executor_image or kaniko_job.EXECUTOR_IMAGE,
+                                        secret=registry_secret, namespace=namespace)
+            for path in kaniko_job.emit_job(opts, out, job):
+                print(path)
+            return
+        if not push:
+            raise UsageError("kaniko has no local image storage: add --push (or use --emit-job -o DIR)")
+        plan = build_with_executor(opts, insecure=not tls_verify, log=log, step=step)
+        print(plan.image)
+        return
+    reg = registry_options(authfile, cert_dir, tls_verify)
+    if sign_key is not None and not push:
+        raise UsageError("--sign-key signs what --push pushes: add --push")
+    key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
+    with opened() as engines:  # the build and the pushes share one engine, closed at the end
+        plan, built = run_build(opts, engines, log=log, step=step)
+        result = built.as_dict()
+        step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+        if push:
+            from aurora.pipeline.build import check_bases
+            from aurora.supply import publish as supply_publish
+
+            pushed = [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags]
+            for p in pushed:
+                step(f"pushed {p.destination} {p.digest} (read back from the registry)")
+            name = choose(engine)
+            local = f"containers-storage:{built.id}" if name in (EngineName.BUILDAH, EngineName.PODMAN) else None
+            # The SBOM, provenance and signatures: a failure here means the push is not complete.
+            supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
+                sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,
+                plan=plan, image_id=built.id, engine=str(name), base_digests=check_bases(plan, engines(engine)),
+                forbidden=(passphrase,) if passphrase else ()), reg, note=step)
+            result["digest"] = pushed[0].digest
+            result["pushed"] = [p.destination for p in pushed]
+            result.update(supply.as_dict())
+            write_digest(digest_file, pushed[0].digest)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
+
+
+def signing_key(path: Path | None, passphrase_file: Path | None):
+    """(private key, passphrase) for --sign-key, checked before anything is built; (None, b"") without."""
+    from aurora.errors import UsageError
+
+    if path is None:
+        if passphrase_file is not None:
+            raise UsageError("--sign-passphrase-file goes with --sign-key")
+        return None, b""
+    from aurora.supply import keys
+
+    passphrase = keys.passphrase_from(passphrase_file)
+    return keys.load_private(path, passphrase), passphrase
+
+
+@handles_errors
+def push_cmd(
+    image: Annotated[str, typer.Argument(help="Local image (name:tag or ID).")],
+    dest: Annotated[str, typer.Argument(help="Destination: [docker://]REGISTRY/NAME:TAG, oci:PATH, oci-archive:PATH.")],
+    authfile: AuthFile = None,
+    cert_dir: CertDir = None,
+    tls_verify: TlsVerify = True,
+    digest_file: DigestFile = None,
+    engine: Annotated[str, typer.Option("--engine", help="Engine holding the image.")] = "buildah",
+    as_json: JsonFlag = False,
+) -> None:
+    """Push an image, then read the manifest back and check its digest."""
+    from aurora.engines import opened
+    from aurora.pipeline.publish import push as run_push
+
+    reg = registry_options(authfile, cert_dir, tls_verify)
+    with opened() as engines:
+        pushed = run_push(engines(engine), image, dest, reg, log=log, note=step)
+    write_digest(digest_file, pushed.digest)
+    step(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
+    print(json.dumps(pushed.as_dict(), indent=2) if as_json else pushed.digest)

@@ -1,0 +1,101 @@
+"""The deployment commands: kube (Kubernetes YAML) and ci github (a release workflow)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aurora.cli.app import handles_errors, step
+from aurora.cli.options import AppDir
+
+# Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
+# engines) at the top would make `aurora --help` pay for every command.
+
+
+@handles_errors
+def kube(
+    app_dir: AppDir = Path("."),
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
+    target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
+    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
+    replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
+    db_secret_template: Annotated[Optional[Path], typer.Option("--db-secret-template", help="Also write a Secret (and ConfigMap) to fill in for [kube.database] to this file: placeholders only, never part of the objects above.")] = None,
+) -> None:
+    """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
+    Vert.x clustering, database references and Istio routing when configured."""
+    from dataclasses import replace
+
+    from aurora import config as config_mod
+    from aurora.deploy import kube as kube_mod
+    from aurora.deploy.pod import Layout, Target
+    from aurora.errors import UsageError
+    from aurora.host import git as gitinfo
+    from aurora.pipeline.plan import make_plan
+    from aurora.refs import ReferenceError, parse_ref
+
+    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
+    cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
+    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
+    ref = plan.image if image is None else image  # --image '' is an error, not the default
+    if digest_file is not None:
+        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
+        if not digest.startswith("sha256:"):
+            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
+        ref = f"{ref.split('@')[0]}@{digest}"
+    try:
+        parse_ref(ref)
+    except ReferenceError as exc:
+        raise UsageError(f"--image: {exc}") from None
+    opts = replace(chosen, image=ref)
+    objs = kube_mod.objects(plan, cfg, opts)
+    clustered = kube_mod.cluster_plan(plan, cfg, opts)
+    if clustered is not None:
+        step(f"Vert.x cluster: {clustered.manager} ({clustered.discovery} discovery, from {clustered.origin});"
+              f" headless Service {clustered.service}")
+        for note in clustered.notes:
+            step(f"note: {note}")
+    if db_secret_template is not None:
+        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
+        db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
+        step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
+    if out is None:
+        sys.stdout.write(kube_mod.dump(objs))
+    else:
+        for path in kube_mod.write(objs, out):
+            print(path)
+
+
+@handles_errors
+def ci_github(
+    app_dir: AppDir = Path("."),
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign the pushed image with the secrets AURORA_SIGNING_KEY and AURORA_SIGNING_PASSPHRASE.")] = False,
+    sbom: Annotated[bool, typer.Option("--sbom/--no-sbom", help="Attach the SBOM and provenance (default) or not.")] = True,
+) -> None:
+    """A starter GitHub Actions release workflow for the app (build, push with SBOM, provenance
+    and signature, verify, kube YAML)."""
+    from aurora import config as config_mod
+    from aurora.deploy import ci
+    from aurora.errors import CommandError
+    from aurora.host import runner
+
+    cfg = config_mod.load(app_dir)
+    rel = "."
+    try:  # the app folder relative to the repository's top, as the workflow sees it
+        top = Path(runner.output(["git", "-C", str(app_dir), "rev-parse", "--show-toplevel"], merge_stderr=False))
+        rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
+    except (CommandError, ValueError, OSError):
+        pass
+    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        step(f"wrote {out}")

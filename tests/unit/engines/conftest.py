@@ -1,0 +1,47 @@
+"""Stand-ins at the edge of the engines: the external command and the Docker API connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from aurora.host import runner
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+class FakeConnection:
+    """Stands in for host.dockerapi.DockerConnection: a podman API socket, never a process."""
+
+    opened = 0
+    closed = 0
+
+    def __init__(self, socket_dir: Path):
+        FakeConnection.opened += 1
+        self.is_podman = True
+        self.client = SimpleNamespace(api=SimpleNamespace())
+        self.sdk = SimpleNamespace(errors=SimpleNamespace(APIError=RuntimeError, ImageNotFound=LookupError))
+
+    def close(self) -> None:
+        FakeConnection.closed += 1
+
+
+@pytest.fixture
+def ran(monkeypatch) -> list[tuple[list[str], dict]]:
+    """Record every command; a push's --digestfile gets the digest a real push would write."""
+    calls: list[tuple[list[str], dict]] = []
+
+    def fake_run(argv, **kwargs):
+        argv = [str(a) for a in argv]
+        calls.append((argv, kwargs))
+        for a in argv:
+            if a.startswith("--digestfile="):
+                Path(a.split("=", 1)[1]).write_text(DIGEST + "\n")
+        return runner.Result(argv, 0, "")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(runner, "which", lambda tool, why="": f"/usr/bin/{tool}")
+    monkeypatch.setattr("aurora.engines.docker.DockerConnection", FakeConnection)
+    return calls
