@@ -158,6 +158,9 @@ def signing_key(path: Path | None, passphrase_file: Path | None):
         return None, b""
     from aurora.supply import keys
 
+    if not path.is_file():  # before asking for its passphrase
+        raise UsageError(f"--sign-key {path}: cannot read it (no such file)",
+                         hint="make a key pair with `aurora key generate`")
     passphrase = keys.passphrase_from(passphrase_file)
     return keys.load_private(path, passphrase), passphrase
 
