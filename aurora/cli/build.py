@@ -103,6 +103,9 @@ def build(
 
         if choose(engine) != EngineName.KANIKO:
             raise UsageError("--emit-job goes with --engine kaniko")
+        if sign_key is not None:
+            raise UsageError("--sign-key: kaniko pushes by itself, so aurora cannot sign or attach an SBOM to what it"
+                             " pushed yet", hint="build with --engine buildah or podman to sign")
         if emit_job:
             if out is None:
                 raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
@@ -114,6 +117,9 @@ def build(
         if not push:
             raise UsageError("kaniko has no local image storage: add --push (or use --emit-job -o DIR)")
         plan = build_with_executor(opts, insecure=not tls_verify, log=log, step=step)
+        if sbom_flag:
+            step("note: kaniko pushed the image itself: no SBOM or provenance is attached (buildah and podman builds"
+                 " attach them)")
         print(plan.image)
         return
     reg = registry_options(authfile, cert_dir, tls_verify)
