@@ -128,6 +128,10 @@ def read_image(image: str, opts: RegistryOptions | None = None, note=None) -> Im
             with_retries(lambda: runner.run(copy_argv(src, layout, opts), timeout=opts.timeout), src,
                          "reading", opts, note)
         except AuroraError as exc:
+            if src.startswith("containers-storage:") and ("does not resolve to an image" in exc.message
+                                                          or "not an image" in exc.message):
+                raise AuroraError(f"{image}: no such image in local storage",
+                                  hint="`buildah images` lists local images; a registry image: docker://REF") from None
             raise AuroraError(exc.message, hint=exc.hint or "check the image reference: `buildah images`"
                               " lists local images") from None
         return read_layout(layout)

@@ -260,7 +260,8 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
     lockfile = lockfile_for(app_dir) if app_dir is not None else None
     if image is None:
         assert app_dir is not None
-        image = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image
+        # The app's own image, as `aurora build -C DIR` left it in local storage.
+        image = "containers-storage:" + make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image
     ref = image.removeprefix("docker://")
     remote = image.startswith("docker://") or _names_registry(ref)
     if remote and attached and fmt == "spdx" and note:
@@ -273,7 +274,8 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
                           hint="`aurora build --push` attaches one; `aurora sbom --from-layers REF` describes"
                           " the image from its layers instead")
     files = imagefs.read_image(transport_ref(ref) if remote else image, opts, note=note)
-    return render(inventory(files, ref, lockfile, note=note), fmt)
+    name = ref.removeprefix("containers-storage:").removeprefix("oci-archive:").removeprefix("oci:")
+    return render(inventory(files, name, lockfile, note=note), fmt)
 
 
 def _names_registry(ref: str) -> bool:
