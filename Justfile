@@ -36,13 +36,13 @@ lint:
 bench *ARGS:
     {{ venv }}/python -m bench "$@"
 
-# release-check runs tests/unit/test_ci.py (the workflows and action.yml through actionlint,
+# release-check runs tests/unit/deploy/test_ci.py (the workflows and action.yml through actionlint,
 # zizmor, check-jsonschema and shellcheck; images/aurora/Containerfile through hadolint), then
 # builds the wheel and checks that it carries the templates.
 
 # Before tagging: the workflows, action.yml and the wheel.
 release-check:
-    {{ venv }}/python -m pytest -q tests/unit/test_ci.py
+    {{ venv }}/python -m pytest -q tests/unit/deploy/test_ci.py
     rm -rf .aurora/release-check && {{ venv }}/python -m build -q --outdir .aurora/release-check .
     {{ venv }}/python -m zipfile -l .aurora/release-check/*.whl | grep -q 'aurora/templates/ci/github-workflow.yml.j2'
     @echo "release-check: ok ($(ls .aurora/release-check))"

@@ -1,6 +1,6 @@
 """Istio: the Pod annotations, and an optional VirtualService + DestinationRule for the web port.
 
-Pure data in a fixed key order, like the rest of ``aurora.kube``. The forms follow Istio's
+Pure data in a fixed key order, like the rest of ``aurora.deploy.kube``. The forms follow Istio's
 reference documentation (docs/kubernetes.md lists the sources):
 
 - ``sidecar.istio.io/inject: "true"`` — sidecar injection for the Pod;
