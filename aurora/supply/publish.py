@@ -22,7 +22,7 @@ from aurora.supply import attach, imagefs, provenance, sbom, sign
 
 @dataclass(frozen=True)
 class SupplyOptions:
-    sbom: bool = True
+    sbom: bool = True  # the SBOM and the provenance (--no-sbom: neither)
     key: object | None = None  # a loaded private key (supply.keys.load_private)
     app_dir: Path | None = None  # for the front end's lockfile
     local_image: str | None = None  # local storage reference of the pushed image (faster to read)
@@ -73,7 +73,7 @@ def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
                                                   sbom.CYCLONEDX_MEDIA_TYPE, "sbom.cdx.json", opts,
                                                   created=_created(supply.timestamp), note=note))
         step = "the provenance"
-        if supply.plan is not None and supply.image_id:
+        if supply.sbom and supply.plan is not None and supply.image_id:
             materials = provenance.inputs(supply.plan, supply.base_digests)
             done_prov: set[tuple[str, str]] = set()
             for p in remote:

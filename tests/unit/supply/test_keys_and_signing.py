@@ -120,3 +120,19 @@ def test_artifact_manifest_refers_to_its_subject():
     assert m["layers"][0]["annotations"]["org.opencontainers.image.title"] == "sbom.cdx.json"
     assert attach.fallback_tag(subject["digest"]) == "sha256-" + "f" * 64
     assert attach.split("127.0.0.1:5000/zero/demo:1") == ("127.0.0.1:5000", "zero/demo", "1", None)
+
+
+def test_no_sbom_attaches_nothing_and_a_local_push_needs_no_registry():
+    from aurora.host.registry import RegistryOptions
+    from aurora.pipeline.publish import Pushed
+    from aurora.supply.publish import SupplyOptions, finish
+
+    pushed = [Pushed("img", "oci:/tmp/x", "sha256:" + "a" * 64)]
+    assert finish(pushed, SupplyOptions(), RegistryOptions(), note=print).as_dict() == \
+        {"sbom": [], "signatures": [], "provenance": []}
+    remote = [Pushed("img", "127.0.0.1:1/zero/x:1", "sha256:" + "a" * 64)]
+    # Nothing asked for: no request is made (port 1 would refuse it).
+    # (A stand-in plan: were the provenance made, reading it would fail.)
+    off = SupplyOptions(sbom=False, plan=object(), image_id="sha256:" + "b" * 64)  # type: ignore[arg-type]
+    assert finish(remote, off, RegistryOptions(), note=print).as_dict() == \
+        {"sbom": [], "signatures": [], "provenance": []}
