@@ -16,6 +16,9 @@
 #   AURORA_KUBE_TARGET  k8s|podman                                               (default k8s)
 #   AURORA_KUBE_OUTPUT  folder for the YAML                                (default aurora-kube)
 #   AURORA_TLS_VERIFY   true|false                                               (default true)
+#   AURORA_SBOM         true|false: attach SBOM + provenance on push, require the SBOM (default true)
+#   AURORA_SIGN_KEY_FILE  sigstore private key (cosign format): sign the push, require the signature
+#   AURORA_SIGN_PASSPHRASE  its passphrase (read by aurora from the environment, never an argument)
 #   AURORA_BIN          the aurora command                                    (default aurora)
 #   AURORA_DEBUG        true: `aurora --debug` (also when RUNNER_DEBUG=1)
 #   REGISTRY_AUTH_FILE  registry credentials (containers-auth.json), used when it exists
@@ -49,6 +52,9 @@ kube_target=${AURORA_KUBE_TARGET:-k8s}
 kube_output=${AURORA_KUBE_OUTPUT:-aurora-kube}
 tls_verify=$(bool AURORA_TLS_VERIFY "${AURORA_TLS_VERIFY:-true}")
 debug=$(bool AURORA_DEBUG "${AURORA_DEBUG:-false}")
+sbom=$(bool AURORA_SBOM "${AURORA_SBOM:-true}")
+sign_key=${AURORA_SIGN_KEY_FILE:-}
+[ -z "$sign_key" ] || [ -f "$sign_key" ] || die "AURORA_SIGN_KEY_FILE=$sign_key: no such file"
 output_file=${GITHUB_OUTPUT:-/dev/null}
 summary_file=${GITHUB_STEP_SUMMARY:-/dev/null}
 read -r -d '' -a tags <<<"${AURORA_TAGS:-}" || true
@@ -149,6 +155,8 @@ build_args=(build -C "$app_dir" --engine "$engine" --json)
 for t in "${tags[@]}"; do build_args+=(--tag "$t"); done
 if [ "$push" = true ]; then
   build_args+=(--push --digest-file "$work/digest" "${registry_args[@]}")
+  [ "$sbom" = true ] || build_args+=(--no-sbom)
+  [ -z "$sign_key" ] || build_args+=(--sign-key "$sign_key")
 fi
 note "aurora ${build_args[*]}"
 rc=0
@@ -172,6 +180,13 @@ else
   verify_ref="containers-storage:$built"
 fi
 verify_args=(verify "$verify_ref" -C "$app_dir" --json "${registry_args[@]}")
+if [ -n "$digest" ]; then
+  [ "$sbom" = false ] || verify_args+=(--require-sbom)
+  if [ -n "$sign_key" ]; then
+    "${aurora[@]}" key public "$sign_key" >"$work/signing.pub"
+    verify_args+=(--require-signature --key "$work/signing.pub")
+  fi
+fi
 note "aurora ${verify_args[*]}"
 verify_rc=0
 run_logged "$work/verify.json" "$work/verify.log" "${aurora[@]}" "${verify_args[@]}" || verify_rc=$?
@@ -221,6 +236,14 @@ if build.get("digest"):
     rows.append(("Pushed", ", ".join(code(p) for p in build.get("pushed", []))))
 else:
     rows.append(("Digest", "not pushed"))
+for sbom in build.get("sbom", []):
+    rows.append(("SBOM (CycloneDX)", code(sbom["digest"])))
+for prov in build.get("provenance", []):
+    rows.append(("Provenance (SLSA)", code(prov["digest"])))
+for sig in build.get("signatures", []):
+    rows.append(("Signature", f"{code(sig['reference'])}: {code(sig['signature_manifest'])}"))
+if build.get("digest") and not build.get("signatures"):
+    rows.append(("Signature", "not signed (no signing key)"))
 rows.append(("Image ID", code(build["id"][:12])))
 rows.append(("Size", f"{build['size_bytes'] / 1e6:.1f} MB uncompressed, {build['layers']} layers"))
 rows.append((f"Kubernetes YAML ({kube_target})", code(kube_path) + ": " + ", ".join(code(f) for f in files)))

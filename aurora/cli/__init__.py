@@ -3,8 +3,8 @@
 The commands in the order `aurora --help` lists them; each lives in the module of its room.
 """
 
-from aurora.cli import base, build, check, deploy
-from aurora.cli.app import app, base_app, ci_app, main
+from aurora.cli import base, build, check, deploy, supply
+from aurora.cli.app import app, base_app, ci_app, key_app, main
 
 app.command()(build.schema)
 app.command()(build.init)
@@ -12,6 +12,8 @@ app.command()(build.render)
 app.command()(build.build)
 app.command("push")(build.push_cmd)
 app.command()(check.verify)
+app.command()(supply.sbom)
+app.command("policy")(supply.policy_cmd)
 app.command()(deploy.kube)
 app.command()(check.smoke)
 app.command()(check.doctor)
@@ -20,5 +22,7 @@ base_app.command("build")(base.base_build)
 base_app.command("save")(base.base_save)
 base_app.command("load")(base.base_load)
 base_app.command("list")(base.base_list)
+key_app.command("generate")(supply.key_generate)
+key_app.command("public")(supply.key_public)
 
 __all__ = ["app", "main"]

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 base_app = typer.Typer(help="The offline base images, made from Debian packages.", no_args_is_help=True)
 app.add_typer(base_app, name="base")
+key_app = typer.Typer(help="Signing keys (sigstore, cosign's format).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
 ci_app = typer.Typer(help="CI starters for the app's repository.", no_args_is_help=True)
 app.add_typer(ci_app, name="ci")
 

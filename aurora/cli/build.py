@@ -15,6 +15,8 @@ from aurora.cli.options import (
     CertDir,
     DigestFile,
     JsonFlag,
+    SignKey,
+    SignPassphrase,
     TlsVerify,
     registry_options,
     write_digest,
@@ -93,9 +95,12 @@ def build(
     registry_secret: Annotated[Optional[str], typer.Option("--registry-secret", help="--emit-job: the dockerconfigjson Secret with push credentials.")] = None,
     executor_image: Annotated[Optional[str], typer.Option("--executor-image", help="--emit-job: the kaniko executor image.")] = None,
     cache_repo: Annotated[Optional[str], typer.Option("--cache-repo", help="kaniko: the registry repository for its layer cache (default: DESTINATION/cache).")] = None,
+    sbom_flag: Annotated[bool, typer.Option("--sbom/--no-sbom", help="With --push: attach the SBOM and the provenance to the pushed digest (OCI 1.1 referrers).")] = True,
+    sign_key: SignKey = None,
+    sign_passphrase_file: SignPassphrase = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Build the app's image (and push it with --push)."""
+    """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
     from aurora.engines import EngineName, choose, named, opened
     from aurora.errors import UsageError
     from aurora.pipeline.bases import BaseSetName
@@ -114,6 +119,9 @@ def build(
 
         if choose(engine) != EngineName.KANIKO:
             raise UsageError("--emit-job goes with --engine kaniko")
+        if sign_key is not None:
+            raise UsageError("--sign-key: kaniko pushes by itself, so aurora cannot sign or attach an SBOM to what it"
+                             " pushed yet", hint="build with --engine buildah or podman to sign")
         if emit_job:
             if out is None:
                 raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
@@ -128,6 +136,9 @@ def build(
         done = build_with_executor(opts, insecure=not tls_verify, log=log, step=step,
                                    authfile=reg.authfile or default_authfile(), cache_repo=cache_repo)
         step(f"pushed {', '.join(done.plan.tags)} {done.digest} (the executor's digest file)")
+        if sbom_flag:
+            step("note: kaniko pushed the image itself: no SBOM or provenance is attached (buildah and podman builds"
+                 " attach them)")
         write_digest(digest_file, done.digest)
         if as_json:
             print(json.dumps({"image": done.plan.image, "tags": list(done.plan.tags), "digest": done.digest,
@@ -136,21 +147,52 @@ def build(
             print(f"{done.plan.image}@{done.digest}")
         return
     reg = registry_options(authfile, cert_dir, tls_verify)
+    if sign_key is not None and not push:
+        raise UsageError("--sign-key signs what --push pushes: add --push")
+    key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        _, built = run_build(opts, engines, log=log, step=step)
+        plan, built = run_build(opts, engines, log=log, step=step)
         result = built.as_dict()
         step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
         if push:
+            from aurora.pipeline.build import check_bases
+            from aurora.supply import publish as supply_publish
+
             pushed = [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags]
             for p in pushed:
                 step(f"pushed {p.destination} {p.digest} (read back from the registry)")
+            name = choose(engine)
+            local = f"containers-storage:{built.id}" if name in (EngineName.BUILDAH, EngineName.PODMAN) else None
+            # The SBOM, provenance and signatures: a failure here means the push is not complete.
+            supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
+                sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,
+                plan=plan, image_id=built.id, engine=str(name), base_digests=check_bases(plan, engines(engine)),
+                forbidden=(passphrase,) if passphrase else ()), reg, note=step)
             result["digest"] = pushed[0].digest
             result["pushed"] = [p.destination for p in pushed]
+            result.update(supply.as_dict())
             write_digest(digest_file, pushed[0].digest)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
+
+
+def signing_key(path: Path | None, passphrase_file: Path | None):
+    """(private key, passphrase) for --sign-key, checked before anything is built; (None, b"") without."""
+    from aurora.errors import UsageError
+
+    if path is None:
+        if passphrase_file is not None:
+            raise UsageError("--sign-passphrase-file goes with --sign-key")
+        return None, b""
+    from aurora.supply import keys
+
+    if not path.is_file():  # before asking for its passphrase
+        raise UsageError(f"--sign-key {path}: cannot read it (no such file)",
+                         hint="make a key pair with `aurora key generate`")
+    passphrase = keys.passphrase_from(passphrase_file)
+    return keys.load_private(path, passphrase), passphrase
 
 
 @handles_errors

@@ -21,6 +21,10 @@ def verify(
     app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder whose aurora.toml gives the rules and ports.")] = None,
     policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML file with a [verify] table (overrides aurora.toml's).")] = None,
     source_date_epoch: Annotated[Optional[int], typer.Option("--source-date-epoch", help="Expected creation time (default: $SOURCE_DATE_EPOCH).")] = None,
+    key: Annotated[Optional[Path], typer.Option("--key", help="Public key (PEM): the image must carry a sigstore signature by it, for this reference.")] = None,
+    require_sbom: Annotated[bool, typer.Option("--require-sbom", help="The image must carry an attached SBOM of its digest.")] = False,
+    require_signature: Annotated[bool, typer.Option("--require-signature", help="The image must carry a signature (checked with --key).")] = False,
+    rebuild_flag: Annotated[bool, typer.Option("--rebuild", help="Rebuild from the inputs its provenance records (with -C DIR, the checkout): passes only when the image ID matches.")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
@@ -35,6 +39,10 @@ def verify(
     from aurora.host.skopeo import read
 
     reg = registry_options(authfile, cert_dir, tls_verify)
+    if rebuild_flag and app_dir is None:
+        from aurora.errors import UsageError
+
+        raise UsageError("--rebuild needs the checkout to rebuild from: -C DIR")
     rules, ports = config_mod.VerifyPolicy.model_validate({}), None
     if app_dir is not None:
         cfg = config_mod.load(app_dir)
@@ -47,6 +55,11 @@ def verify(
     facts = read(target, reg, note=step)
     report = evaluate(target, facts.raw_manifest, facts.config, rules,
                       source_date_epoch=source_date_epoch, expected_ports=ports)
+    if require_sbom or require_signature:
+        rules = rules.model_copy(update={"require_sbom": rules.require_sbom or require_sbom,
+                                         "require_signature": rules.require_signature or require_signature})
+    if key is not None or rules.require_sbom or rules.require_signature or rebuild_flag:
+        report = _supply_checks(report, target, facts, rules, key, reg, app_dir if rebuild_flag else None)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -55,6 +68,28 @@ def verify(
         print(f"{'PASS' if report.ok else 'FAIL'}  {target} {report.digest}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, rebuild_dir: Path | None):
+    """The rules over what is stored beside the image: SBOM, signature, provenance, rebuild."""
+    from dataclasses import replace
+
+    from aurora.checks import attestations
+    from aurora.checks import rebuild as rebuild_mod
+    from aurora.checks.verify import Check
+
+    if not target.startswith("docker://"):
+        return replace(report, checks=report.checks + (
+            Check("supply chain", "fail", "SBOM, signature and provenance are stored in a registry: verify a docker:// reference"),))
+    ref = target.removeprefix("docker://")
+    extra = attestations.checks(ref, facts.digest, rules, key, reg)
+    if rebuild_dir is not None:
+        found, statement = rebuild_mod.provenance_of(ref, facts.digest, key, reg)
+        extra.append(found)
+        if statement is not None:
+            extra += rebuild_mod.rebuild(statement, str((facts.manifest.get("config") or {}).get("digest", "")),
+                                         rebuild_dir, "buildah", log=lambda line: err(f"  {line}"), step=step)
+    return replace(report, checks=report.checks + tuple(extra))
 
 
 @handles_errors

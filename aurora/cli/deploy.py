@@ -75,8 +75,11 @@ def kube(
 def ci_github(
     app_dir: AppDir = Path("."),
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign the pushed image with the secrets AURORA_SIGNING_KEY and AURORA_SIGNING_PASSPHRASE.")] = False,
+    sbom: Annotated[bool, typer.Option("--sbom/--no-sbom", help="Attach the SBOM and provenance (default) or not.")] = True,
 ) -> None:
-    """A starter GitHub Actions release workflow for the app (build, push, verify, kube YAML)."""
+    """A starter GitHub Actions release workflow for the app (build, push with SBOM, provenance
+    and signature, verify, kube YAML)."""
     from aurora import config as config_mod
     from aurora.deploy import ci
     from aurora.errors import CommandError
@@ -89,7 +92,7 @@ def ci_github(
         rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
     except (CommandError, ValueError, OSError):
         pass
-    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name))
+    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -12,6 +12,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON
 AuthFile = Annotated[Optional[Path], typer.Option("--authfile", help="Registry auth file (default: REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json).")]
 CertDir = Annotated[Optional[Path], typer.Option("--cert-dir", help="Folder with the registry's CA certificate (*.crt).")]
 TlsVerify = Annotated[bool, typer.Option("--tls-verify/--no-tls-verify", help="Verify the registry's TLS certificate (on by default).")]
+SignKey = Annotated[Optional[Path], typer.Option("--sign-key", help="Sign the pushed digest with this sigstore (cosign-format) private key; passphrase from $AURORA_SIGN_PASSPHRASE or $COSIGN_PASSWORD.")]
+SignPassphrase = Annotated[Optional[Path], typer.Option("--sign-passphrase-file", help="Read the signing key's passphrase from this file.")]
 DigestFile = Annotated[Optional[Path], typer.Option("--digest-file", help="Write the pushed manifest digest here.")]
 
 

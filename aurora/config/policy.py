@@ -25,6 +25,8 @@ class VerifyPolicy(Model):
         description="The entrypoint the image must have (aurora's).",
     )
     secret_patterns: list[str] = Field(default_factory=list, description="Extra regular expressions that mark an environment value as a secret.")
+    require_sbom: bool = Field(False, description="A registry image must carry an attached CycloneDX SBOM of its digest.")
+    require_signature: bool = Field(False, description="A registry image must carry a sigstore signature that verifies with --key.")
 
     @field_validator("platforms")
     @classmethod

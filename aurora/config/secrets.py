@@ -38,3 +38,11 @@ def secret_in_env(env: list[str], extra: list[str] | tuple[str, ...] = ()) -> li
         if why:
             found.append(f"{key} ({why})")
     return found
+
+
+def secrets_in_text(text: str, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """What secret-looking values a document (an SBOM, a provenance statement) holds, described,
+    never quoted."""
+    found = [what for pattern, what in _SECRET_VALUES if pattern.search(text)]
+    found += [f"a match of {p!r}" for p in extra if re.search(p, text)]
+    return found

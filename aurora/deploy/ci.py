@@ -56,6 +56,8 @@ def github_workflow(
     *,
     action_ref: str | None = None,
     action_version: str | None = None,
+    sign: bool = False,
+    sbom: bool = True,
 ) -> str:
     """A release workflow (``.github/workflows/aurora.yml``) for the Zero app ``app_name``.
 
@@ -63,7 +65,9 @@ def github_workflow(
     POSIX form. ``registry`` is the host to push to: ghcr.io uses the workflow's own token
     (``packages: write``); any other registry reads ``secrets.REGISTRY_USERNAME`` and
     ``secrets.REGISTRY_TOKEN``. ``action_ref`` (``owner/repo@<40-hex commit>``) overrides the
-    pinned action; ``action_version`` is the release named in the comment beside it.
+    pinned action; ``action_version`` is the release named in the comment beside it. ``sign``
+    passes ``secrets.AURORA_SIGNING_KEY`` / ``secrets.AURORA_SIGNING_PASSPHRASE`` to the action;
+    ``sbom=False`` turns the attached SBOM and provenance off.
 
     Raises ``UsageError`` for a value that could not go into the YAML safely.
     """
@@ -100,6 +104,8 @@ def github_workflow(
         "action_ref": ref,
         "action_version": version,
         "action_note": note,
+        "sign": sign,
+        "sbom": sbom,
         # GitHub's own ${{ expr }}: written by a function so Jinja never parses them.
         "gh": lambda expr: "${{ " + expr + " }}",
     }

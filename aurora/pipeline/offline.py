@@ -33,6 +33,10 @@ PRUNE_PARTS = ("/gconv/",)
 # Dependencies that only matter to a distribution's service scripts, not in a container:
 # nginx's init script calls `ip`, and iproute2 brings Kerberos, libdb and more.
 CUT_DEPENDENCIES = {("nginx", "iproute2")}
+# The runtime base's layout version: 2 records its packages in /var/lib/dpkg/status (for the
+# SBOM). A base without the label predates that: `aurora base list` calls it stale.
+FORMAT_LABEL = "io.aurora.base.format"
+RUNTIME_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -89,13 +93,39 @@ def _ar_members(data: bytes) -> dict[str, bytes]:
     return out
 
 
+def read_control(data: bytes) -> str:
+    """The control file of a .deb (its Package, Version, Architecture... paragraph)."""
+    members = _ar_members(data)
+    control_name = next(n for n in members if n.startswith("control.tar"))
+    with tarfile.open(fileobj=io.BytesIO(members[control_name])) as tar:
+        return tar.extractfile("./control").read().decode()  # type: ignore[union-attr]
+
+
+def dpkg_status(controls: dict[str, str]) -> str:
+    """A dpkg status database listing ``controls`` (package → control file) as installed.
+
+    The extract variant installs nothing, so dpkg's database stays empty; this one records
+    what was unpacked, where SBOM tools (aurora sbom, syft, trivy) look for it."""
+    out = []
+    for pkg in sorted(controls):
+        lines = [line for line in controls[pkg].strip().splitlines() if line.strip()]
+        at = next((i for i, line in enumerate(lines) if line.startswith("Package:")), 0) + 1
+        out.append("\n".join([*lines[:at], "Status: install ok installed", *lines[at:]]) + "\n")
+    return "\n".join(out)
+
+
+def _add_text(out: tarfile.TarFile, name: str, text: str) -> None:
+    data = text.encode()
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), 0o644, 0
+    out.addfile(info, io.BytesIO(data))
+
+
 def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
     """(package, dependencies, files) of a .deb, files without the leading './'."""
     members = _ar_members(data)
-    control_name = next(n for n in members if n.startswith("control.tar"))
     data_name = next(n for n in members if n.startswith("data.tar"))
-    with tarfile.open(fileobj=io.BytesIO(members[control_name])) as tar:
-        control = tar.extractfile("./control").read().decode()  # type: ignore[union-attr]
+    control = read_control(data)
     fields: dict[str, str] = {}
     key = ""
     for line in control.splitlines():
@@ -115,14 +145,18 @@ def read_deb(data: bytes) -> tuple[str, list[str], list[str]]:
 
 def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set[str]]:
     """Copy the extracted root file system minus packages outside the roots' dependency closure
-    (after CUT_DEPENDENCIES), documentation, translations and the downloaded .debs."""
+    (after CUT_DEPENDENCIES), documentation, translations and the downloaded .debs. The kept
+    packages are recorded in /var/lib/dpkg/status, their files in /var/lib/dpkg/info/*.list."""
     with tarfile.open(src) as tar:
         members = tar.getmembers()
         debs = {}
+        controls = {}
         for m in members:
             if m.isfile() and m.name.endswith(".deb") and "/var/cache/apt/archives/" in "/" + m.name.removeprefix("./"):
-                pkg, deps, files = read_deb(tar.extractfile(m).read())  # type: ignore[union-attr]
+                raw = tar.extractfile(m).read()  # type: ignore[union-attr]
+                pkg, deps, files = read_deb(raw)
                 debs[pkg] = (deps, files)
+                controls[pkg] = read_control(raw)
         kept: set[str] = set()
         todo = [r for r in roots if r in debs]
         while todo:
@@ -145,9 +179,12 @@ def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set
                 return True  # licences stay with the binaries they cover
             return not (rel.startswith(PRUNE_PREFIXES) or any(p in "/" + rel for p in PRUNE_PARTS))
 
+        database = ("./var/lib/dpkg/status", *(f"./var/lib/dpkg/info/{p}.list" for p in kept))
         with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as out:
             names = set()
             for m in members:
+                if m.name in database:
+                    continue  # extract's empty database: written below
                 if keep(m.name):
                     out.addfile(m, tar.extractfile(m) if m.isfile() else None)
                     names.add(m.name.removeprefix("./").rstrip("/"))
@@ -155,17 +192,32 @@ def prune_runtime(src: Path, dst: Path, roots: list[str]) -> tuple[set[str], set
                 tmp = tarfile.TarInfo("./tmp")
                 tmp.type, tmp.mode, tmp.mtime = tarfile.DIRTYPE, 0o1777, 0
                 out.addfile(tmp)
+            _add_text(out, database[0], dpkg_status({p: controls[p] for p in kept}))
+            for pkg in sorted(kept):
+                listed = sorted("/" + f for f in debs[pkg][1] if keep("./" + f))
+                _add_text(out, f"./var/lib/dpkg/info/{pkg}.list", "".join(f + "\n" for f in listed))
     return kept, dropped
 
 
-def bud_argv(context: Path, tag: str, sde: int, base: str | None = None) -> list[str]:
+def bud_argv(context: Path, tag: str, sde: int, base: str | None = None,
+             labels: tuple[tuple[str, str], ...] = ()) -> list[str]:
     argv = [
         "buildah", "bud", f"--isolation={isolation()}", "--layers", f"--timestamp={sde}",
         "--identity-label=false", "--format=oci", "-t", tag,
     ]
+    for key, value in labels:
+        argv += ["--label", f"{key}={value}"]
     if base:
         argv += ["--build-arg", f"BASE={base}"]
     return argv + [str(context)]
+
+
+def runtime_is_stale(ref: str) -> bool:
+    """Whether the runtime base in local storage predates RUNTIME_FORMAT (it lists no packages)."""
+    result = runner.run(["buildah", "inspect", "--type", "image", "--format",
+                         "{{index .OCIv1.Config.Labels \"" + FORMAT_LABEL + "\"}}", ref],
+                        check=False, merge_stderr=False)
+    return result.returncode == 0 and result.output.strip() != RUNTIME_FORMAT
 
 
 def runtime_packages() -> list[str]:
@@ -203,7 +255,9 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
                 pruned.replace(raw)
                 step(f"runtime: kept {len(kept)} packages ({', '.join(sorted(kept))}); dropped {', '.join(sorted(dropped)) or 'none'}")
             step(f"{role}: {refs[role]}")
-            _run(bud_argv(ctx, refs[role], spec.source_date_epoch), log, None, f"building {refs[role]} failed")
+            labels = ((FORMAT_LABEL, RUNTIME_FORMAT),) if role == "runtime" else ()
+            _run(bud_argv(ctx, refs[role], spec.source_date_epoch, labels=labels), log, None,
+                 f"building {refs[role]} failed")
             (ctx / "rootfs.tar").unlink()
         for role in ("jdk", "node"):
             if role not in wanted:

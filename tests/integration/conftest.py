@@ -92,6 +92,8 @@ def offline_bases(tools):
     listing = json.loads(aurora("base", "list", "--json").stdout)
     if any(row["digest"] is None for row in listing.values()):
         aurora("base", "build", timeout=1800)
+    elif listing["runtime"].get("stale"):  # made before the runtime base listed its packages
+        aurora("base", "build", "--only", "runtime", timeout=1800)
     return listing
 
 

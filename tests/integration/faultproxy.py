@@ -2,7 +2,8 @@
 
 Modes: "pass" (forward), "fail-first:N" (500 for the first N blob-upload requests, then
 forward), "fail" (500 for every request after the /v2/ ping), "stall" (swallow blob uploads and
-never answer), "cut" (read half of a blob upload, then drop the connection).
+never answer), "cut" (read half of a blob upload, then drop the connection), "refuse-artifacts"
+(400 for a manifest with an artifactType, as a registry without OCI 1.1 support answers).
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 body = _read_body(self)
+                if mode == "refuse-artifacts" and self.command == "PUT" and "/manifests/" in self.path \
+                        and b'"artifactType"' in body:
+                    # A registry that does not take OCI 1.1 artifacts answers like this.
+                    message = b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":"artifactType is not supported"}]}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(message)))
+                    self.end_headers()
+                    self.wfile.write(message)
+                    return
                 fail = (mode == "fail" and self.path != "/v2/") or (
                     mode.startswith("fail-first:") and self._blob_upload() and proxy.failed < int(mode.split(":")[1]))
                 if fail:

@@ -173,3 +173,27 @@ def test_action_bad_inputs_stop_before_building(inputs, message, demo_app, tmp_p
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert outputs == {} and summary == ""
+
+
+def test_action_signs_requires_sbom_and_signature_and_reports_their_digests(registry, demo_app, demo_image,
+                                                                           tmp_path):
+    from tests.integration.conftest import aurora
+
+    passphrase = "action passphrase 19"
+    key = tmp_path / "keys" / "signing.key"
+    aurora("key", "generate", "-o", str(key), env={"AURORA_SIGN_PASSPHRASE": passphrase})
+    proc, outputs, summary = run_action(
+        tmp_path / "run", app_dir=str(demo_app), registry=registry.host, image="zero/demo-signed", tags="2.0.0",
+        push="true", tls_verify="false", kube_output="kube", sign_key_file=str(key), sign_passphrase=passphrase,
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        rows = {line.split("|")[1].strip(): line for line in summary.splitlines()
+                if line.startswith("| ") and line.count("|") >= 3}
+        assert "SBOM (CycloneDX)" in rows and "sha256:" in rows["SBOM (CycloneDX)"]
+        assert "Provenance (SLSA)" in rows and "sha256:" in rows["Provenance (SLSA)"]
+        assert f"{registry.host}/zero/demo-signed:2.0.0" in rows["Signature"]
+        assert "✅ pass" in rows["sbom"] and "✅ pass" in rows["signature"], summary
+        assert passphrase not in summary + proc.stderr + proc.stdout
+    finally:
+        sh("buildah", "rmi", f"{registry.host}/zero/demo-signed:2.0.0", check=False)

@@ -148,7 +148,8 @@ def generated(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("app") / ".github" / "workflows"
     folder.mkdir(parents=True)
     out = []
-    for name, kwargs in (("aurora.yml", {}), ("aurora-other-registry.yml", {"registry": "registry.example.com"})):
+    for name, kwargs in (("aurora.yml", {}), ("aurora-other-registry.yml", {"registry": "registry.example.com"}),
+                         ("aurora-signed.yml", {"sign": True}), ("aurora-no-sbom.yml", {"sbom": False})):
         path = folder / name
         path.write_text(github_workflow("zero-demo", **kwargs))
         out.append(path)
@@ -363,3 +364,15 @@ def test_docs_show_the_generated_workflow():
     block = re.search(r"```yaml\n(name: release\n.*?)```", text, re.DOTALL)
     assert block, "the example workflow is missing from docs/github-actions.md"
     assert yaml.safe_load(block[1]) == yaml.safe_load(github_workflow("zero-demo"))
+
+
+def test_signed_workflow_passes_the_key_from_secrets_only():
+    doc = yaml.safe_load(github_workflow("zero-demo", sign=True))
+    step = next(s for s in doc["jobs"]["image"]["steps"] if s.get("id") == "aurora")
+    assert step["with"]["signing-key"] == "${{ secrets.AURORA_SIGNING_KEY }}"
+    assert step["with"]["signing-passphrase"] == "${{ secrets.AURORA_SIGNING_PASSPHRASE }}"
+    assert "sbom" not in step["with"]
+    plain = yaml.safe_load(github_workflow("zero-demo"))
+    assert "signing-key" not in next(s for s in plain["jobs"]["image"]["steps"] if s.get("id") == "aurora")["with"]
+    off = yaml.safe_load(github_workflow("zero-demo", sbom=False))
+    assert next(s for s in off["jobs"]["image"]["steps"] if s.get("id") == "aurora")["with"]["sbom"] == "false"

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Tools the supply-chain tests use, built from the Go module proxy into a cache (tests only;
+# aurora itself needs neither):
+#   syft        the SBOM cross-check: it must find no Java or Debian package aurora leaves out
+#   policypull  a pull through containers/image with a signature policy, as podman/CRI-O do
+#               (Debian 12's podman and skopeo are built with sigstore disabled)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${AURORA_TEST_BIN:-$HOME/.cache/aurora-tests/bin}"
+mkdir -p "$bin"
+PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "test-tools: Go is needed (apt-get install golang, or /usr/local/go)" >&2; exit 1; }
+SYFT_VERSION=v1.57.1
+if [ ! -x "$bin/syft" ] || [ "$(cat "$bin/syft.version" 2>/dev/null)" != "$SYFT_VERSION" ]; then
+  echo "test-tools: building syft $SYFT_VERSION (a few minutes, once)" >&2
+  GOBIN="$bin" go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+  echo "$SYFT_VERSION" > "$bin/syft.version"
+fi
+stamp="$bin/policypull.sum"
+if [ ! -x "$bin/policypull" ] || ! cmp -s "$stamp" <(cat tests/tools/policypull/go.sum tests/tools/policypull/main.go); then
+  echo "test-tools: building policypull (containers/image)" >&2
+  (cd tests/tools/policypull && CGO_ENABLED=0 go build -tags containers_image_openpgp -o "$bin/policypull" .)
+  cat tests/tools/policypull/go.sum tests/tools/policypull/main.go > "$stamp"
+fi
+echo "$bin"
