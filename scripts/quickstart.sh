@@ -41,10 +41,7 @@ case "$mode" in
     echo "zero-demo is running: http://127.0.0.1:${port}/  (stop it: podman rm -f zero-demo)"
     ;;
   test)
-    # The kaniko tests run the executor, built once per machine from the Go module proxy (a few
-    # minutes the first time, cached by version after). The integration tests build the offline
-    # bases themselves when they are missing.
-    bash scripts/kaniko-executor.sh >/dev/null
+    # The integration tests build the offline bases themselves when they are missing.
     python -m pytest "${@:2}"
     ;;
   *)
