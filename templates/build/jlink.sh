@@ -7,12 +7,13 @@
 set -eu
 deps=$1 out=$2 release=$3 extra=$4 mode=$5
 
-# The JDK modules lib/ uses. Jars without module-info are read from the class path; /tmp/jdeps-mp
+# The JDK modules lib/ uses. Jars without module-info are read from the class path; $work/mp
 # (empty unless auto_requires filled it) holds those that lib/'s explicit modules require.
+work=$(mktemp -d)
+mkdir "$work/mp"
 module_deps() {
-  mkdir -p /tmp/jdeps-mp
   jdeps -J-XX:TieredStopAtLevel=1 --ignore-missing-deps -q --recursive --multi-release "$release" \
-        --print-module-deps --module-path /tmp/jdeps-mp --class-path "$deps/lib/*" "$@" 2>/tmp/jdeps.log
+        --print-module-deps --module-path "$work/mp" --class-path "$deps/lib/*" "$@" 2>/tmp/jdeps.log
 }
 
 # An explicit module (a jar with module-info, e.g. jackson-dataformat-yaml 2.13) that requires a
@@ -20,7 +21,7 @@ module_deps() {
 # it resolves `requires` on the module path only. Put exactly those required jars there; the
 # whole lib/ cannot go, as its jars split packages (jsr305 and java.annotation, ...).
 auto_requires() {
-  cat >/tmp/AutoRequires.java <<'JAVA'
+  cat >"$work/AutoRequires.java" <<'JAVA'
 import java.lang.module.ModuleDescriptor;
 import java.lang.module.ModuleFinder;
 import java.lang.module.ModuleReference;
@@ -59,9 +60,9 @@ public class AutoRequires {
     }
 }
 JAVA
-  jars=$(java -XX:TieredStopAtLevel=1 /tmp/AutoRequires.java "$@") || return 1
+  jars=$(java -XX:TieredStopAtLevel=1 "$work/AutoRequires.java" "$@") || return 1
   [ -n "$jars" ] || return 1
-  for jar in $jars; do cp "$jar" /tmp/jdeps-mp/; done
+  for jar in $jars; do cp "$jar" "$work/mp/"; done
 }
 
 if [ "$mode" = full ]; then
@@ -74,7 +75,7 @@ else
       echo "aurora: jdeps found in lib/: $found"
     elif grep -q 'FindException: Module .* not found, required by' /tmp/jdeps.log &&
          auto_requires "$@" && found=$(module_deps "$@"); then
-      echo "aurora: jdeps found in lib/ (with $(ls /tmp/jdeps-mp | tr '\n' ' ')on the module path): $found"
+      echo "aurora: jdeps found in lib/ (with $(ls "$work/mp" | tr '\n' ' ')on the module path): $found"
     else
       echo "aurora: jdeps could not analyse lib/; shipping java.se instead:" >&2
       cat /tmp/jdeps.log >&2
@@ -88,6 +89,7 @@ else
   jlink --add-modules "$found,$extra" "$strip" --no-header-files --no-man-pages \
         --compress=2 --output "$out"
 fi
+rm -rf "$work"
 
 # Some JDK packages (Debian's) link cacerts to a file outside the JDK: ship the real file.
 jdk_home=$(dirname "$(dirname "$(readlink -f "$(command -v jlink)")")")
