@@ -103,7 +103,7 @@ def test_the_demo_in_chromium(playwright_chromium, demo, artefacts, tmp_path):
     base = demo.url("")
     context = playwright_chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 1000, "height": 760})
+        viewport={"width": 1000, "height": 540})
     try:
         # 1. First visit: the page, the greeting from the back end, live messages over STOMP.
         page = context.new_page()
@@ -126,6 +126,8 @@ def test_the_demo_in_chromium(playwright_chromium, demo, artefacts, tmp_path):
         assert any(p.endswith(".js") for p in hashed) and any(p.endswith(".css") for p in hashed), first.responses
         assert ("/", 200) in first.responses and ("/api/greeting?name=Zero", 200) in first.responses
         assert first.errors == []
+        logged = [p for p, _ in access_log(demo.name)]
+        assert all(p in logged for p in hashed), (hashed, logged)  # the log shows asset requests
         page.close()
 
         # 2. A deep client route, loaded and reloaded: index.html each time, the login page shown.
