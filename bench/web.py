@@ -34,6 +34,12 @@ from bench import sh
 # What the demo's page asks the back end for as it loads (src/pages/Home.jsx).
 DEMO_API_CALLS = ("/api/greeting?name=Zero",)
 NAVIGATION = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+DEFINITION = ("The demo with its bundler's source maps on (as create-react-app has them). Before: "
+              "`[frontend] source_maps = true` (maps kept, as aurora did before issue 21), fetched with gzip "
+              "only (the old server gzipped on the fly, at level 1: it sent slightly more) and without "
+              "compression; after: the defaults (maps left out, .gz and .br made at build time), fetched "
+              "with `gzip, deflate, br`. A first visit: the page, what it names, what its CSS names, and "
+              "its API calls on load; bytes as sent, headers included (bench/README.md).")
 ENCODINGS = {"identity": None, "gzip": "gzip", "gzip, br": "gzip, deflate, br"}
 
 
@@ -185,7 +191,7 @@ def with_maps(app: Path, dest: Path, source_maps: bool) -> Path:
 
 def measure(bench, wl) -> dict:
     """Build the two variants with aurora (the bench's storage, its cache), measure each."""
-    out: dict = {"definition": __doc__.split("\n\n")[1].replace("\n", " ")}
+    out: dict = {"definition": DEFINITION}
     for label, keep_maps, encodings in (("before", True, ("identity", "gzip")), ("after", False, ("gzip, br",))):
         app = with_maps(wl.app, bench.tmp / f"web-{label}", keep_maps)
         tag = f"localhost/aurora-bench/{wl.name}-web:{label}"

@@ -403,7 +403,8 @@ def test_markdown_web_section():
            "after": {"web_layer": {"bytes": 160_000, "by_kind": {"files": 100_000, "maps": 0, "gz": 35_000, "br": 25_000}},
                      "first_visit": {"gzip, br": {**visit, "bytes": 30_000}}}}
     text = "\n".join(web_section(web))
-    assert "| before, Accept-Encoding: identity | 300.0 kB | 200.0 kB | 0 B | 120.0 kB | 1 |" in text
-    assert "| after, Accept-Encoding: gzip, br | 160.0 kB | 0 B | 60.0 kB | 30.0 kB | 1 |" in text
+    assert "| before, Accept-Encoding: identity | 300.0 kB | 100.0 kB | 200.0 kB | 0 B | 120.0 kB | 1 |" in text
+    assert "| after, Accept-Encoding: gzip, br | 160.0 kB | 100.0 kB | 0 B | 60.0 kB | 30.0 kB | 1 |" in text
     assert "`/` 900 B br" in text
+    assert "files and maps only: 300.0 kB" in text
     assert web_section(None) == [] and "Not measured: boom" in "\n".join(web_section({"error": "boom"}))
