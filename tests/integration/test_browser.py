@@ -59,7 +59,7 @@ class Watch:
 
 def watch(context, page, base: str) -> Watch:
     w = Watch()
-    page.on("console", lambda m: m.type in ("error", "warning") and w.errors.append(f"console {m.type}: {m.text}"))
+    page.on("console", lambda m: m.type == "error" and w.errors.append(f"console error: {m.text}"))
     page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: w.errors.append(f"request failed: {r.url} {r.failure}"))
 
