@@ -159,10 +159,45 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                           if rep.get("buildah_equals_aurora_content") is not None else ""))
             out.append("")
 
+    out += web_section(results.get("web"))
     out += ["## Targets", "", "```"]
     out += [t.line() for t in targets]
     out += ["```", ""]
     return "\n".join(out)
+
+
+def web_section(web: dict | None) -> list[str]:
+    """The first visit's bytes and the web layer's size, before and after (bench/web.py)."""
+    if not web:
+        return []
+    out = ["## The web server: a first visit and the web layer", ""]
+    if web.get("error"):
+        return out + [f"Not measured: {web['error']}", ""]
+    out += [f"{web.get('definition', '')}", "",
+            "| | web layer | its own files | source maps | precompressed (.gz + .br) | first visit | responses |",
+            "|---|---|---|---|---|---|---|"]
+    for label in ("before", "after"):
+        rec = web.get(label) or {}
+        layer = rec.get("web_layer") or {}
+        kinds = layer.get("by_kind") or {}
+        for enc, visit in (rec.get("first_visit") or {}).items():
+            out.append(f"| {label}, Accept-Encoding: {enc} | {fmt_bytes(layer.get('bytes'))} | "
+                       f"{fmt_bytes(kinds.get('files'))} | {fmt_bytes(kinds.get('maps'))} | {fmt_bytes((kinds.get('gz') or 0) + (kinds.get('br') or 0))} | "
+                       f"{fmt_bytes(visit.get('bytes'))} | {len(visit.get('responses') or [])}"
+                       + (f" ({', '.join(visit['failed'])} failed)" if visit.get("failed") else "") + " |")
+    out.append("")
+    kinds = ((web.get("before") or {}).get("web_layer") or {}).get("by_kind") or {}
+    if kinds:
+        out.append(f"Before issue 21 the web layer held the front end's files and maps only: "
+                   f"{fmt_bytes((kinds.get('files') or 0) + (kinds.get('maps') or 0))} (no precompressed copies).")
+        out.append("")
+    after = (web.get("after") or {}).get("first_visit", {}).get("gzip, br") or {}
+    if after.get("responses"):
+        out.append("After, per response: " + "; ".join(
+            f"`{r['path']}` {fmt_bytes(r['bytes'])}{' ' + r['encoding'] if r['encoding'] else ''}"
+            for r in after["responses"]) + ".")
+        out.append("")
+    return out
 
 
 def render_chart(results: dict, path: Path) -> Path:

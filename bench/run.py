@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import payload as payload_mod
 from bench import sh, stats
+from bench import web as web_mod
 from bench.registry import Registry
 from bench.report import render_chart, render_markdown
 from bench.stats import SCENARIOS, TOOLS
@@ -445,6 +446,14 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(args.reps, args.pairs):
             for name, wl in wls.items():
                 pairs[name].append(bench.paired_cold(wl, rep))
+
+        if "demo" in wls:
+            say("the web server: a first visit and the web layer, before and after (bench/web.py)")
+            try:
+                results["web"] = web_mod.measure(bench, wls["demo"])
+            except (sh.CommandFailed, OSError, RuntimeError, KeyError, ValueError) as exc:
+                say(f"web measurement failed: {exc}")
+                results["web"] = {"error": str(exc)[-2000:]}
 
         results["workloads"] = aggregate(runs, wls)
         for name, wl in wls.items():

@@ -299,8 +299,10 @@ def evaluate(results: dict) -> list[Target]:
 
         fe = _sc(results, wl, "aurora", "frontend")
         fe_labels = fe.get("changed_labels") or []
-        web = w.get("web_layer_label", "/app/web/")
-        ok = (all(lab == [web] for lab in fe_labels) if fe_labels else None)
+        # Since issue 21 the web stage's output — /app/web and what nginx knows of its files,
+        # /app/aurora/web — is one layer, `COPY --from=web /out/ /app/`; before, `/app/web/`.
+        web = w.get("web_layer_label", "/app/web/ or /app/")
+        ok = (all(lab in (["/app/web/"], ["/app/"]) or lab == [web] for lab in fe_labels) if fe_labels else None)
         out.append(Target("front-end change: only the static layer changes", wl, ok,
                           "; ".join(", ".join(lab) or "none" for lab in fe_labels) or "n/a",
                           f"only {web}"))

@@ -49,8 +49,9 @@ class Store:
         return f"[{self.driver}@{self.graph}+{self.runroot}]"
 
     def import_image(self, ref: str) -> str:
-        """Copy ``ref`` from the default storage into this one; returns its image ID."""
-        src_env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_STORAGE_CONF"}
+        """Copy ``ref`` from the caller's storage (the default one, or CONTAINERS_STORAGE_CONF's
+        when the bench is started with it) into this one; returns its image ID."""
+        src_env = dict(os.environ)
         sh.run(["skopeo", "copy", "--quiet", f"containers-storage:{ref}",
                 f"containers-storage:{self.spec}{ref}"], env=src_env, timeout=900)
         image_id = self.inspect(ref)["FromImageID"]

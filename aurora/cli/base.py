@@ -57,18 +57,21 @@ def base_list(as_json: JsonFlag = False) -> None:
     from aurora.engines import get
     from aurora.pipeline.bases import offline_refs
 
-    from aurora.pipeline.offline import runtime_is_stale
+    from aurora.pipeline.offline import runtime_stale_reason
 
     with get("buildah") as engine:
         rows: dict[str, dict] = {role: {"image": ref, "digest": engine.image_digest(ref)}
                                  for role, ref in offline_refs().items()}
     for role, row in rows.items():
-        row["stale"] = role == "runtime" and row["digest"] is not None and runtime_is_stale(str(row["image"]))
+        why = runtime_stale_reason(str(row["image"])) if role == "runtime" and row["digest"] is not None else None
+        row["stale"] = why is not None
+        if why:
+            row["stale_why"] = why
     if as_json:
         print(json.dumps(rows, indent=2))
         return
     for role, row in rows.items():
         state = row["digest"] or "missing: run `aurora base build`"
         if row["stale"]:
-            state = f"{state} (stale: it lists no packages for the SBOM; run `aurora base build --only runtime`)"
+            state = f"{state} (stale: {row['stale_why']}; run `aurora base build --only runtime`)"
         print(f"{role:8} {row['image']:32} {state}")

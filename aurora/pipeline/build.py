@@ -18,6 +18,7 @@ from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.bases import BaseSetName, offline_refs
+from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
 
@@ -82,6 +83,20 @@ def check_bases(plan: Plan, engine: Engine,
     if missing:
         _check_pullable(missing, engine, reachable)
     return digests
+
+
+def check_runtime_format(plan: Plan, engine_name: str,
+                         reason: Callable[[str], str | None] = runtime_stale_reason) -> None:
+    """An offline runtime base older than the image's nginx.conf expects (it loads the
+    brotli_static module since base format 3) would give an image whose web server does not
+    start: said before the build, with the fix. Only buildah and podman share the storage
+    ``aurora base build`` writes to."""
+    if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or engine_name not in ("buildah", "podman"):
+        return
+    why = reason(plan.bases.runtime)
+    if why:
+        raise AuroraError(f"the offline runtime base {plan.bases.runtime} is stale: {why}",
+                          hint="make it again with `aurora base build --only runtime` (a minute or two)")
 
 
 def _registry_address(ref: str) -> tuple[str, int]:
@@ -246,7 +261,8 @@ def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str,
     when the engine can build on an earlier build's stage images)."""
     digests = check_bases(plan, engine)
     step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
-    context.stage(plan, files, ctx)
+    context.stage(plan, files, ctx)  # the app's own mistakes (exit 2) are said first
+    check_runtime_format(plan, name)
     metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
     snap = buildcache.snapshot(ctx)
     build_key = buildcache.key(snap, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)

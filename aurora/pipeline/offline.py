@@ -34,9 +34,11 @@ PRUNE_PARTS = ("/gconv/",)
 # nginx's init script calls `ip`, and iproute2 brings Kerberos, libdb and more.
 CUT_DEPENDENCIES = {("nginx", "iproute2")}
 # The runtime base's layout version: 2 records its packages in /var/lib/dpkg/status (for the
-# SBOM). A base without the label predates that: `aurora base list` calls it stale.
+# SBOM); 3 adds nginx's brotli_static module (the image's nginx.conf loads it). A base with an
+# older label or none is stale: `aurora base list` says so and `aurora build` asks for a rebuild.
 FORMAT_LABEL = "io.aurora.base.format"
-RUNTIME_FORMAT = "2"
+RUNTIME_FORMAT = "3"
+STALE_WHY = {None: "it lists no packages for the SBOM", "2": "it has no brotli_static module for nginx"}
 
 
 @dataclass(frozen=True)
@@ -213,11 +215,20 @@ def bud_argv(context: Path, tag: str, sde: int, base: str | None = None,
 
 
 def runtime_is_stale(ref: str) -> bool:
-    """Whether the runtime base in local storage predates RUNTIME_FORMAT (it lists no packages)."""
+    """Whether the runtime base in local storage predates RUNTIME_FORMAT."""
+    return runtime_stale_reason(ref) is not None
+
+
+def runtime_stale_reason(ref: str) -> str | None:
+    """What the runtime base in local storage lacks, if it predates RUNTIME_FORMAT; None when
+    it is current (or not there: that is another error)."""
     result = runner.run(["buildah", "inspect", "--type", "image", "--format",
                          "{{index .OCIv1.Config.Labels \"" + FORMAT_LABEL + "\"}}", ref],
                         check=False, merge_stderr=False)
-    return result.returncode == 0 and result.output.strip() != RUNTIME_FORMAT
+    found = result.output.strip()
+    if result.returncode != 0 or found == RUNTIME_FORMAT:
+        return None
+    return STALE_WHY.get(found if found and found != "<no value>" else None, f"it has format {found}, not {RUNTIME_FORMAT}")
 
 
 def runtime_packages() -> list[str]:

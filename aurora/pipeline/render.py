@@ -71,7 +71,8 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "web": plan.web,
         # What the web stage's script is told (one JSON argument: no shell, no quoting).
         "web_options": json.dumps({"assets": plan.web.assets, "exclude": list(plan.web.exclude),
-                                   "script_hashes": plan.web.script_hashes}, sort_keys=True),
+                                   "script_hashes": plan.web.script_hashes, "brotli": plan.web.brotli},
+                                  sort_keys=True),
         # Source builds gather the dist in the `backend` stage; dist builds copy the staged one.
         "dist_from": "--from=backend " if be.mode == "source" else "",
         "dist": "/dist" if be.mode == "source" else "backend",

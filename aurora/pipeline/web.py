@@ -31,6 +31,10 @@ class WebPlan:
     headers: tuple[tuple[str, str], ...]  # on every response
     exclude: tuple[str, ...]  # glob patterns left out of the web layer
     script_hashes: bool  # the CSP is aurora's: inline scripts found at build time are allowed by hash
+    # FILE.br made at build time and served by nginx's brotli_static module: the runtime bases
+    # aurora knows have it (the offline one since base format 3, the apt stage installs it); an
+    # image named in [bases] runtime may not, and nginx would not start without it.
+    brotli: bool = False
 
 
 def plan_web(config: Config) -> WebPlan:
@@ -55,6 +59,7 @@ def plan_web(config: Config) -> WebPlan:
         headers=tuple((n, v) for n, v in headers if v),
         exclude=tuple(dict.fromkeys(exclude)),
         script_hashes=own_csp,
+        brotli=config.bases.runtime is None,
     )
 
 

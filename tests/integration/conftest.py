@@ -92,7 +92,7 @@ def offline_bases(tools):
     listing = json.loads(aurora("base", "list", "--json").stdout)
     if any(row["digest"] is None for row in listing.values()):
         aurora("base", "build", timeout=1800)
-    elif listing["runtime"].get("stale"):  # made before the runtime base listed its packages
+    elif listing["runtime"].get("stale"):  # made before its current format (io.aurora.base.format)
         aurora("base", "build", "--only", "runtime", timeout=1800)
     return listing
 

@@ -126,6 +126,26 @@ def test_hashed_assets_are_immutable_and_precompressed(demo, demo_image):
     assert status == 200 and "content-encoding" not in plain and body == files[f"/app/web{script}"]
 
 
+def test_brotli_from_the_precompressed_file(demo, demo_image):
+    """A browser that takes brotli gets the FILE.br made at build time (brotli_static, from the
+    runtime base's Debian module): its exact bytes and length, the same caching headers."""
+    index = http_get(demo.url("/"))[2]
+    script = HASHED.search(index).group(1)
+    files = image_files(demo_image.image)
+    for path, name in ((script, script), ("/", "/index.html")):
+        packed = files[f"/app/web{name}.br"]
+        assert len(packed) < len(files[f"/app/web{name}.gz"]) < len(files[f"/app/web{name}"])
+        status, headers, body = http_request(demo.url(path), {"Accept-Encoding": "gzip, deflate, br"})
+        assert status == 200 and headers["content-encoding"] == "br", (path, headers)
+        assert int(headers["content-length"]) == len(packed) and body == packed, path
+        assert headers["vary"] == "Accept-Encoding"
+    headers = http_request(demo.url(script), {"Accept-Encoding": "br"})[1]
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    # gzip only: the .gz; neither: the file itself.
+    assert http_request(demo.url(script), {"Accept-Encoding": "gzip"})[1]["content-encoding"] == "gzip"
+    assert "content-encoding" not in http_request(demo.url(script), {"Accept-Encoding": "identity"})[1]
+
+
 def test_index_is_no_cache(demo):
     status, headers, _ = http_request(demo.url("/index.html"), {})
     assert status == 200 and headers["cache-control"] == "no-cache"

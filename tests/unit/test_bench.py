@@ -379,3 +379,32 @@ def test_domain_classes_are_deterministic_and_distinct():
     cls, src = domain_class(3)
     assert src.startswith("package io.zero.demo.domain;")
     assert f"public final class {cls} " in src and src.count("{") == src.count("}")
+
+
+def test_web_page_refs_are_same_origin_assets_once():
+    from bench.web import css_refs, page_refs
+
+    html = ('<html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/css/main.ABCDEFGH.css">'
+            '<link rel="manifest" href="manifest.json"><link rel="canonical" href="/x">'
+            '<script src="https://cdn.example.com/a.js"></script><script defer src="/static/js/main.ABCDEFGH.js"></script>'
+            '<script src="/static/js/main.ABCDEFGH.js"></script></head><body><img src="/logo.png"></body></html>')
+    assert page_refs(html) == ["/static/css/main.ABCDEFGH.css", "/manifest.json", "/static/js/main.ABCDEFGH.js", "/logo.png"]
+    css = "a{background:url(../media/x.1234abcd.svg)} b{src:url('/f.woff2')} c{x:url(data:image/png;base64,AA)}"
+    assert css_refs(css, "/static/css/main.css") == ["/static/media/x.1234abcd.svg", "/f.woff2"]
+
+
+def test_markdown_web_section():
+    from bench.report import web_section
+
+    visit = {"bytes": 50_000, "responses": [{"path": "/", "bytes": 900, "encoding": "br"}], "failed": []}
+    web = {"definition": "before: maps kept.",
+           "before": {"web_layer": {"bytes": 300_000, "by_kind": {"files": 100_000, "maps": 200_000, "gz": 0, "br": 0}},
+                      "first_visit": {"identity": {**visit, "bytes": 120_000}, "gzip": visit}},
+           "after": {"web_layer": {"bytes": 160_000, "by_kind": {"files": 100_000, "maps": 0, "gz": 35_000, "br": 25_000}},
+                     "first_visit": {"gzip, br": {**visit, "bytes": 30_000}}}}
+    text = "\n".join(web_section(web))
+    assert "| before, Accept-Encoding: identity | 300.0 kB | 100.0 kB | 200.0 kB | 0 B | 120.0 kB | 1 |" in text
+    assert "| after, Accept-Encoding: gzip, br | 160.0 kB | 100.0 kB | 0 B | 60.0 kB | 30.0 kB | 1 |" in text
+    assert "`/` 900 B br" in text
+    assert "files and maps only: 300.0 kB" in text
+    assert web_section(None) == [] and "Not measured: boom" in "\n".join(web_section({"error": "boom"}))

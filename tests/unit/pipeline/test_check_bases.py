@@ -110,3 +110,28 @@ def test_a_pull_that_cannot_reach_docker_hub_gets_the_fix():
             'registry-1.docker.io: no such host')
     hint = hint_for(text)
     assert hint and "--bases offline" in hint and "aurora base build" in hint and "[bases] mirror" in hint
+
+
+def test_a_stale_offline_runtime_base_is_refused_before_the_build(app):
+    from aurora.errors import AuroraError
+    from aurora.pipeline.build import check_runtime_format
+
+    plan = make_plan(config.load(app), app, FIXED_GIT, environ={}, bases="offline")
+    asked: list[str] = []
+    with pytest.raises(AuroraError) as info:
+        check_runtime_format(plan, "buildah", reason=lambda ref: asked.append(ref) or "it has no brotli_static module")
+    assert asked == [plan.bases.runtime]
+    assert "is stale: it has no brotli_static module" in info.value.message
+    assert "aurora base build --only runtime" in info.value.hint
+    check_runtime_format(plan, "podman", reason=lambda ref: None)  # current: nothing to say
+    check_runtime_format(plan, "docker", reason=lambda ref: pytest.fail("asked"))  # not its storage
+
+
+def test_only_the_offline_set_with_brotli_is_checked(app):
+    from aurora.pipeline.build import check_runtime_format
+
+    official = make_plan(config.load(app), app, FIXED_GIT, environ={}, bases="official")
+    check_runtime_format(official, "buildah", reason=lambda ref: pytest.fail("asked"))
+    own = make_plan(config.load(app), app, FIXED_GIT, environ={}, bases="offline")
+    own = replace(own, web=replace(own.web, brotli=False))  # [bases] runtime names another image
+    check_runtime_format(own, "buildah", reason=lambda ref: pytest.fail("asked"))

@@ -62,4 +62,25 @@ def test_prune_writes_status_of_kept_packages_only(tmp_path):
 def test_runtime_build_labels_its_format():
     argv = offline.bud_argv(offline.Path("/ctx"), "localhost/aurora/runtime:12", 0,
                             labels=((offline.FORMAT_LABEL, offline.RUNTIME_FORMAT),))
-    assert argv[argv.index("--label") + 1] == "io.aurora.base.format=2"
+    assert argv[argv.index("--label") + 1] == "io.aurora.base.format=3"
+
+
+def test_the_runtime_package_list_holds_the_brotli_module():
+    # nginx.conf loads it (web.brotli): a base without it would give a web server that does not start.
+    assert "libnginx-mod-http-brotli-static" in offline.runtime_packages()
+
+
+def test_why_a_runtime_base_is_stale(monkeypatch):
+    from aurora.host import runner
+
+    answers = {"old": (0, ""), "two": (0, "2"), "now": (0, offline.RUNTIME_FORMAT), "gone": (125, "")}
+
+    class Result:
+        def __init__(self, code, out):
+            self.returncode, self.output = code, out
+
+    monkeypatch.setattr(runner, "run", lambda argv, **kw: Result(*answers[argv[-1]]))
+    assert offline.runtime_stale_reason("old") == "it lists no packages for the SBOM"
+    assert offline.runtime_stale_reason("two") == "it has no brotli_static module for nginx"
+    assert offline.runtime_stale_reason("now") is None and offline.runtime_stale_reason("gone") is None
+    assert offline.runtime_is_stale("two") and not offline.runtime_is_stale("now")

@@ -7,6 +7,7 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -186,3 +187,40 @@ def test_exclude_pattern_semantics(tmp_path, pattern, rel, hit):
     out = tree(tmp_path / "out", {"index.html": INDEX, rel: b"x"})
     assert run(out, {**DEFAULT, "exclude": [pattern]}).returncode == 0
     assert (out / "web" / rel).exists() is not hit
+
+
+def unbrotli(data: bytes) -> bytes:
+    """Python's standard library has no brotli: Node's zlib decompresses."""
+    proc = subprocess.run([tool_path("node") or "node", "-e",
+                           "process.stdout.write(require('zlib').brotliDecompressSync(require('fs').readFileSync(0)))"],
+                          input=data, capture_output=True, check=True, timeout=30)
+    return proc.stdout
+
+
+def test_brotli_when_asked_reproducibly_and_smaller_than_gzip(tmp_path):
+    a, b = cra_like(tmp_path / "a"), cra_like(tmp_path / "b")
+    pa, pb = run(a, {**DEFAULT, "brotli": True}), run(b, {**DEFAULT, "brotli": True})
+    assert pa.returncode == 0 and pb.returncode == 0, pa.stderr
+    for rel in ("index.html", "static/js/main.1a2b3c4d.js", "static/css/main.7UL7NDJR.css"):
+        packed = (a / "web" / f"{rel}.br").read_bytes()
+        assert unbrotli(packed) == (a / "web" / rel).read_bytes(), rel
+        assert packed == (b / "web" / f"{rel}.br").read_bytes(), rel
+        assert len(packed) <= len((a / "web" / f"{rel}.gz").read_bytes()), rel
+    assert not (a / "web/static/img/photo.png.br").exists()
+    assert not any(k.endswith(".br") for k in files_map(a))
+    assert re.search(r"precompressed with gzip: .*, \d+ with brotli: [0-9.]+ kB -> [0-9.]+ [k ]?B", pa.stdout), pa.stdout
+
+
+def test_no_brotli_unless_asked(tmp_path):
+    out = cra_like(tmp_path / "out")
+    proc = run(out)
+    assert proc.returncode == 0 and "brotli" not in proc.stdout
+    assert not list((out / "web").glob("**/*.br"))
+
+
+def test_a_stale_br_is_made_again_and_one_beside_an_uncompressed_file_goes(tmp_path):
+    out = tree(tmp_path / "out", {"index.html": INDEX, "index.html.br": b"old", "photo.png": b"\x89PNG",
+                                  "photo.png.br": b"old", "photo.png.gz": b"old"})
+    assert run(out, {**DEFAULT, "brotli": True}).returncode == 0
+    assert unbrotli((out / "web/index.html.br").read_bytes()) == INDEX
+    assert not (out / "web/photo.png.br").exists() and not (out / "web/photo.png.gz").exists()

@@ -9,7 +9,8 @@
  *  - leaves out what matches an exclude pattern (source maps and OS litter by default) and
  *    says what that was and how much it saved;
  *  - writes FILE.gz next to each compressible FILE (when smaller), reproducibly: gzip with no
- *    name and time in the header, so nginx's gzip_static sends it and compresses nothing;
+ *    name and time in the header, so nginx's gzip_static sends it and compresses nothing; with
+ *    "brotli", FILE.br too (brotli at quality 11 is deterministic), for brotli_static;
  *  - writes OUT/aurora/web/files.conf for nginx: "immutable" for a content-hashed file under the
  *    asset folder, else a hash of the file's content (its ETag: layer files all have the same
  *    time, so nginx's own "mtime-size" ETag would not change with the content);
@@ -96,6 +97,19 @@ function looksHashed(name) {
     && (/[0-9]/.test(t) || /^[A-Z2-7]+$/.test(t)));
 }
 
+/** Brotli at its best quality, told the input's size and kind: the same bytes for the same
+ * input and Node version (no time or name in the format). */
+function brotli(data) {
+  const { constants } = zlib;
+  return zlib.brotliCompressSync(data, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+    },
+  });
+}
+
 function walk(dir, rel, out) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const r = rel ? `${rel}/${entry.name}` : entry.name;
@@ -170,12 +184,15 @@ function main() {
   let compressedFrom = 0;
   let compressedTo = 0;
   let gz = 0;
+  let brs = 0;
+  let brFrom = 0;
+  let brTo = 0;
   let immutable = 0;
   let tagged = 0;
   const hashes = new Set();
   for (const rel of kept) {
-    // A FILE.gz beside FILE is remade from FILE (a stale one would serve old content).
-    if (rel.endsWith('.gz') && originals.has(rel.slice(0, -3))) continue;
+    // A FILE.gz or FILE.br beside FILE is remade from FILE (a stale one would serve old content).
+    if ((rel.endsWith('.gz') || rel.endsWith('.br')) && originals.has(rel.slice(0, -3))) continue;
     const file = path.join(web, rel);
     const data = fs.readFileSync(file);
     raw += data.length;
@@ -191,6 +208,18 @@ function main() {
       } else if (originals.has(`${rel}.gz`)) {
         fs.unlinkSync(`${file}.gz`);
       }
+      const br = options.brotli ? brotli(data) : null;
+      if (br && br.length < data.length) {
+        fs.writeFileSync(`${file}.br`, br);
+        brs += 1;
+        brFrom += data.length;
+        brTo += br.length;
+      } else if (originals.has(`${rel}.br`)) {
+        fs.unlinkSync(`${file}.br`);
+      }
+    } else {
+      // Not compressed here: a FILE.gz or FILE.br that came with it would be sent instead.
+      for (const stale of [`${rel}.gz`, `${rel}.br`]) if (originals.has(stale)) fs.unlinkSync(path.join(web, stale));
     }
     if (ext === 'html' || ext === 'htm') inlineScripts(data.toString('utf8')).forEach((h) => hashes.add(h));
     const key = `/${rel}`;
@@ -222,7 +251,8 @@ function main() {
   const scripts = [...hashes].sort();
   fs.writeFileSync(path.join(meta, 'script-hashes.conf'), scripts.length ? `default " ${scripts.join(' ')}";\n` : '');
 
-  say(`${plural(files, 'file')}, ${size(raw)}; ${gz} precompressed with gzip: ${size(compressedFrom)} -> ${size(compressedTo)}`);
+  say(`${plural(files, 'file')}, ${size(raw)}; ${gz} precompressed with gzip: ${size(compressedFrom)} -> ${size(compressedTo)}`
+    + (options.brotli ? `, ${brs} with brotli: ${size(brFrom)} -> ${size(brTo)}` : ''));
   say(`caching: ${immutable} content-hashed under /${assets} immutable for a year,`
     + ` ${tagged} other${tagged === 1 ? '' : 's'} no-cache with an ETag from the content`
     + (skipped.length ? `, ${skipped.length} no-cache without one (odd characters, or names that differ only in case: ${skipped.slice(0, 3).join(', ')})` : ''));
