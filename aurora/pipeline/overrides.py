@@ -9,6 +9,7 @@ the template file and its line.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 import traceback
@@ -59,7 +60,7 @@ def check_extends(env: jinja2.Environment, overrides: Path) -> None:
                           hint="docs/extending.md lists the blocks: " + ", ".join(BLOCKS))
     for block in tree.find_all(nodes.Block):
         if block.name not in BLOCKS:
-            close = [b for b in BLOCKS if b.startswith(block.name[:4])]
+            close = difflib.get_close_matches(block.name, BLOCKS, n=1)
             raise ConfigError(f"{path}:{block.lineno}: no block {block.name!r} in {PARENT}"
                               + (f" (did you mean {close[0]!r}?)" if close else ""),
                               hint="the blocks are: " + ", ".join(BLOCKS))

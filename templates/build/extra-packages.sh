@@ -2,14 +2,16 @@
 # Unpack extra Debian packages for the runtime base, as its own packages were unpacked: no
 # package scripts, the dependencies the runtime base lacks, documentation left out.
 # Usage: extra-packages.sh RUNTIME_STATUS OUT PACKAGE...
-#   RUNTIME_STATUS is the runtime base's dpkg status (what it holds): apt resolves against it,
-#   so only what is missing there is downloaded. OUT gets the files and the merged status.
+#   apt resolves the packages' whole dependency tree against an empty system (the runtime
+#   base's own list is not a consistent one for apt: the base cut some dependencies on purpose);
+#   what RUNTIME_STATUS, the base's dpkg status, already holds is not unpacked again. OUT gets
+#   the files and the merged status.
 set -eu
 status=$1 out=$2
 shift 2
 work=/tmp/aurora-packages
 mkdir -p "$work/archives/partial" "$out/var/lib/dpkg/info"
-cp "$status" "$work/status"
+: > "$work/status"
 apt-get update -qq >/dev/null
 if ! apt-get -o Dir::State::status="$work/status" -o Dir::Cache::archives="$work/archives" \
      install --download-only -y --no-install-recommends "$@" > "$work/apt.log" 2>&1; then
@@ -20,9 +22,11 @@ if ! apt-get -o Dir::State::status="$work/status" -o Dir::Cache::archives="$work
   exit 4
 fi
 cp "$status" "$out/var/lib/dpkg/status"
+have=$(sed -n 's/^Package: //p' "$status")
 for deb in "$work"/archives/*.deb; do
   [ -e "$deb" ] || continue
   pkg=$(dpkg-deb -f "$deb" Package)
+  if echo "$have" | grep -qx "$pkg"; then continue; fi
   dpkg-deb -x "$deb" "$out"
   # Recorded as installed, for SBOM tools (aurora sbom, syft, trivy), like the base's own.
   { echo; dpkg-deb -f "$deb" | sed '/^Package:/a Status: install ok installed'; } >> "$out/var/lib/dpkg/status"
