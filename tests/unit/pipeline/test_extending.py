@@ -298,3 +298,13 @@ def test_cds_trains_above_app_jar_in_both_the_full_and_the_app_jar_only_build(tm
     assert "FROM app AS cds" in fast and "COPY --from=cds /out/app.jsa /app/aurora/app.jsa" in fast
     assert "-XX:SharedArchiveFile=/app/aurora/app.jsa -Xshare:auto" in files["aurora/app/entrypoint"]
     assert any("not reproducible bit for bit" in n for n in plan.notes)
+
+
+def test_unknown_packages_are_read_from_either_base_set_s_log():
+    from aurora.pipeline.extras import unknown_packages
+
+    offline = "  E: Unable to locate package nosuch\n  aurora-unknown-packages=nosuch,other\n  subprocess exited with status 4\n"
+    assert unknown_packages(offline) == ("nosuch", "other")
+    official = "Reading package lists...\nE: Unable to locate package nosuch-pkg\n"
+    assert unknown_packages(official) == ("nosuch-pkg",)
+    assert unknown_packages("E: Unmet dependencies.\n") == ()
