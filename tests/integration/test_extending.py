@@ -31,11 +31,11 @@ def otel_agent(dest: Path) -> Path:
     return dest / OTEL_JAR
 
 
-EXTRAS = f"""
+EXTRAS = """
 [runtime]
 ca_certs = ["certs/company-ca.pem"]
 packages = ["jq"]
-files = [{{ src = "etc/extra.conf", dest = "/etc/zero/extra.conf", mode = "0640", owner = "0:10001" }}]
+files = [{ src = "etc/extra.conf", dest = "/etc/zero/extra.conf", mode = "0640", owner = "0:10001" }]
 """
 
 
