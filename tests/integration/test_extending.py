@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import aurora, run_container, sh
+from tests.integration.conftest import aurora, run_container, sh, wait_http
 from tests.unit.pipeline.test_extending import write_ca
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,8 @@ def test_the_build_says_the_archive_is_not_reproducible(extended_image):
 def test_agent_ca_package_file_and_cds_in_the_running_image(extended_image, extended_app, container_logs):
     tag, _, _ = extended_image
     # -Xshare:on after the entrypoint's -Xshare:auto: the JVM refuses to start unless it maps the archive.
-    with run_container(tag, extra=(*QUIET_OTEL, "-e", "JAVA_OPTS=-Xshare:on"), wait="/api/health") as c:
+    with run_container(tag, extra=(*QUIET_OTEL, "-e", "JAVA_OPTS=-Xshare:on"), wait=None) as c:
+        wait_http(c.url("/api/health"), deadline=300)  # the agent instruments as it starts: slow here
         logs = container_logs(c.name)
         assert "opentelemetry-javaagent - version: 2.31.1" in logs
         assert "Unable to use shared archive" not in logs
@@ -80,14 +81,21 @@ def test_agent_ca_package_file_and_cds_in_the_running_image(extended_image, exte
             return sh("podman", "exec", c.name, *argv).stdout
 
         assert run("jq", "--version").strip().startswith("jq-1.6")
-        assert run("bash", "-c", "stat -c '%a %u:%g' /etc/zero/extra.conf").strip() == "640 0:10001"
         listed = run("/opt/java/bin/keytool", "-list", "-keystore", "/opt/java/lib/security/cacerts",
                      "-storepass", "changeit", "-alias", "aurora-company-ca-1")
         assert "trustedCertEntry" in listed
-        bundle = run("cat", "/etc/ssl/certs/ca-certificates.crt")
-        ours = (extended_app / "certs" / "company-ca.pem").read_text()
-        assert ours.strip() in bundle and bundle.count("-----BEGIN CERTIFICATE-----") > 100  # Debian's and ours
-        assert run("bash", "-c", "ls /usr/local/share/ca-certificates/aurora").split() == ["company-ca.crt"]
+        # The runtime has bash but no coreutils: the files are read from the container's mount.
+        root = Path(sh("podman", "mount", c.name).stdout.strip())
+        try:
+            extra = (root / "etc" / "zero" / "extra.conf").stat()
+            assert (oct(extra.st_mode & 0o7777), extra.st_uid, extra.st_gid) == ("0o640", 0, 10001)
+            bundle = (root / "etc" / "ssl" / "certs" / "ca-certificates.crt").read_text()
+            ours = (extended_app / "certs" / "company-ca.pem").read_text()
+            assert ours.strip() in bundle and bundle.count("-----BEGIN CERTIFICATE-----") > 100  # Debian's and ours
+            assert sorted(p.name for p in (root / "usr/local/share/ca-certificates/aurora").iterdir()) == ["company-ca.crt"]
+            assert (root / "app" / "agents" / OTEL_JAR).is_file()
+        finally:
+            sh("podman", "umount", c.name, check=False)
 
 
 def test_an_archive_that_does_not_match_never_stops_the_start(extended_image, tmp_path):
@@ -95,8 +103,8 @@ def test_an_archive_that_does_not_match_never_stops_the_start(extended_image, tm
     garbage = tmp_path / "app.jsa"
     garbage.write_bytes(b"not a CDS archive" * 1000)
     garbage.chmod(0o644)
-    with run_container(tag, extra=(*QUIET_OTEL, "-v", f"{garbage}:/app/aurora/app.jsa:ro"), wait="/api/health"):
-        pass  # run_container waited for 200 on the health path through the web port
+    with run_container(tag, extra=(*QUIET_OTEL, "-v", f"{garbage}:/app/aurora/app.jsa:ro"), wait=None) as c:
+        wait_http(c.url("/api/health"), deadline=300)  # a 200 on the health path through the web port
 
 
 def test_a_package_debian_does_not_have_is_one_error_and_no_image(offline_bases, demo_app, tmp_path):
