@@ -98,12 +98,21 @@ def test_agent_ca_package_file_and_cds_in_the_running_image(extended_image, exte
 
 
 def test_an_archive_that_does_not_match_never_stops_the_start(extended_image, tmp_path):
+    """The image's JVM with the entrypoint's CDS options and a garbage archive in its place: it
+    starts (-Xshare:auto skips the archive); -Xshare:on, which demands it, shows it was refused."""
     tag, _, _ = extended_image
     garbage = tmp_path / "app.jsa"
     garbage.write_bytes(b"not a CDS archive" * 1000)
     garbage.chmod(0o644)
-    with run_container(tag, extra=(*QUIET_OTEL, "-v", f"{garbage}:/app/aurora/app.jsa:ro"), wait=None) as c:
-        wait_http(c.url("/api/health"), deadline=300)  # a 200 on the health path through the web port
+
+    def java(share: str) -> subprocess.CompletedProcess:
+        return sh("podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java", "-v", f"{garbage}:/app/aurora/app.jsa:ro",
+                  tag, "-XX:SharedArchiveFile=/app/aurora/app.jsa", share, "-Xlog:cds=info", "-version", check=False)
+
+    auto = java("-Xshare:auto")
+    assert auto.returncode == 0, auto.stderr
+    assert "UseSharedSpaces: The shared archive file has a bad magic number" in auto.stdout + auto.stderr
+    assert java("-Xshare:on").returncode != 0
 
 
 def test_a_package_debian_does_not_have_is_one_error_and_no_image(offline_bases, demo_app, tmp_path):
