@@ -24,7 +24,8 @@ for pem in "$ca"/*.crt; do
   awk -v prefix="/tmp/aurora-ca/$name-" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (prefix n ".pem") } /-----END CERTIFICATE-----/ { close(prefix n ".pem") }' "$pem"
   for one in /tmp/aurora-ca/"$name"-*.pem; do
     alias="aurora-$(basename "$one" .pem)"
-    keytool -importcert -noprompt -keystore "$store" -storepass changeit -alias "$alias" -file "$one" >/dev/null
+    said=$(keytool -importcert -noprompt -keystore "$store" -storepass changeit -alias "$alias" -file "$one" 2>&1) \
+      || { echo "aurora: keytool could not add $one: $said" >&2; exit 1; }
     cat "$one" >> "$bundle"
     echo "aurora: trusted $alias"
   done
