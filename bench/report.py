@@ -78,6 +78,22 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                    f"{', '.join(f'{v:.3f}' for v in vals) or '–'} |")
     out.append("")
 
+    st = results.get("startup")
+    if st:
+        out += ["## Start-up (demo)", "",
+                f"Container start (`podman run -d`) → first 200 on `{st['health']}` through the web port; "
+                f"{st['runs']} starts per image, alternating, after one warm-up start.", "",
+                "| image | median | min–max | samples |", "|---|---|---|---|"]
+        for name, v in st["variants"].items():
+            times = v["times"]
+            out.append(f"| {name} | {fmt_seconds(v['median_s'], 2)} | "
+                       f"{fmt_seconds(min(times), 2)}–{fmt_seconds(max(times), 2)} | "
+                       f"{', '.join(f'{t:.2f}' for t in times)} |")
+        out.append(f"| jib | {'TODO: the Jib image (branch jib)' if st.get('jib') is None else st['jib']} | | |")
+        if st.get("ratio_cds") is not None:
+            out += ["", f"With CDS / without: {st['ratio_cds']:.2f}×."]
+        out.append("")
+
     for wl, w in results["workloads"].items():
         info = w.get("info") or {}
         out.append(f"## Workload `{wl}`")

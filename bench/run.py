@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from bench import payload as payload_mod
-from bench import sh, stats
+from bench import sh, startup, stats
 from bench import web as web_mod
 from bench.registry import Registry
 from bench.report import render_chart, render_markdown
@@ -65,7 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rev", help="bench aurora as committed at this git revision (git archive; "
                    "default: the working tree as it is)")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
+    p.add_argument("--startup-runs", type=int, help="start-ups of the demo image per variant, without and with CDS"
+                   " (default 7, or 3 with --quick; 0: none)")
     args = p.parse_args(argv)
+    if args.startup_runs is None:
+        args.startup_runs = 3 if args.quick else 7
     if args.quick:
         args.reps, args.workloads = 1, "demo"
     if args.reps < 1:
@@ -427,6 +431,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         say("timing `aurora --help` and `aurora render`")
         results["cli"] = cli_timings(bench, wls.get("demo") or next(iter(wls.values())))
+        if args.startup_runs > 0 and "demo" in wls:
+            say(f"start-up: the demo without and with CDS, {args.startup_runs} starts each")
+            wls["demo"].reset()
+            results["startup"] = startup.measure(bench.aurora, bench.env(), wls["demo"].app, tmp,
+                                                 args.startup_runs, say=say)
 
         runs: dict = {w: {t: [] for t in TOOLS} for w in wls}
         payloads: dict = {}

@@ -36,6 +36,7 @@ LIMITS = {
     "size_payload": 1.3,        # image size / minimum payload
     "size_naive": 0.5,          # image size / naive image size
     "help_s": 0.3,              # `aurora --help`, seconds
+    "startup_cds": 0.7,         # start-up to the first 200, with CDS / without (issue 20)
 }
 
 
@@ -329,6 +330,14 @@ def evaluate(results: dict) -> list[Target]:
     h = median((results.get("cli") or {}).get("help_s") or [])
     out.append(Target("`aurora --help` time", "", _check(h, LIMITS["help_s"]), _s(h, 3),
                       f"≤ {LIMITS['help_s']} s"))
+    st = results.get("startup")
+    if st:  # measured only when the run asked for it (--startup-runs)
+        v = st["variants"]
+        r = st.get("ratio_cds")
+        out.append(Target("start-up to the first 200: with CDS / without", "demo", _check(r, LIMITS["startup_cds"]),
+                          f"{r:.2f}× ({_s(v['aurora-cds']['median_s'], 2)} vs {_s(v['aurora']['median_s'], 2)},"
+                          f" medians of {st['runs']} starts each)" if r is not None else "n/a",
+                          f"≤ {LIMITS['startup_cds']}×"))
     return out
 
 

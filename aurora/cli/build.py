@@ -65,6 +65,7 @@ def render(
     app_dir: AppDir = Path("."),
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder; default DIR/.aurora/context.")] = None,
     bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Print the Containerfile (with the app's template overrides) instead of the folder.")] = False,
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
     from aurora.pipeline.bases import BaseSetName
@@ -72,8 +73,9 @@ def render(
 
     plan = plan_for(Options(app_dir=app_dir, bases=None if bases is None else BaseSetName.parse(bases, "--bases")))
     dest = render_to(plan, out or plan.app_dir / ".aurora" / "context")
-    step(f"rendered {dest}/Containerfile")
-    print(dest)
+    step(f"rendered {dest}/Containerfile" + (f" (with {plan.templates}/Containerfile.j2)"
+                                             if plan.templates and (plan.templates / "Containerfile.j2").is_file() else ""))
+    print((dest / "Containerfile").read_text(encoding="utf-8"), end="") if show else print(dest)
 
 
 @handles_errors

@@ -24,6 +24,7 @@ from aurora.config.fields import (
 )
 from aurora.config.kube import Kube
 from aurora.config.policy import VerifyPolicy
+from aurora.config.runtime import Runtime
 from aurora.refs import ReferenceError, check_tag, parse_repository
 
 CONFIG_NAME = "aurora.toml"
@@ -87,6 +88,8 @@ class Backend(Model):
     writable: list[RelPath] = Field(default_factory=list, description="Extra writable folders relative to the app folder (beyond logs, tmp, file-uploads).")
     jlink: bool = Field(True, description="Ship a runtime cut by jlink to the modules the app uses; false ships the full JRE.")
     modules: list[str] = Field(default_factory=list, description="Extra Java modules for jlink (e.g. jdk.jdwp.agent).")
+    agents: list[RelPath] = Field(default_factory=list, description="Java agent jars (relative to the app folder, e.g. an OpenTelemetry agent): each must name a Premain-Class; added with -javaagent.")
+    cds: bool = Field(False, description="Class-data sharing: a training run during the build archives the classes the app loads at start-up; used with a fallback (docs/extending.md).")
 
     @field_validator("jar")
     @classmethod
@@ -359,6 +362,7 @@ class Config(Model):
     frontend: Frontend
     web: Web = Field(default_factory=lambda: Web())
     image: Image = Field(default_factory=lambda: Image())
+    runtime: Runtime = Field(default_factory=lambda: Runtime())
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
     verify: VerifyPolicy = Field(default_factory=lambda: VerifyPolicy())
     kube: Kube = Field(default_factory=lambda: Kube())

@@ -18,6 +18,7 @@ from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.bases import BaseSetName, offline_refs
+from aurora.pipeline.extras import unknown_packages, unknown_packages_error
 from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
@@ -145,6 +146,9 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
     try:
         return plan, build_plan(plan, opts, engine, name, quiet_after_missing_modules(log), step)
     except BuildError as exc:
+        unknown = unknown_packages(exc.log or str(exc))
+        if unknown:  # the packages stage runs first: nothing else was built
+            raise unknown_packages_error(unknown) from None
         missing = missing_modules(exc.log or str(exc))
         if not missing:
             raise

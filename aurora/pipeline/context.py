@@ -80,6 +80,8 @@ def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
         _copy_tree(fe.path, dest / "frontend", root, skip=())
     else:
         _copy_tree(fe.path, dest / "frontend", root, skip=(fe.output,))
+    for src, rel in plan.extras.staged:  # CA certificates, agents, extra files ([runtime])
+        _copy_file(src, dest / rel, root)
     return dest
 
 

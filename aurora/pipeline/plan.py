@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +20,7 @@ from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
+from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
@@ -47,6 +48,8 @@ ZERO_JVM_FLAGS = (
 # Build-time secrets aurora knows where to mount: only for the step that needs them, never
 # into a layer. npmrc: the front end's dependency install; maven-settings: the back-end build.
 SECRETS = {"npmrc": "/root/.npmrc", "maven-settings": "/root/.m2/settings.xml"}
+# An app's own templates (docs/extending.md): next to aurora.toml.
+OVERRIDES_DIR = ".aurora/templates"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class Plan:
     writable: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())  # things the user should know (printed by build)
     secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
+    extras: Extras = field(default_factory=Extras)  # [runtime], agents, CDS
+    templates: Path | None = None  # the app's template overrides (OVERRIDES_DIR), if it has any
 
     @property
     def created(self) -> str:
@@ -134,10 +139,19 @@ def make_plan(
         notes.append(sde_note)
 
     backend = _backend(config, app_dir)
+    extras = plan_extras(config, app_dir)
+    if extras.agents:  # -javaagent first: an agent must see the classes the other options load
+        backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
+                          modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
+    if extras.cds:
+        notes.append(CDS_NOTE)
     frontend = _frontend(config, app_dir)
 
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
     base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
+    if extras.packages and base_set.runtime_ready and base_set.runtime != base_sets.offline_refs()["runtime"]:
+        raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
+                          hint="install the packages in that image, or leave bases.runtime unset")
 
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
@@ -192,6 +206,8 @@ def make_plan(
         writable=writable,
         notes=tuple(notes),
         secrets=tuple(sorted(set(secrets))),
+        extras=extras,
+        templates=app_dir / OVERRIDES_DIR if (app_dir / OVERRIDES_DIR).is_dir() else None,
     )
 
 

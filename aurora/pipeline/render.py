@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
 from aurora.errors import UsageError
+from aurora.pipeline import overrides as ovr
 from aurora.pipeline.plan import SECRETS, Plan
 from aurora.resources import templates_dir
 
@@ -42,9 +44,11 @@ def nq(value: str) -> str:
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(overrides: Path | None = None) -> jinja2.Environment:
+    """The one Environment: aurora's templates, or, with an app's ``overrides`` folder, those
+    first and aurora's as ``aurora/NAME`` too (same filters, same strictness)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=ovr.loader(overrides) if overrides else jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -79,10 +83,13 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "npm_secret": _mount(plan, "npmrc"),
         "maven_secret": _mount(plan, "maven-settings"),
         "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
+        # The files stage's arguments: SRC DEST MODE UID:GID for each extra file.
+        "file_args": [a for f in plan.extras.files
+                      for a in ("/aurora/files/" + f.staged.removeprefix("extras/files/"), f.dest, f"{f.mode:04o}", f.owner)],
     }
     env = environment()
     files = {
-        "Containerfile": env.get_template("Containerfile.j2").render(data),
+        "Containerfile": containerfile(plan, data),
         "aurora/app/nginx.conf": env.get_template("app/nginx.conf.j2").render(data),
         "aurora/app/entrypoint": env.get_template("app/entrypoint.j2").render(data),
         "aurora/app/jvm.options": _lines(be.jvm_options),
@@ -95,7 +102,25 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
     }
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
+    extras = plan.extras
+    for wanted, name in ((extras.ca_certs, "trust.sh"), (extras.packages and plan.bases.runtime_ready, "extra-packages.sh"),
+                         (extras.cds, "cds-train.sh")):
+        if wanted:
+            files[f"aurora/build/{name}"] = _plain(f"build/{name}")
     return files
+
+
+def containerfile(plan: Plan, data: dict) -> str:
+    """The Containerfile: aurora's, or the app's override of it (checked: it extends aurora's,
+    keeps the entrypoint and the user; an error names the template file and line)."""
+    if plan.templates is None or not (plan.templates / ovr.OVERRIDE).is_file():
+        return environment().get_template("Containerfile.j2").render(data)
+    ovr.check_names(plan.templates)
+    env = environment(plan.templates)
+    ovr.check_extends(env, plan.templates)
+    text = ovr.guarded(lambda: env.get_template(ovr.OVERRIDE).render(data), plan.templates)
+    ovr.check_required(text, plan.uid, plan.gid, plan.templates)
+    return text
 
 
 def _mount(plan: Plan, secret: str) -> str:
@@ -148,4 +173,5 @@ def _lines(items: tuple[str, ...]) -> str:
 
 
 EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
-                        "aurora/build/collect-dist.sh"})
+                        "aurora/build/collect-dist.sh", "aurora/build/trust.sh", "aurora/build/extra-packages.sh",
+                        "aurora/build/cds-train.sh"})

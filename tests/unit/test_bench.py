@@ -249,7 +249,8 @@ def test_evaluate_missing_figures_are_not_measured():
 
 def test_limits_are_the_issue_targets():
     assert stats.LIMITS == {"overhead": 0.05, "noop": 0.10, "backend_layers": 1, "backend_bytes": 1.2,
-                            "backend_time": 0.25, "size_payload": 1.3, "size_naive": 0.5, "help_s": 0.3}
+                            "backend_time": 0.25, "size_payload": 1.3, "size_naive": 0.5, "help_s": 0.3,
+                            "startup_cds": 0.7}
 
 
 # -- markdown ------------------------------------------------------------------------------
@@ -408,3 +409,50 @@ def test_markdown_web_section():
     assert "`/` 900 B br" in text
     assert "files and maps only: 300.0 kB" in text
     assert web_section(None) == [] and "Not measured: boom" in "\n".join(web_section({"error": "boom"}))
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+def _startup(plain, cds):
+    return {"runs": len(plain), "health": "/api/health", "build_s": {}, "jib": None,
+            "variants": {"aurora": {"times": plain, "median_s": stats.median(plain)},
+                         "aurora-cds": {"times": cds, "median_s": stats.median(cds)}},
+            "ratio_cds": stats.ratio(stats.median(cds), stats.median(plain))}
+
+
+def test_startup_target_only_when_measured_and_inclusive():
+    r = passing_results()
+    assert "start-up to the first 200: with CDS / without" not in by_name(stats.evaluate(r))
+    r["startup"] = _startup([2.0, 2.2, 1.8], [1.4, 1.5, 1.3])
+    t = by_name(stats.evaluate(r))["start-up to the first 200: with CDS / without"]
+    assert t.passed is True and t.value.startswith("0.70× (1.40 s vs 2.00 s, medians of 3 starts each)")
+    r["startup"] = _startup([2.0], [1.9])
+    assert by_name(stats.evaluate(r))["start-up to the first 200: with CDS / without"].passed is False
+
+
+def test_markdown_startup_table_keeps_the_jib_hook():
+    r = passing_results()
+    r["startup"] = _startup([2.0, 2.2], [1.4, 1.5])
+    md = render_markdown(r, stats.evaluate(r))
+    assert "## Start-up (demo)" in md
+    assert "| aurora-cds | 1.45 s | 1.40 s–1.50 s | 1.40, 1.50 |" in md
+    assert "| jib | TODO: the Jib image (branch jib) | | |" in md
+
+
+def test_cds_copy_sets_cds_in_the_backend_table(tmp_path: Path):
+    from bench.startup import cds_copy
+
+    app = tmp_path / "app"
+    (app / ".aurora").mkdir(parents=True)
+    (app / "aurora.toml").write_text('[app]\nname = "x"\n\n[backend]\ndist = "d"\n')
+    out = cds_copy(app, tmp_path / "copy" / "app")
+    assert (out / "aurora.toml").read_text() == '[app]\nname = "x"\n\n[backend]\ncds = true\ndist = "d"\n'
+    assert not (out / ".aurora").exists()
+
+
+def test_startup_runs_default_and_quick():
+    from bench.run import parse_args
+
+    assert parse_args([]).startup_runs == 7
+    assert parse_args(["--quick"]).startup_runs == 3
+    assert parse_args(["--startup-runs", "0"]).startup_runs == 0

@@ -137,6 +137,17 @@ CONFIG_CASES = {
     "kube env name invalid": (_append('[kube]\nenv = { "1X" = "y" }\n'), "kube -> env"),
     "symlink out of the app": (_symlink_out, "symlink points outside the app folder"),
     "FIFO in conf": (_fifo, "pipe.yml: is a FIFO"),
+    # [runtime] and the agents (docs/extending.md)
+    "CA file not PEM": (lambda app: (_write("ca.der", "0\x82 not pem")(app),
+                                     _append('\n[runtime]\nca_certs = ["ca.der"]\n')(app)),
+                        "runtime -> ca_certs: "),
+    "agent jar without Premain-Class": (lambda app: (write_jar(app / "agent.jar"), _be('agents = ["agent.jar"]')(app)),
+                                        "agent.jar is not a Java agent (no Premain-Class in its manifest)"),
+    "extra file world-writable": (_append('\n[runtime]\nfiles = [{ src = "aurora.toml", dest = "/etc/x", mode = "0666" }]\n'),
+                                  "runtime -> files -> 0 -> mode: 0666: world-writable files are refused"),
+    "extra file into /app": (_append('\n[runtime]\nfiles = [{ src = "aurora.toml", dest = "/app/lib/x.jar" }]\n'),
+                             "is under /app, which aurora writes"),
+    "package name with a space": (_append('\n[runtime]\npackages = ["jq curl"]\n'), "is not a Debian package name"),
 }
 
 CLI_CASES = {
@@ -285,3 +296,14 @@ def test_a_leftover_would_be_seen(app, aurora):
 
 def test_the_suite_has_at_least_40_cases():
     assert len(CONFIG_CASES) + len(CLI_CASES) + 4 >= 40
+
+
+@pytest.mark.parametrize("command", ["render", "build"])
+def test_a_template_override_that_drops_the_user_is_one_error(command, app, aurora):
+    override = app / ".aurora" / "templates" / "Containerfile.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text('{% extends "aurora/Containerfile.j2" %}\n{% block user %}{% endblock %}\n')
+    out = aurora([command, "-C", str(app), "--bases", "offline"], cwd=app)
+    _assert_one_clear_error(out, f"{override}: the image must end up running as USER 10001:10001")
+    assert sorted(p.name for p in (app / ".aurora").iterdir()) == ["templates"]  # no context left
+    assert aurora.containers_made() == []
