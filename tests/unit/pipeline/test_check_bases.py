@@ -110,3 +110,29 @@ def test_a_pull_that_cannot_reach_docker_hub_gets_the_fix():
             'registry-1.docker.io: no such host')
     hint = hint_for(text)
     assert hint and "--bases offline" in hint and "aurora base build" in hint and "[bases] mirror" in hint
+
+
+class MissingEngine:
+    """Local storage without the images it is told of."""
+
+    name = "buildah"
+
+    def __init__(self, missing: set[str]):
+        self.missing = missing
+
+    def image_digest(self, ref: str) -> str | None:
+        return None if ref in self.missing else "sha256:" + "1" * 64
+
+
+def test_a_missing_node_20_stage_says_how_to_make_it(tmp_path):
+    from aurora.errors import AuroraError
+    from tests.unit.conftest import MINIMAL, write_app
+
+    app = write_app(tmp_path / "app", 'bases = "offline"\n' + MINIMAL + "node = 20\n")
+    plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
+    with pytest.raises(AuroraError, match="localhost/aurora/node:20") as err:
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20"}))
+    assert err.value.hint == "make them with `aurora base build --only node-20` (from Debian packages, no registry needed)"
+    with pytest.raises(AuroraError) as err:
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20", "localhost/aurora/jdk:17"}))
+    assert (err.value.hint or "").startswith("make them with `aurora base build` then `aurora base build --only node-20`")
