@@ -74,4 +74,4 @@ def base_list(as_json: JsonFlag = False) -> None:
                                   else "missing: run `aurora base build`")
         if row["stale"]:
             state = f"{state} (stale: it lists no packages for the SBOM; run `aurora base build --only runtime`)"
-        print(f"{role:8} {row['image']:32} {state}")
+        print(f"{role:9} {row['image']:32} {state}")

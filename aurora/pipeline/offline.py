@@ -330,8 +330,9 @@ def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
     runner.which("buildah", why="to export images")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    # The optional Node stages go along when they are here.
-    extras = {role: ref for role, ref in extra_node_refs().items() if present(ref)}
+    # The optional Node stages go along when they are here (not their Debian roots: a build
+    # needs only the Node image).
+    extras = {role: ref for role, ref in extra_node_refs().items() if role.startswith("node-") and present(ref)}
     for role, ref in {**offline_refs(), **extras}.items():
         out = folder / f"{role}.tar"
         out.unlink(missing_ok=True)
