@@ -64,7 +64,8 @@ def install_step_cached(stderr: str, command: str) -> bool:
     """Whether buildah reused the install step's layer: its STEP line is followed by
     "--> Using cache" (a step that runs prints its output there instead)."""
     lines = stderr.splitlines()
-    at = next(i for i, line in enumerate(lines) if re.search(r"STEP \d+/\d+: RUN .*" + re.escape(command), line))
+    at = next((i for i, line in enumerate(lines) if re.search(r"STEP \d+/\d+: RUN .*" + re.escape(command), line)), None)
+    assert at is not None, f"no install step in the build's log:\n{stderr[-3000:]}"
     return any("Using cache" in line for line in lines[at + 1:at + 3])
 
 
@@ -90,15 +91,17 @@ def test_no_lockfile_peer_conflict_allowed_by_the_project_npmrc(npm_app):
         assert any(e.startswith("Z_API_PORT=") for e in config_env)
         assert not [e for e in config_env if e.startswith(("CI=", "NODE_OPTIONS="))]  # the build stage's only
 
-        # a source change: the install is not run again
+        # a source change: the install is not run again (the changes are new to every run: an
+        # earlier run's image of the same context would be reused without a build)
+        run = uuid.uuid4().hex[:8]
         build_js = npm_app / "frontend" / "build.js"
-        build_js.write_text(build_js.read_text().replace("peer-conflict on", "peer conflict, again, on"))
+        build_js.write_text(build_js.read_text() + f"// {run}\n")
         tag, out = build(npm_app)
         tags.append(tag)
         assert install_step_cached(out.stderr, "npm install --no-audit --no-fund")
         # a change to the project's .npmrc is one the install must see: it runs again
         npmrc = npm_app / "frontend" / ".npmrc"
-        npmrc.write_text(npmrc.read_text() + "fund=false\n")
+        npmrc.write_text(npmrc.read_text() + f"# {run}\nfund=false\n")
         tag, out = build(npm_app)
         tags.append(tag)
         assert not install_step_cached(out.stderr, "npm install --no-audit --no-fund")
@@ -111,6 +114,8 @@ def test_install_flags_instead_of_an_npmrc(npm_app, tmp_path):
     app = tmp_path / "flags"
     shutil.copytree(npm_app, app)
     (app / "frontend" / ".npmrc").unlink()
+    with (app / "frontend" / "build.js").open("a") as f:  # a context no earlier run has built
+        f.write(f"// {uuid.uuid4().hex}\n")
     tag, out = build(app, check=False)
     assert out.returncode == 1 and "ERESOLVE" in out.stderr  # what the project needs without them
     toml = app / "aurora.toml"
