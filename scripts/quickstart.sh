@@ -23,7 +23,7 @@ if [ "$mode" = test ]; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-bases_ready() { aurora base list --json | python3 -c 'import json,sys; sys.exit(any(r["digest"] is None for r in json.load(sys.stdin).values()))'; }
+bases_ready() { aurora base list --json | python3 -c 'import json,sys; sys.exit(any(r["digest"] is None and not r.get("optional") for r in json.load(sys.stdin).values()))'; }
 
 case "$mode" in
   demo)

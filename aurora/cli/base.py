@@ -20,9 +20,10 @@ def base_build(
     mirror: Annotated[Optional[str], typer.Option("--mirror", help="Debian mirror URL (default: mmdebstrap's).")] = None,
     ca_cert: Annotated[Optional[list[Path]], typer.Option("--ca-cert", help="Extra CA certificate (PEM) for the build-stage bases; repeatable.")] = None,
     host_ca: Annotated[bool, typer.Option("--host-ca/--no-host-ca", help="Add the CAs in /usr/local/share/ca-certificates (a company proxy's).")] = True,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node); repeatable.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node), or make the optional Node 20 stage (node-20, on Debian 13); repeatable.")] = None,
 ) -> None:
-    """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage."""
+    """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage;
+    `--only node-20` adds the Node 20 stage (Debian 13's)."""
     from aurora.pipeline import offline
 
     cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
@@ -55,13 +56,14 @@ def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `au
 def base_list(as_json: JsonFlag = False) -> None:
     """Show the offline base images and whether each is in local storage."""
     from aurora.engines import get
-    from aurora.pipeline.bases import offline_refs
+    from aurora.pipeline.bases import extra_node_refs, made_with, offline_refs
 
     from aurora.pipeline.offline import runtime_stale_reason
 
+    optional = extra_node_refs()
     with get("buildah") as engine:
-        rows: dict[str, dict] = {role: {"image": ref, "digest": engine.image_digest(ref)}
-                                 for role, ref in offline_refs().items()}
+        rows: dict[str, dict] = {role: {"image": ref, "digest": engine.image_digest(ref), "optional": role in optional}
+                                 for role, ref in {**offline_refs(), **optional}.items()}
     for role, row in rows.items():
         why = runtime_stale_reason(str(row["image"])) if role == "runtime" and row["digest"] is not None else None
         row["stale"] = why is not None
@@ -71,7 +73,8 @@ def base_list(as_json: JsonFlag = False) -> None:
         print(json.dumps(rows, indent=2))
         return
     for role, row in rows.items():
-        state = row["digest"] or "missing: run `aurora base build`"
+        state = row["digest"] or (f"not made (optional: `aurora base build --only {made_with(role)}`)" if row["optional"]
+                                  else "missing: run `aurora base build`")
         if row["stale"]:
             state = f"{state} (stale: {row['stale_why']}; run `aurora base build --only runtime`)"
-        print(f"{role:8} {row['image']:32} {state}")
+        print(f"{role:9} {row['image']:32} {state}")

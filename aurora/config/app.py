@@ -7,7 +7,6 @@ reading the file (errors name the file, the line and the field, with a did-you-m
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Annotated, Any, Literal
 
@@ -22,20 +21,16 @@ from aurora.config.fields import (
     SafeText,
     UrlPath,
 )
+from aurora.config.frontend import Frontend
 from aurora.config.kube import Kube
 from aurora.config.policy import VerifyPolicy
 from aurora.config.runtime import Runtime
 from aurora.refs import ReferenceError, check_tag, parse_repository
 
 CONFIG_NAME = "aurora.toml"
-# The lockfile each front-end package manager writes (detection and `aurora init` read it).
-LOCKFILES = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}
 
-_ZVAR = re.compile(r"^Z_[A-Z0-9_]+$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SCRIPT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]*$")
-# An exclude pattern: a relative glob of plain names (it reaches the build as a JSON argument).
-_GLOB = re.compile(r"^[A-Za-z0-9._@+*?\[\]!-][A-Za-z0-9._@+*?\[\]! /-]*$")
 _JAVA_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
@@ -110,59 +105,6 @@ class Backend(Model):
     def _one_origin(self) -> Backend:
         if (self.dist is None) == (self.source is None):
             raise ValueError("set exactly one of `dist` (a built dist folder) or `source` (sources + `build`)")
-        return self
-
-
-class Frontend(Model):
-    """The React front end: sources built with npm/yarn/pnpm, or a prebuilt folder."""
-
-    source: RelPath | None = Field(None, description="Front-end source folder (with package.json); built in a Node stage.")
-    prebuilt: RelPath | None = Field(None, description="A folder of already built static files; exclusive with `source`.")
-    package_manager: Literal["npm", "yarn", "pnpm"] | None = Field(None, description="Default: detected from the lockfile.")
-    script: str = Field("build", description="package.json script that builds the front end.")
-    output: RelPath = Field("build", description="Build output folder, relative to `source`.")
-    env: dict[str, SafeText] = Field(default_factory=dict, description="Build-time Z_* variables baked into the bundle (Z_ENDPOINT, Z_ROUTE ...); `source` only.")
-    node: Literal[18, 20, 22] = Field(18, description="Node.js major version for the build stage.")
-    source_maps: bool = Field(False, description="Keep source maps (*.map) in the image; by default they are left out, so the sources are not public.")
-    exclude: list[str] = Field(default_factory=list, description="More files left out of the web layer (besides *.map and OS litter: .DS_Store, Thumbs.db, desktop.ini, ._*): glob patterns; one without '/' matches a file name at any depth, one with '/' the path from the web root ('*' stays within a folder, '**' crosses folders).")
-
-    @field_validator("script")
-    @classmethod
-    def _script(cls, v: str) -> str:
-        if not _SCRIPT.match(v):
-            raise ValueError(f"{v!r} is not a package.json script name (letters, digits, : . _ -)")
-        return v
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, v: dict[str, str]) -> dict[str, str]:
-        for key in v:
-            if not _ZVAR.match(key):
-                raise ValueError(f"{key!r}: only Z_* variables (Z_ENDPOINT, Z_ROUTE ...) are passed to the front-end build")
-        return v
-
-    @field_validator("exclude")
-    @classmethod
-    def _exclude(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            if not _GLOB.match(pattern) or ".." in pattern.split("/"):
-                raise ValueError(
-                    f"{pattern!r} is not a file pattern: letters, digits, . _ - @ + and the wildcards * ? [ ],"
-                    " relative to the web root (no leading '/', no '..')"
-                )
-            if fnmatch.fnmatchcase("index.html", pattern.removeprefix("**/")):
-                raise ValueError(f"{pattern!r} would leave out index.html, the page every route is served from")
-        return v
-
-    @model_validator(mode="after")
-    def _one_origin(self) -> Frontend:
-        if (self.source is None) == (self.prebuilt is None):
-            raise ValueError("set exactly one of `source` (built with npm/yarn/pnpm) or `prebuilt` (static files)")
-        if self.prebuilt is not None and self.env:
-            raise ValueError(
-                f"env ({', '.join(sorted(self.env))}) can have no effect with `prebuilt`: the files are already"
-                " built, nothing is baked into them; remove `env`, or build from `source`"
-            )
         return self
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora.config.app import CONFIG_NAME, LOCKFILES
+from aurora.config.app import CONFIG_NAME
+from aurora.config.frontend import LOCKFILES
 from aurora.errors import UsageError
 from aurora.host import jarinfo
 

@@ -17,8 +17,9 @@ from aurora.host import git as gitinfo
 from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
-from aurora.pipeline.bases import BaseSetName, offline_refs
+from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
 from aurora.pipeline.extras import unknown_packages, unknown_packages_error
+from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.render import render, render_app_only, render_metadata
@@ -77,9 +78,13 @@ def check_bases(plan: Plan, engine: Engine,
         digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
     missing = [refs[role] for role, digest in digests.items() if digest is None]
     if missing and plan.bases.name == BaseSetName.OFFLINE:
+        optional = {ref: role for role, ref in extra_node_refs().items()}
+        how = [f"`aurora base build --only {optional[ref]}`" for ref in missing if ref in optional]
+        if len(how) < len(missing):
+            how.insert(0, "`aurora base build`")
         raise AuroraError(
             f"offline base image(s) not in local storage: {', '.join(missing)}",
-            hint="make them with `aurora base build` (from Debian packages, no registry needed)",
+            hint=f"make them with {' then '.join(how)} (from Debian packages, no registry needed)",
         )
     if missing:
         _check_pullable(missing, engine, reachable)
@@ -151,7 +156,7 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
             raise unknown_packages_error(unknown) from None
         missing = missing_modules(exc.log or str(exc))
         if not missing:
-            raise
+            raise explain_build_failure(exc, plan.frontend) from None
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
     step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
          f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "

@@ -1,7 +1,7 @@
 """Stage the build context: the rendered files plus the app's files under fixed names.
 
-The Containerfile only ever names ``backend/``, ``frontend/`` and ``writable/``, so no user
-path reaches it. Staging is also where odd files are refused — symlinks leading out of the
+The Containerfile only ever names ``backend/``, ``frontend/`` (and ``frontend-deps/``, what
+the dependency install sees) and ``writable/``, so no user path reaches it. Staging is also where odd files are refused — symlinks leading out of the
 app folder, FIFOs, devices, unreadable files — and where file modes are normalised (no
 setuid/setgid, nothing group- or world-writable), before anything goes into a layer.
 """
@@ -80,6 +80,17 @@ def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
         _copy_tree(fe.path, dest / "frontend", root, skip=())
     else:
         _copy_tree(fe.path, dest / "frontend", root, skip=(fe.output,))
+        # What the install step sees, in its own folder: one COPY, cached until one changes.
+        for rel in fe.install_files:
+            src = fe.path / rel
+            if src.is_dir():
+                _copy_tree(src, dest / "frontend-deps" / rel, root, skip=())
+            else:
+                _copy_file(src, dest / "frontend-deps" / rel, root)
+        deps = dest / "frontend-deps"
+        for folder in (deps, *deps.rglob("*")):
+            if folder.is_dir():
+                folder.chmod(0o755)
     for src, rel in plan.extras.staged:  # CA certificates, agents, extra files ([runtime])
         _copy_file(src, dest / rel, root)
     return dest

@@ -1,9 +1,11 @@
-"""``aurora base build``: the offline base set, made from Debian 12 packages.
+"""``aurora base build``: the offline base set, made from Debian packages (12; 13 for Node 20).
 
 For machines that cannot pull from any public registry: mmdebstrap makes a minimal Debian root
 file system from the distribution's packages, buildah turns it into an image, and the JDK and
 Node images are built on top with apt. The runtime base is unpacked with
-``mmdebstrap --variant=extract`` — only nginx, tini, bash and the libraries they need.
+``mmdebstrap --variant=extract`` — only nginx, tini, bash and the libraries they need. The
+optional Node 20 stage (role ``node-20``) is the same Node image on a Debian 13 root
+(``debian-13``), the Debian release that packages Node 20.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from aurora.engines.buildah import isolation
 from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.host import runner
-from aurora.pipeline.bases import offline_refs
+from aurora.pipeline.bases import OFFLINE_NODES, extra_node_refs, offline_node_problem, offline_refs
 from aurora.resources import bases_dir
 
 SUITE = "bookworm"
@@ -56,13 +58,21 @@ def host_ca_certs() -> tuple[Path, ...]:
     return tuple(sorted(HOST_CA_DIR.glob("**/*.crt")))
 
 
-def debian_argv(spec: BaseBuild, out: Path) -> list[str]:
+DEFAULT_ROLES = ("debian", "runtime", "jdk", "node")
+
+
+def optional_roles() -> dict[str, tuple[str, int]]:
+    """``node-N`` → (Debian suite, release) for each Node stage beyond the default set."""
+    return {f"node-{n}": OFFLINE_NODES[n] for n in sorted(OFFLINE_NODES) if f"node-{n}" in extra_node_refs()}
+
+
+def debian_argv(spec: BaseBuild, out: Path, suite: str = SUITE) -> list[str]:
     argv = ["mmdebstrap", "--variant=minbase", "--include=ca-certificates", "--quiet"]
     for ca in spec.ca_certs:
         argv.append(f"--customize-hook=upload {ca} /usr/local/share/ca-certificates/{ca.stem}.crt")
     if spec.ca_certs:
         argv.append('--customize-hook=chroot "$1" update-ca-certificates')
-    argv += [SUITE, str(out)]
+    argv += [suite, str(out)]
     if spec.mirror:
         argv.append(spec.mirror)
     return argv
@@ -231,6 +241,12 @@ def runtime_stale_reason(ref: str) -> str | None:
     return STALE_WHY.get(found if found and found != "<no value>" else None, f"it has format {found}, not {RUNTIME_FORMAT}")
 
 
+def present(ref: str) -> bool:
+    """Whether ``ref`` is in this user's local storage."""
+    return runner.run(["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref],
+                      check=False, merge_stderr=False).returncode == 0
+
+
 def runtime_packages() -> list[str]:
     text = (bases_dir() / "runtime.packages").read_text()
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
@@ -240,9 +256,7 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
     """Build the offline set into local storage; returns role → image reference."""
     runner.which("mmdebstrap", why="to make the offline base images")
     runner.which("buildah", why="to build images")
-    unknown = set(spec.only) - {"debian", "runtime", "jdk", "node"}
-    if unknown:
-        raise UsageError(f"--only {', '.join(sorted(unknown))}: choose from debian, runtime, jdk, node")
+    check_roles(spec.only)
     for ca in spec.ca_certs:
         if not ca.is_file():
             raise UsageError(f"--ca-cert {ca}: no such file")
@@ -250,7 +264,7 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
     env = {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)}
     with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
         work = Path(tmp)
-        wanted = set(spec.only) or {"debian", "runtime", "jdk", "node"}
+        wanted = set(spec.only) or set(DEFAULT_ROLES)
         for role, make in (("debian", debian_argv), ("runtime", None)):
             if role not in wanted:
                 continue
@@ -276,7 +290,38 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
             step(f"{role}: {refs[role]} (apt inside {refs['debian']})")
             _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
                  log, None, f"building {refs[role]} failed")
+        for role, (suite, release) in optional_roles().items():
+            if role in wanted:
+                refs.update(_build_node_on(spec, role, suite, release, work, log, step, env))
     return refs
+
+
+def check_roles(only: tuple[str, ...]) -> None:
+    roles = [*DEFAULT_ROLES, *optional_roles()]
+    for role in only:
+        if role in roles:
+            continue
+        node = role.removeprefix("node-")
+        problem = offline_node_problem(int(node)) if role.startswith("node-") and node.isdigit() else None
+        raise UsageError(f"--only {role}: {problem}" if problem else f"--only {role}: choose from {', '.join(roles)}")
+
+
+def _build_node_on(spec: BaseBuild, role: str, suite: str, release: int, work: Path, log: Callable[[str], None],
+                   step: Callable[[str], None], env: dict) -> dict[str, str]:
+    """An optional Node stage: a Debian root of the release that packages it, then the same
+    Node image as the default set's on top (apt installs that release's nodejs and npm)."""
+    extra = extra_node_refs()
+    debian, node = extra[f"debian-{release}"], extra[role]
+    ctx = work / f"debian-{release}"
+    shutil.copytree(bases_dir() / "rootfs", ctx)
+    step(f"debian-{release}: root file system from Debian {suite} packages (mmdebstrap)")
+    _run(debian_argv(spec, ctx / "rootfs.tar", suite), log, env, f"mmdebstrap failed making the Debian {release} root file system")
+    step(f"debian-{release}: {debian}")
+    _run(bud_argv(ctx, debian, spec.source_date_epoch), log, None, f"building {debian} failed")
+    (ctx / "rootfs.tar").unlink()
+    step(f"{role}: {node} (apt inside {debian})")
+    _run(bud_argv(bases_dir() / "node", node, spec.source_date_epoch, base=debian), log, None, f"building {node} failed")
+    return {f"debian-{release}": debian, role: node}
 
 
 def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: str) -> None:
@@ -296,7 +341,10 @@ def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
     runner.which("buildah", why="to export images")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for role, ref in offline_refs().items():
+    # The optional Node stages go along when they are here (not their Debian roots: a build
+    # needs only the Node image).
+    extras = {role: ref for role, ref in extra_node_refs().items() if role.startswith("node-") and present(ref)}
+    for role, ref in {**offline_refs(), **extras}.items():
         out = folder / f"{role}.tar"
         out.unlink(missing_ok=True)
         try:
@@ -316,6 +364,7 @@ def load(folder: Path, log: Callable[[str], None]) -> dict[str, str]:
     missing = [f"{role}.tar" for role in refs if not (folder / f"{role}.tar").is_file()]
     if missing:
         raise UsageError(f"{folder}: missing {', '.join(missing)}", hint="write them with `aurora base save`")
+    refs.update({role: ref for role, ref in extra_node_refs().items() if (folder / f"{role}.tar").is_file()})
     for role, ref in refs.items():
         try:
             image_id = runner.output(["buildah", "pull", "--quiet", f"oci-archive:{folder / (role + '.tar')}"],

@@ -8,19 +8,19 @@ field, so a bad config never gets as far as a half-done build.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from aurora.config import CONFIG_NAME, LOCKFILES, Config
+from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
+from aurora.pipeline.frontend import FrontendPlan, frontend_plan
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
@@ -68,17 +68,6 @@ class BackendPlan:
     java: int
     jlink: bool
     modules: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FrontendPlan:
-    mode: Literal["source", "prebuilt"]
-    path: Path
-    package_manager: str | None = None
-    lockfile: str | None = None
-    script: str = "build"
-    output: str = "build"
-    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,7 +134,7 @@ def make_plan(
                           modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
     if extras.cds:
         notes.append(CDS_NOTE)
-    frontend = _frontend(config, app_dir)
+    frontend = frontend_plan(config, app_dir)
 
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
     base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
@@ -332,54 +321,3 @@ def _check_app_jar(jar: Path, lib: Path) -> None:
             hint="copy the dependencies into lib/ (mvn dependency:copy-dependencies, runtime scope) and"
                  " keep the manifest's classpathPrefix lib/: the image holds only app.jar, lib/ and conf/",
         )
-
-
-def _frontend(config: Config, app_dir: Path) -> FrontendPlan:
-    f = config.frontend
-    if f.prebuilt is not None:
-        path = _need_dir(app_dir, f.prebuilt, "frontend -> prebuilt", "folder",
-                         "build the front end first, or use frontend.source")
-        if not (path / "index.html").is_file():
-            raise ConfigError(
-                f"{CONFIG_NAME}: frontend -> prebuilt: {path} has no index.html",
-                hint="point frontend.prebuilt at the build output (the folder holding index.html)",
-            )
-        return FrontendPlan(mode="prebuilt", path=path)
-
-    assert f.source is not None
-    path = _need_dir(app_dir, f.source, "frontend -> source", "source folder",
-                     "point frontend.source at the folder holding package.json")
-    package_json = path / "package.json"
-    if not package_json.is_file():
-        raise ConfigError(
-            f"{CONFIG_NAME}: frontend -> source: {path} has no package.json",
-            hint="point frontend.source at the folder holding package.json",
-        )
-    try:
-        scripts = json.loads(package_json.read_text(encoding="utf-8")).get("scripts") or {}
-    except (ValueError, OSError, AttributeError) as exc:
-        raise ConfigError(f"{package_json}: not valid JSON: {exc}") from None
-    if f.script not in scripts:
-        raise ConfigError(
-            f"{CONFIG_NAME}: frontend -> script: package.json has no {f.script!r} script"
-            + (f" (it has: {', '.join(sorted(scripts))})" if scripts else ""),
-            hint="set frontend.script to the script that builds the front end",
-        )
-    found = [pm for pm, lock in LOCKFILES.items() if (path / lock).is_file()]
-    pm = f.package_manager or (found[0] if found else None)
-    if pm is None:
-        raise ConfigError(
-            f"{CONFIG_NAME}: frontend -> package_manager: {path} has no lockfile"
-            " (package-lock.json, yarn.lock or pnpm-lock.yaml) and no package manager is named",
-            hint="commit a lockfile (recommended: builds become repeatable) or set frontend.package_manager",
-        )
-    lock = LOCKFILES[pm] if (path / LOCKFILES[pm]).is_file() else None
-    return FrontendPlan(
-        mode="source",
-        path=path,
-        package_manager=pm,
-        lockfile=lock,
-        script=f.script,
-        output=f.output,
-        env=tuple(sorted(f.env.items())),
-    )

@@ -81,6 +81,7 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "dist_from": "--from=backend " if be.mode == "source" else "",
         "dist": "/dist" if be.mode == "source" else "backend",
         "npm_secret": _mount(plan, "npmrc"),
+        "npm_cache": _frontend_cache(fe.package_manager) if cache_mounts and fe.mode == "source" else "",
         "maven_secret": _mount(plan, "maven-settings"),
         "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
         # The files stage's arguments: SRC DEST MODE UID:GID for each extra file.
@@ -132,6 +133,17 @@ def _mount(plan: Plan, secret: str) -> str:
 # the dependency tree again. One id per tool: every app on the machine shares the downloads.
 BUILD_CACHES = {"mvn": ("aurora-maven", "/root/.m2/repository"), "./mvnw": ("aurora-maven", "/root/.m2/repository"),
                 "gradle": ("aurora-gradle", "/root/.gradle/caches"), "./gradlew": ("aurora-gradle", "/root/.gradle/caches")}
+
+
+# Where each front-end package manager (run as root) keeps the packages it downloads: a cache
+# mount keeps them between builds, so a changed manifest downloads only what is new.
+FRONTEND_CACHES = {"npm": ("aurora-npm", "/root/.npm"), "yarn": ("aurora-yarn", "/usr/local/share/.cache/yarn"),
+                   "pnpm": ("aurora-pnpm", "/root/.local/share/pnpm/store")}
+
+
+def _frontend_cache(package_manager: str | None) -> str:
+    cache = FRONTEND_CACHES.get(package_manager or "")
+    return f"--mount=type=cache,id={cache[0]},target={cache[1]} " if cache else ""
 
 
 def _build_cache(command: str) -> str:

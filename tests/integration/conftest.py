@@ -90,7 +90,7 @@ def tools():
 def offline_bases(tools):
     """The offline base set in root's storage; built here (a few minutes) when missing."""
     listing = json.loads(aurora("base", "list", "--json").stdout)
-    if any(row["digest"] is None for row in listing.values()):
+    if any(row["digest"] is None and not row.get("optional") for row in listing.values()):
         aurora("base", "build", timeout=1800)
     elif listing["runtime"].get("stale"):  # made before its current format (io.aurora.base.format)
         aurora("base", "build", "--only", "runtime", timeout=1800)

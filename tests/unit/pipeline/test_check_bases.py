@@ -135,3 +135,29 @@ def test_only_the_offline_set_with_brotli_is_checked(app):
     own = make_plan(config.load(app), app, FIXED_GIT, environ={}, bases="offline")
     own = replace(own, web=replace(own.web, brotli=False))  # [bases] runtime names another image
     check_runtime_format(own, "buildah", reason=lambda ref: pytest.fail("asked"))
+
+
+class MissingEngine:
+    """Local storage without the images it is told of."""
+
+    name = "buildah"
+
+    def __init__(self, missing: set[str]):
+        self.missing = missing
+
+    def image_digest(self, ref: str) -> str | None:
+        return None if ref in self.missing else "sha256:" + "1" * 64
+
+
+def test_a_missing_node_20_stage_says_how_to_make_it(tmp_path):
+    from aurora.errors import AuroraError
+    from tests.unit.conftest import MINIMAL, write_app
+
+    app = write_app(tmp_path / "app", 'bases = "offline"\n' + MINIMAL + "node = 20\n")
+    plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
+    with pytest.raises(AuroraError, match="localhost/aurora/node:20") as err:
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20"}))
+    assert err.value.hint == "make them with `aurora base build --only node-20` (from Debian packages, no registry needed)"
+    with pytest.raises(AuroraError) as err:
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20", "localhost/aurora/jdk:17"}))
+    assert (err.value.hint or "").startswith("make them with `aurora base build` then `aurora base build --only node-20`")

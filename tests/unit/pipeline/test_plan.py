@@ -100,10 +100,15 @@ def test_yarn_detected(tmp_path):
     assert plan_of(app).frontend.package_manager == "yarn"
 
 
-def test_offline_bases_need_java_17(app):
-    (app / "aurora.toml").write_text('bases = "offline"\n' + MINIMAL + "node = 20\n")
-    with pytest.raises(ConfigError, match="offline base set has Node 18 only"):
+def test_offline_bases_have_node_18_and_20_not_22(app):
+    (app / "aurora.toml").write_text('bases = "offline"\n' + MINIMAL + "node = 22\n")
+    with pytest.raises(ConfigError, match=r"has Node 18 \(Debian 12\) and 20 \(Debian 13\): no Debian suite packages Node 22") as err:
         plan_of(app)
+    assert "aurora base build --only node-20" in (err.value.hint or "")
+    (app / "aurora.toml").write_text('bases = "offline"\n' + MINIMAL + "node = 20\n")
+    assert plan_of(app).bases.node == "localhost/aurora/node:20"
+    (app / "aurora.toml").write_text('bases = "offline"\n' + MINIMAL)
+    assert plan_of(app).bases.node == "localhost/aurora/node:18"
 
 
 def test_official_bases_follow_versions_and_mirror(app):

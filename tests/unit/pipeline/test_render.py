@@ -112,7 +112,7 @@ def test_layer_order(tmp_path):
 
 def test_lockfile_copied_before_sources(tmp_path):
     cf = rendered("demo-dist-npm", tmp_path)["Containerfile"]
-    assert cf.index('COPY ["frontend/package.json", "frontend/package-lock.json", "./"]') < cf.index("RUN npm ci") < cf.index("COPY frontend/ ./")
+    assert cf.index("COPY frontend-deps/ ./") < cf.index("RUN npm ci") < cf.index("COPY frontend/ ./")
 
 
 def test_source_backend_runs_build_from_an_arg(tmp_path):
