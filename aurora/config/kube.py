@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,18 @@ class KubeCluster(Model):
     probe_port: Port | None = Field(None, description="Ignite only: the REST (Jetty) port for `/ignite?cmd=probe` (default 8091; IGNITE_JETTY_PORT).")
     readiness_path: UrlPath | None = Field(None, description="An HTTP path on the back end's port that answers 200 only once the node joined the cluster (a Vert.x Health Checks route with ClusterHealthCheck); default: the cluster manager's own readiness endpoint.")
     min_ready_seconds: int = Field(20, ge=0, le=3600, description="Deployment minReadySeconds: a new node counts as available only after this long, so rolling updates add nodes one after the other.")
+    podman_subnet: str = Field("10.89.64.0/24", description="podman target, Hazelcast through conf/hazelcast.xml: the subnet of the network the Pods join; members get .10, .11 ... (`podman kube play --ip`).")
+
+    @field_validator("podman_subnet")
+    @classmethod
+    def _subnet(cls, v: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(v, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not an IPv4 subnet such as 10.89.64.0/24 ({exc})") from None
+        if net.prefixlen > 26:
+            raise ValueError(f"{v}: too small; give a /26 or larger (members start at .10)")
+        return str(net)
 
 
 class KubeDatabase(Model):
