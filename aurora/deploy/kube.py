@@ -28,7 +28,6 @@ from aurora.pipeline.plan import Plan
 
 MANAGED_BY = "aurora"
 CONFIGMAP_LIMIT = 1_000_000  # a ConfigMap holds at most 1 MiB
-PLAY_ANNOTATION = "aurora.io/podman-play"  # clustered podman target: how to play the Pods
 
 
 def label_value(text: str) -> str:
@@ -160,7 +159,6 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
         for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
             if members is not None:
                 spec = pod_spec(plan, cfg, image, opts, files, clustered, members, index)
-                annotations = {**annotations, PLAY_ANNOTATION: members.play_command()}
             pod_meta = _meta(name, plan, None)
             pod_meta["labels"] = {**labels(plan)}
             if annotations:

@@ -86,6 +86,10 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
            clustered: cluster_mod.ClusterPlan | None = None, member: int = 0) -> list[dict]:
     istio = cfg.kube.istio
     ports = []
+    if target == Target.PODMAN and clustered is not None:
+        # podman kube play publishes a port without hostPort on the host's same port: the
+        # members' API and cluster ports would clash. They meet on the Pods' network instead.
+        which = tuple(r for r in which if r == "web")
     for role in which:
         number = plan.web_port if role == "web" else plan.backend.port
         name = ("http-web" if role == "web" else "http-api") if istio else ("http" if role == "web" else "api")
@@ -94,7 +98,7 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
             port["hostIP"] = "127.0.0.1"
             port["hostPort"] = cfg.kube.host_port + member  # one host port per cluster member
         ports.append(port)
-    if clustered is not None and "api" in which:
+    if clustered is not None and "api" in which and target != Target.PODMAN:
         ports += [{"name": name, "containerPort": number, "protocol": "TCP"} for name, number in clustered.ports()]
     return ports
 
