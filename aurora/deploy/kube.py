@@ -21,6 +21,7 @@ from aurora.config.kube import KubeCluster
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy import cluster_env
 from aurora.deploy.cluster_env import PodmanCluster
+from aurora.deploy.netpol import network_policy
 from aurora.deploy import istio as istio_mod
 from aurora.deploy.pod import KubeOptions, Target, pod_spec
 from aurora.errors import ConfigError
@@ -225,6 +226,11 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     if cfg.kube.istio_traffic is not None:
         out += istio_mod.traffic(cfg.kube.istio_traffic, plan.name, lambda name: _meta(name, plan, namespace),
                                  plan.web_port, plan.backend.port)
+    if cfg.kube.network_policy:
+        db = cfg.kube.database
+        out.append(network_policy(_meta(plan.name, plan, namespace), _selector(plan), web_port=plan.web_port,
+                                  api_port=plan.backend.port, split=opts.layout == "split", clustered=clustered,
+                                  database_port=db.port if db is not None else None))
     return out
 
 

@@ -168,7 +168,7 @@ def test_restricted_pod_security(case, tmp_path):
 def test_objects_and_order(tmp_path):
     objs, _ = build(tmp_path, "ignite-db")
     assert [o["kind"] for o in objs] == ["ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Deployment",
-                                         "Service", "Service"]
+                                         "Service", "Service", "NetworkPolicy"]
     assert all(o["metadata"]["namespace"] == "shop" for o in objs)
 
 
@@ -565,3 +565,44 @@ def test_podman_subnet_must_be_a_subnet(tmp_path):
                        HEALTH + f'[kube.cluster]\npodman_subnet = "{bad}"\n', ENV_CONF)
         with pytest.raises(ConfigError, match="podman_subnet"):
             config.load(app)
+
+
+# -- NetworkPolicy ---------------------------------------------------------------------------
+
+
+def _rules(policy, direction):
+    return [(tuple(sorted((p["protocol"], p["port"]) for p in r["ports"])), "from" in r or "to" in r)
+            for r in policy["spec"][direction]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_network_policy_by_default_and_strictly_valid(case, tmp_path):
+    import kubernetes_validate
+
+    objs, cp = build(tmp_path, case)
+    policy = kind(objs, "NetworkPolicy")
+    kubernetes_validate.validate(policy, "1.25.0", strict=True)
+    kubernetes_validate.validate(policy, kubernetes_validate.latest_version(), strict=True)
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["podSelector"] == kind(objs, "Deployment")["spec"]["selector"]
+    ingress, egress = _rules(policy, "ingress"), _rules(policy, "egress")
+    split = CASES[case][3].layout == "split"
+    assert ingress[0] == (tuple(sorted([("TCP", 8080)] + ([("TCP", 6083)] if split else []))), False)
+    assert egress[0] == ((("TCP", 53), ("UDP", 53)), False)
+    if cp is None:
+        assert len(ingress) == 1
+    else:  # cluster ports: only from and to the app's own Pods
+        ports = tuple(sorted(("TCP", n) for _, n in cp.ports()))
+        assert (ports, True) in ingress and (ports, True) in egress
+        assert (((("TCP", 443), ("TCP", 6443))), False) in egress if cp.uses_api else True
+    assert ((("TCP", 3306),), False) in egress if "kube.database" in CASES[case][0] else len(egress) <= 3
+    assert "&id" not in dump([policy])
+
+
+def test_network_policy_can_be_turned_off(tmp_path):
+    app = make_app(tmp_path, HEALTH + '[kube]\nnetwork_policy = false\n', {"vertx.yml": "zero: {}\n"})
+    cfg = config.load(app)
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions())
+    assert "NetworkPolicy" not in [o["kind"] for o in objs]
+    assert "NetworkPolicy" not in [o["kind"] for o in objects(make_plan(cfg, app, FIXED_GIT, environ={}), config.load(
+        make_app(tmp_path / "p", HEALTH, {"vertx.yml": "zero: {}\n"})), KubeOptions(target="podman"))]
