@@ -85,14 +85,17 @@ def played(tmp_path, pod_yaml: str, config: dict[str, str], secret: dict[str, st
 
 
 def wait_db(port: int, deadline: float = 180) -> tuple[int, dict]:
-    """The first answer of /api/db from the back end (not nginx's 502 while the JVM starts)."""
+    """The first conclusive answer of /api/db from the back end: not nginx's 502 while the JVM
+    starts, nor the pool's timeout while a cold JVM on busy cores makes its first connection."""
     end, last = time.monotonic() + deadline, None
     while time.monotonic() < end:
         try:
-            status, _, body = http_get(f"http://127.0.0.1:{port}/api/db", timeout=15)
+            status, _, body = http_get(f"http://127.0.0.1:{port}/api/db", timeout=30)
             if body.startswith("{"):
-                return status, json.loads(body)
-            last = status
+                answer = json.loads(body)
+                if "Timeout" not in answer.get("error", ""):
+                    return status, answer
+            last = (status, body[:200])
         except OSError as exc:
             last = exc
         time.sleep(1)

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class DatabaseApi {
 
-    private static final int CONNECT_MILLIS = 5_000;
+    private static final int CONNECT_MILLIS = 10_000;
     static final String QUERY = "SELECT VERSION() AS version, DATABASE() AS db, CURRENT_USER() AS user, 6 * 7 AS answer";
 
     private final DemoConfig.Database db;
