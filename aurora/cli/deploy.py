@@ -55,7 +55,11 @@ def kube(
     opts = replace(chosen, image=ref)
     objs = kube_mod.objects(plan, cfg, opts)
     clustered = kube_mod.cluster_plan(plan, cfg, opts)
-    if clustered is not None:
+    if clustered is not None and opts.target == Target.PODMAN:
+        members = kube_mod.podman_cluster(plan, cfg, opts)
+        step(f"Vert.x cluster: {clustered.manager} (member list {', '.join(ip for _, ip in members.members)},"
+             f" from {clustered.origin}); play the Pods with: {members.play_command()}")
+    elif clustered is not None:
         step(f"Vert.x cluster: {clustered.manager} ({clustered.discovery} discovery, from {clustered.origin});"
               f" headless Service {clustered.service}")
         for note in clustered.notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,18 @@ class KubeCluster(Model):
     probe_port: Port | None = Field(None, description="Ignite only: the REST (Jetty) port for `/ignite?cmd=probe` (default 8091; IGNITE_JETTY_PORT).")
     readiness_path: UrlPath | None = Field(None, description="An HTTP path on the back end's port that answers 200 only once the node joined the cluster (a Vert.x Health Checks route with ClusterHealthCheck); default: the cluster manager's own readiness endpoint.")
     min_ready_seconds: int = Field(20, ge=0, le=3600, description="Deployment minReadySeconds: a new node counts as available only after this long, so rolling updates add nodes one after the other.")
+    podman_subnet: str = Field("10.89.64.0/24", description="podman target, Hazelcast through conf/hazelcast.xml: the subnet of the network the Pods join; members get .10, .11 ... (`podman kube play --ip`).")
+
+    @field_validator("podman_subnet")
+    @classmethod
+    def _subnet(cls, v: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(v, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not an IPv4 subnet such as 10.89.64.0/24 ({exc})") from None
+        if net.prefixlen > 26:
+            raise ValueError(f"{v}: too small; give a /26 or larger (members start at .10)")
+        return str(net)
 
 
 class KubeDatabase(Model):
@@ -73,6 +86,7 @@ class KubeDatabase(Model):
     secret: str | None = Field(None, description="Name of the Secret holding `secret_keys` (and every key, when no config_map is named).")
     config_map: str | None = Field(None, description="Name of a ConfigMap holding `config_keys` (non-secret: host, port, instance).")
     secret_keys: list[str] = Field(default_factory=lambda: ["Z_DB_USERNAME", "Z_DB_PASSWORD"], description="Variables read from the Secret (credentials).")
+    port: Port = Field(3306, description="The database's port, the one the NetworkPolicy lets the app reach (MySQL/MariaDB 3306, TiDB 4000, PostgreSQL 5432).")
     config_keys: list[str] = Field(default_factory=lambda: ["Z_DBS_HOST", "Z_DBS_PORT", "Z_DBS_INSTANCE"], description="Variables read from the ConfigMap, or from the Secret when no config_map is named (Z_DBS_*, Z_DBW_*, Z_DBH_*).")
 
     @field_validator("secret", "config_map")
@@ -155,6 +169,7 @@ class Kube(Model):
     min_available: int | None = Field(None, ge=0, description="A PodDisruptionBudget with this minAvailable.")
     host_port: int = Field(8080, ge=1024, le=65535, description="podman target: host port on 127.0.0.1 for the web port.")
     env: dict[str, SafeText] = Field(default_factory=dict, description="Extra environment (non-secret values only: no Z_DB* variable, nothing that looks like a password, token or key).")
+    network_policy: bool = Field(True, description="A NetworkPolicy: ingress to the web port only (and the API port for the split layout), the cluster ports only from the app's own Pods; egress to DNS, the database and the cluster members. `podman kube play` ignores it.")
     cluster: KubeCluster | None = Field(None, description="Vert.x clustering (Ignite or Hazelcast) on Kubernetes; default: detected from conf/vertx.yml.")
     database: KubeDatabase | None = Field(None, description="Where the Z_DB* database settings come from (a Secret and/or ConfigMap you create).")
 

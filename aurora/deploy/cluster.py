@@ -21,6 +21,8 @@ from typing import Any, Literal
 import yaml
 
 from aurora.config import CONFIG_NAME, Config
+from aurora.deploy import cluster_env
+from aurora.deploy.cluster_env import CONFIG_LOAD_FILES
 from aurora.deploy.cluster_sources import (
     DEFAULT_PORTS,
     HAZELCAST_READY,
@@ -53,6 +55,9 @@ class ClusterPlan:
     namespace: str | None
     origin: str  # where the decision came from (for messages)
     notes: tuple[str, ...] = field(default=())
+    # Hazelcast configured through Config.load() (conf/hazelcast.xml): discovery comes from
+    # HZ_* variables aurora writes (cluster_env), not from the file.
+    env_discovery: bool = False
 
     @property
     def uses_api(self) -> bool:
@@ -199,6 +204,7 @@ def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *
         readiness_path=explicit.readiness_path if explicit is not None else None,
         min_ready_seconds=explicit.min_ready_seconds if explicit is not None else 20,
         service=f"{cfg.app.name}-cluster"[:63], account=cfg.app.name, namespace=namespace, origin=origin,
+        env_discovery=manager == "hazelcast" and any(n in (files or {}) for n in CONFIG_LOAD_FILES),
     )
     notes += _check_app(plan, files, lib)
     return ClusterPlan(**{**plan.__dict__, "notes": tuple(notes)})
@@ -234,7 +240,13 @@ def _check_app(plan: ClusterPlan, files: dict[str, bytes] | None, lib: list[str]
         if lib is not None and has("hazelcast-4") and not has("hazelcast-kubernetes"):
             notes.append("lib/ has Hazelcast 4 but no hazelcast-kubernetes jar: Kubernetes discovery needs it (Hazelcast 5 includes it)")
         xml = _text(files, "cluster.xml")
-        if xml is None:
+        if plan.env_discovery:
+            # Config.load() applies the HZ_* discovery variables aurora writes: the file need not say it.
+            xml = next(t for t in (_text(files, n) for n in CONFIG_LOAD_FILES) if t is not None)
+            if plan.readiness_path is None and "HEALTH_CHECK" not in xml:
+                notes.append(f"the readiness probe asks {HAZELCAST_READY}, which needs the HEALTH_CHECK endpoint group in"
+                             " conf/hazelcast.xml (<rest-api enabled=\"true\"><endpoint-group name=\"HEALTH_CHECK\" enabled=\"true\"/>)")
+        elif xml is None:
             notes.append("conf/ has no cluster.xml: Hazelcast would use its default multicast discovery, which pod networks"
                          f" do not carry; add one with Kubernetes discovery (service-dns {plan.service}.<namespace>.svc.cluster.local)")
         else:
@@ -315,11 +327,15 @@ def rbac(plan: ClusterPlan, meta_for) -> list[dict]:
 
 
 def env(plan: ClusterPlan) -> list[dict]:
-    """The downward-API variables; they come first so that JAVA_OPTS can use $(POD_IP)."""
-    return [
+    """The downward-API variables (first, so that JAVA_OPTS and HZ_* can use $(POD_IP) and
+    $(POD_NAMESPACE)), then Hazelcast's discovery when the app loads its config with Config.load()."""
+    out = [
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
     ]
+    if plan.env_discovery:
+        out += cluster_env.kubernetes_env(plan.service, plan.discovery, plan.discovery_port)
+    return out
 
 
 def readiness(plan: ClusterPlan, api_port_name: str) -> dict:

@@ -72,6 +72,13 @@ DOCUMENTED: tuple[Documented, ...] = (
     Documented("hazelcast.public-address", "-Dhazelcast.local.publicAddress=$(POD_IP)",
                "https://vertx.io/docs/vertx-hazelcast/java/#_changing_local_and_public_address_with_system_properties",
                "the public address (advertised to other members) can be set with -Dhazelcast.local.publicAddress"),
+    Documented("hazelcast.env-override", "HZ_NETWORK_JOIN_KUBERNETES_SERVICEDNS",
+               "https://docs.hazelcast.com/hazelcast/5.3/configuration/configuring-with-system-properties",
+               "configuration elements can be overridden by HZ_-prefixed environment variables (e.g. HZ_NETWORK_JOIN_TCPIP_MEMBERS);"
+               " for embedded Hazelcast this works only when the config is loaded with Config.load()"),
+    Documented("hazelcast.service-dns", "MY-SERVICE-DNS-NAME.MY-NAMESPACE.svc.cluster.local",
+               "https://docs.hazelcast.com/hazelcast/5.3/kubernetes/kubernetes-auto-discovery",
+               "DNS Lookup mode: service-dns, the DNS name of a headless Service, <service>.<namespace>.svc.cluster.local"),
     Documented("hazelcast.readiness", HAZELCAST_READY,
                "https://docs.hazelcast.com/imdg/4.2/management/health-check-monitoring",
                "HTTP health check (HEALTH_CHECK endpoint group) on the member port: /hazelcast/health/ready"),

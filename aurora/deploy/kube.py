@@ -17,7 +17,11 @@ from pathlib import Path
 import yaml
 
 from aurora.config import Config
+from aurora.config.kube import KubeCluster
 from aurora.deploy import cluster as cluster_mod
+from aurora.deploy import cluster_env
+from aurora.deploy.cluster_env import PodmanCluster
+from aurora.deploy.netpol import network_policy
 from aurora.deploy import istio as istio_mod
 from aurora.deploy.pod import KubeOptions, Target, pod_spec
 from aurora.errors import ConfigError
@@ -93,12 +97,20 @@ def configmap(plan: Plan, files: dict[str, bytes], namespace: str | None) -> dic
 
 
 def cluster_plan(plan: Plan, cfg: Config, opts: KubeOptions) -> cluster_mod.ClusterPlan | None:
-    """The Vert.x cluster the objects are for (k8s target only), or None."""
-    if opts.target != "k8s":
-        return None
+    """The Vert.x cluster the objects are for, or None. The podman target clusters only Hazelcast
+    configured through Config.load() (its discovery is then HZ_* variables: a member list)."""
     lib = cluster_mod.lib_names(plan.backend.path / plan.backend.lib) if plan.backend.mode == "dist" else None
-    return cluster_mod.detect(cfg, conf_files(plan), lib, namespace=opts.namespace or cfg.kube.namespace,
-                              web_port=plan.web_port, api_port=plan.backend.port)
+    found = cluster_mod.detect(cfg, conf_files(plan), lib, namespace=opts.namespace or cfg.kube.namespace,
+                               web_port=plan.web_port, api_port=plan.backend.port)
+    if opts.target != "k8s" and (found is None or not found.env_discovery):
+        return None
+    return found
+
+
+def podman_cluster(plan: Plan, cfg: Config, opts: KubeOptions) -> PodmanCluster:
+    replicas = opts.replicas if opts.replicas is not None else cfg.kube.replicas
+    subnet = cfg.kube.cluster.podman_subnet if cfg.kube.cluster is not None else KubeCluster().podman_subnet
+    return cluster_env.podman_cluster(plan.name, subnet, max(replicas, 1))
 
 
 def database_templates(plan: Plan, cfg: Config, namespace: str | None) -> list[dict]:
@@ -139,17 +151,21 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     if has_conf:
         assert files is not None
         out.append(configmap(plan, files, namespace))
-    if clustered is not None:
+    if clustered is not None and opts.target != Target.PODMAN:
         out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
     spec = pod_spec(plan, cfg, image, opts, files, clustered)
     annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
     if opts.target == Target.PODMAN:
-        pod_meta = _meta(plan.name, plan, None)
-        pod_meta["labels"] = {**labels(plan)}
-        if annotations:
-            pod_meta["annotations"] = annotations
-        spec["restartPolicy"] = "Never"
-        out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
+        members = podman_cluster(plan, cfg, opts) if clustered is not None else None
+        for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
+            if members is not None:
+                spec = pod_spec(plan, cfg, image, opts, files, clustered, members, index)
+            pod_meta = _meta(name, plan, None)
+            pod_meta["labels"] = {**labels(plan)}
+            if annotations:
+                pod_meta["annotations"] = annotations
+            spec["restartPolicy"] = "Never"
+            out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
         return out
 
     template_meta: dict = {"labels": labels(plan)}
@@ -210,6 +226,11 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
     if cfg.kube.istio_traffic is not None:
         out += istio_mod.traffic(cfg.kube.istio_traffic, plan.name, lambda name: _meta(name, plan, namespace),
                                  plan.web_port, plan.backend.port)
+    if cfg.kube.network_policy:
+        db = cfg.kube.database
+        out.append(network_policy(_meta(plan.name, plan, namespace), _selector(plan), web_port=plan.web_port,
+                                  api_port=plan.backend.port, split=opts.layout == "split", clustered=clustered,
+                                  database_port=db.port if db is not None else None))
     return out
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aurora.choices import Choice
 from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
+from aurora.deploy.cluster_env import PodmanCluster, podman_env
 from aurora.pipeline.plan import Plan
 
 
@@ -82,18 +83,22 @@ def _resources(cfg: Config) -> dict:
 
 
 def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
-           clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
+           clustered: cluster_mod.ClusterPlan | None = None, member: int = 0) -> list[dict]:
     istio = cfg.kube.istio
     ports = []
+    if target == Target.PODMAN and clustered is not None:
+        # podman kube play publishes a port without hostPort on the host's same port: the
+        # members' API and cluster ports would clash. They meet on the Pods' network instead.
+        which = tuple(r for r in which if r == "web")
     for role in which:
         number = plan.web_port if role == "web" else plan.backend.port
         name = ("http-web" if role == "web" else "http-api") if istio else ("http" if role == "web" else "api")
         port = {"name": name, "containerPort": number, "protocol": "TCP"}
         if target == Target.PODMAN and role == "web":
             port["hostIP"] = "127.0.0.1"
-            port["hostPort"] = cfg.kube.host_port
+            port["hostPort"] = cfg.kube.host_port + member  # one host port per cluster member
         ports.append(port)
-    if clustered is not None and "api" in which:
+    if clustered is not None and "api" in which and target != Target.PODMAN:
         ports += [{"name": name, "containerPort": number, "protocol": "TCP"} for name, number in clustered.ports()]
     return ports
 
@@ -113,11 +118,15 @@ def database_env(cfg: Config) -> list[dict]:
     return out
 
 
-def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan | None = None) -> list[dict]:
+def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan | None = None,
+         podman: PodmanCluster | None = None) -> list[dict]:
     env = []
     if java:
         java_opts = [f"-XX:MaxRAMPercentage={cfg.kube.heap_percent}.0"]
-        if clustered is not None:
+        if clustered is not None and podman is not None:
+            # podman has no downward API for the Pod IP: Hazelcast picks the Pod's one interface.
+            env += podman_env(podman, clustered.discovery_port)
+        elif clustered is not None:
             # The Pod IP first: JAVA_OPTS refers to it as $(POD_IP), expanded by Kubernetes.
             env += cluster_mod.env(clustered)
             java_opts += clustered.java_options()
@@ -129,9 +138,11 @@ def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan
 
 
 def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[str, bytes] | None,
-             clustered: cluster_mod.ClusterPlan | None = None) -> dict:
+             clustered: cluster_mod.ClusterPlan | None = None, podman: PodmanCluster | None = None,
+             member: int = 0) -> dict:
     """The Pod spec: one container (single) or api + web (split), volumes, restricted security.
-    ``conf`` is the dist's conf/ (``kube.conf_files``), mounted from the ConfigMap when there is one."""
+    ``conf`` is the dist's conf/ (``kube.conf_files``), mounted from the ConfigMap when there is one.
+    ``podman``/``member``: the podman target's cluster and which of its Pods this is."""
     has_conf = bool(conf)
     writable = tuple(dict.fromkeys([*plan.writable, *(clustered.writable() if clustered else ())]))
     mounts_api: list[dict] = [{"name": _volume_name(d), "mountPath": f"/app/{d}"} for d in writable]
@@ -148,9 +159,9 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[
             "image": image,
             "imagePullPolicy": "IfNotPresent",
             "args": [role],
-            "ports": _ports(plan, cfg, ports, opts.target, clustered),
+            "ports": _ports(plan, cfg, ports, opts.target, clustered, member),
         }
-        env = _env(plan, cfg, java, clustered)
+        env = _env(plan, cfg, java, clustered, podman)
         if env:
             c["env"] = env
         c["resources"] = _resources(cfg)

@@ -168,7 +168,7 @@ def test_restricted_pod_security(case, tmp_path):
 def test_objects_and_order(tmp_path):
     objs, _ = build(tmp_path, "ignite-db")
     assert [o["kind"] for o in objs] == ["ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Deployment",
-                                         "Service", "Service"]
+                                         "Service", "Service", "NetworkPolicy"]
     assert all(o["metadata"]["namespace"] == "shop" for o in objs)
 
 
@@ -495,3 +495,114 @@ def test_istio_traffic_needs_istio(tmp_path):
     app = write_app(tmp_path)
     with pytest.raises(ConfigError, match="istio_traffic needs istio = true"):
         config.parse(HEALTH + "[kube.istio_traffic]\n", app / "aurora.toml")
+
+
+# -- discovery from the environment (conf/hazelcast.xml, Hazelcast's Config.load()) ----------
+
+CONFIG_LOAD_XML = HAZELCAST_XML.replace("<kubernetes enabled=\"true\">", "<kubernetes enabled=\"false\">")
+ENV_CONF = {"vertx.yml": HAZELCAST_YML, "hazelcast.xml": CONFIG_LOAD_XML}
+HZ5_JARS = ("vertx-hazelcast-5.0.7.jar", "hazelcast-5.3.8.jar")
+
+
+def env_of(container) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+@pytest.mark.parametrize("discovery, key, value", [
+    ("dns", "HZ_NETWORK_JOIN_KUBERNETES_SERVICEDNS", "zero-demo-cluster.$(POD_NAMESPACE).svc.cluster.local"),
+    ("kubernetes-api", "HZ_NETWORK_JOIN_KUBERNETES_SERVICENAME", "zero-demo-cluster"),
+])
+def test_hazelcast_xml_gets_its_discovery_from_the_environment(tmp_path, discovery, key, value):
+    toml = HEALTH + SHOP + f'[kube.cluster]\ndiscovery = "{discovery}"\n'
+    app = make_app(tmp_path, toml, ENV_CONF, HZ5_JARS)
+    cfg = config.load(app)
+    plan = make_plan(cfg, app, FIXED_GIT, environ={})
+    objs, cp = objects(plan, cfg, KubeOptions()), cluster_plan(plan, cfg, KubeOptions())
+    assert cp is not None and cp.env_discovery
+    assert not [n for n in cp.notes if "Kubernetes discovery" in n]
+    c = java_container(objs)
+    env = env_of(c)
+    assert env[key] == value
+    assert env["HZ_NETWORK_JOIN_MULTICAST_ENABLED"] == "false" and env["HZ_NETWORK_PORT_PORT"] == "5701"
+    names = [e["name"] for e in c["env"]]
+    assert names.index("POD_NAMESPACE") < names.index(key)  # $(POD_NAMESPACE) is expanded
+    import kubernetes_validate
+
+    for obj in objs:
+        kubernetes_validate.validate(obj, "1.25.0", strict=True)
+
+
+def test_cluster_xml_gets_no_environment_discovery(tmp_path):
+    objs, cp = build(tmp_path, "hazelcast-dns")
+    assert cp is not None and not cp.env_discovery
+    assert not any(k.startswith("HZ_") for k in env_of(java_container(objs)))
+
+
+def test_podman_target_writes_one_pod_per_member(tmp_path):
+    toml = HEALTH + '[kube]\nhost_port = 9000\n[kube.cluster]\npodman_subnet = "10.89.70.0/24"\n'
+    app = make_app(tmp_path, toml, ENV_CONF, HZ5_JARS)
+    cfg = config.load(app)
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman", replicas=3))
+    assert [o["kind"] for o in objs] == ["ConfigMap", "Pod", "Pod", "Pod"]
+    pods = objs[1:]
+    assert [p["metadata"]["name"] for p in pods] == ["zero-demo-1", "zero-demo-2", "zero-demo-3"]
+    for i, pod in enumerate(pods):
+        (c,) = pod["spec"]["containers"]
+        env = env_of(c)
+        assert env["HZ_NETWORK_JOIN_TCPIP_ENABLED"] == "true"
+        assert env["HZ_NETWORK_JOIN_TCPIP_MEMBERS"] == "10.89.70.10,10.89.70.11,10.89.70.12"
+        assert env["HZ_NETWORK_JOIN_MULTICAST_ENABLED"] == "false"
+        assert "POD_IP" not in env and "$(POD_IP)" not in env["JAVA_OPTS"]  # podman has no status.podIP
+        # Only the web port is published (on its own host port): podman would publish the others too.
+        assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP", "hostIP": "127.0.0.1",
+                               "hostPort": 9000 + i}]
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_podman_subnet_must_be_a_subnet(tmp_path):
+    for bad in ("10.89.70.1/24", "10.89.70.0/30", "fd00::/64", "nonsense"):
+        app = make_app(tmp_path / bad.replace("/", "_").replace(":", "_"),
+                       HEALTH + f'[kube.cluster]\npodman_subnet = "{bad}"\n', ENV_CONF)
+        with pytest.raises(ConfigError, match="podman_subnet"):
+            config.load(app)
+
+
+# -- NetworkPolicy ---------------------------------------------------------------------------
+
+
+def _rules(policy, direction):
+    return [(tuple(sorted((p["protocol"], p["port"]) for p in r["ports"])), "from" in r or "to" in r)
+            for r in policy["spec"][direction]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_network_policy_by_default_and_strictly_valid(case, tmp_path):
+    import kubernetes_validate
+
+    objs, cp = build(tmp_path, case)
+    policy = kind(objs, "NetworkPolicy")
+    kubernetes_validate.validate(policy, "1.25.0", strict=True)
+    kubernetes_validate.validate(policy, kubernetes_validate.latest_version(), strict=True)
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["podSelector"] == kind(objs, "Deployment")["spec"]["selector"]
+    ingress, egress = _rules(policy, "ingress"), _rules(policy, "egress")
+    split = CASES[case][3].layout == "split"
+    assert ingress[0] == (tuple(sorted([("TCP", 8080)] + ([("TCP", 6083)] if split else []))), False)
+    assert egress[0] == ((("TCP", 53), ("UDP", 53)), False)
+    if cp is None:
+        assert len(ingress) == 1
+    else:  # cluster ports: only from and to the app's own Pods
+        ports = tuple(sorted(("TCP", n) for _, n in cp.ports()))
+        assert (ports, True) in ingress and (ports, True) in egress
+        assert (((("TCP", 443), ("TCP", 6443))), False) in egress if cp.uses_api else True
+    assert ((("TCP", 3306),), False) in egress if "kube.database" in CASES[case][0] else len(egress) <= 3
+    assert "&id" not in dump([policy])
+
+
+def test_network_policy_can_be_turned_off(tmp_path):
+    app = make_app(tmp_path, HEALTH + '[kube]\nnetwork_policy = false\n', {"vertx.yml": "zero: {}\n"})
+    cfg = config.load(app)
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions())
+    assert "NetworkPolicy" not in [o["kind"] for o in objs]
+    assert "NetworkPolicy" not in [o["kind"] for o in objects(make_plan(cfg, app, FIXED_GIT, environ={}), config.load(
+        make_app(tmp_path / "p", HEALTH, {"vertx.yml": "zero: {}\n"})), KubeOptions(target="podman"))]

@@ -128,7 +128,8 @@ def test_restricted_checker_catches_violations():
 
 def test_k8s_objects_and_details(tmp_path):
     objs = build(tmp_path, "k8s-split-istio")
-    assert [o["kind"] for o in objs] == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    assert [o["kind"] for o in objs] == ["ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                                         "NetworkPolicy"]
     assert all(o["metadata"]["namespace"] == "shop" for o in objs)
     dep = objs[1]
     template = dep["spec"]["template"]

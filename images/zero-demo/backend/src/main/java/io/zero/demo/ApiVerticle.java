@@ -15,6 +15,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.LoggerFormat;
 import io.vertx.ext.web.handler.LoggerHandler;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,8 @@ import java.util.List;
  *   <li>{@code GET /api/health} → {@code {"status":"UP"}}</li>
  *   <li>{@code GET /api/greeting?name=Ann} → {@code {"message":"Hello, Ann!","app":"zero-demo"}}</li>
  *   <li>{@code POST /api/uploads} (multipart) → the files, stored under {@code file-uploads/}</li>
+ *   <li>{@code GET /api/cluster} → this node, the member count, the node that answered an event-bus request</li>
+ *   <li>{@code GET /api/db} → one query's result, or 503 when no database is configured or reachable</li>
  *   <li>anything else → 404 {@code {"status":404,"error":"Not Found","path":"..."}}</li>
  * </ul>
  */
@@ -38,9 +41,11 @@ final class ApiVerticle extends VerticleBase {
     private static final long MAX_BODY_BYTES = 16L * 1024 * 1024;
 
     private final DemoConfig config;
+    private final HazelcastClusterManager manager; // null: not clustered
 
-    ApiVerticle(DemoConfig config) {
+    ApiVerticle(DemoConfig config, HazelcastClusterManager manager) {
         this.config = config;
+        this.manager = manager;
     }
 
     @Override
@@ -53,6 +58,8 @@ final class ApiVerticle extends VerticleBase {
         getOrHead(router, "/api/health").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
         getOrHead(router, "/api/greeting").handler(this::greeting);
         router.post("/api/uploads").handler(this::uploads);
+        getOrHead(router, "/api/cluster").handler(new ClusterApi(vertx, manager)::handle);
+        getOrHead(router, "/api/db").handler(new DatabaseApi(vertx, config.database())::handle);
         router.errorHandler(404, ctx -> error(ctx, 404, "Not Found"));
         router.errorHandler(413, ctx -> error(ctx, 413, "Payload Too Large"));
         router.errorHandler(500, ctx -> {

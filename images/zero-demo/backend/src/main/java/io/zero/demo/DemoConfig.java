@@ -8,6 +8,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.List;
+
 /**
  * The demo's settings: {@code vertx.yml}, overridden by {@code Z_*} environment variables.
  *
@@ -15,9 +17,28 @@ import io.vertx.core.json.JsonObject;
  * there, else from the class path ({@code conf/}) — Vert.x's file system falls back to the class
  * path by itself. Port: {@code Z_API_PORT} &gt; {@code zero.server.port} &gt; 6083; bind host:
  * {@code Z_API_HOST} &gt; {@code zero.server.host} &gt; 0.0.0.0; app name: {@code Z_APP} &gt;
- * {@code zero.app}.
+ * {@code zero.app}; clustered: {@code Z_CLUSTERED} &gt; {@code zero.vertx.clustered.enabled} &gt; false;
+ * event bus port: {@code zero.vertx.instance[0].options.eventBusOptions.port} (0: random); the
+ * database: {@code Z_DBS_HOST}, {@code Z_DBS_PORT} (3306), {@code Z_DBS_INSTANCE},
+ * {@code Z_DB_USERNAME}, {@code Z_DB_PASSWORD} (Zero's variables; none in vertx.yml).
  */
-public record DemoConfig(String app, String greeting, String host, int port) {
+public record DemoConfig(String app, String greeting, String host, int port, boolean clustered, int eventBusPort,
+                         Database database) {
+
+    /** Where GET /api/db connects; {@code host} null means "not configured". */
+    public record Database(String host, int port, String instance, String user, String password) {
+        boolean configured() {
+            return host != null;
+        }
+
+        @Override
+        public String toString() { // never the password
+            return configured() ? user + "@" + host + ":" + port + "/" + instance : "not configured";
+        }
+    }
+
+    static final List<String> ENV = List.of("Z_APP", "Z_API_HOST", "Z_API_PORT", "Z_CLUSTERED",
+            "Z_DBS_HOST", "Z_DBS_PORT", "Z_DBS_INSTANCE", "Z_DB_USERNAME", "Z_DB_PASSWORD");
 
     static final String FILE = "vertx.yml";
 
@@ -26,8 +47,7 @@ public record DemoConfig(String app, String greeting, String host, int port) {
         ConfigStoreOptions file = new ConfigStoreOptions().setType("file").setFormat("yaml")
                 .setConfig(new JsonObject().put("path", FILE));
         ConfigStoreOptions env = new ConfigStoreOptions().setType("env")
-                .setConfig(new JsonObject().put("raw-data", true)
-                        .put("keys", new JsonArray().add("Z_APP").add("Z_API_HOST").add("Z_API_PORT")));
+                .setConfig(new JsonObject().put("raw-data", true).put("keys", new JsonArray(List.<Object>copyOf(ENV))));
         ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
                 .setIncludeDefaultStores(false).addStore(file).addStore(env));
         return retriever.getConfig()
@@ -46,7 +66,27 @@ public record DemoConfig(String app, String greeting, String host, int port) {
         int port = envPort != null && !envPort.isBlank()
                 ? port(envPort, "Z_API_PORT")
                 : port(String.valueOf(server.getValue("port", 6083)), FILE + ": zero.server.port");
-        return new DemoConfig(app, greeting, host.strip(), port);
+        JsonObject vertx = zero.getJsonObject("vertx", new JsonObject());
+        String envClustered = json.getString("Z_CLUSTERED");
+        boolean clustered = envClustered != null && !envClustered.isBlank()
+                ? Boolean.parseBoolean(envClustered.strip())
+                : vertx.getJsonObject("clustered", new JsonObject()).getBoolean("enabled", false);
+        JsonArray instances = vertx.getJsonArray("instance", new JsonArray());
+        JsonObject first = instances.isEmpty() ? new JsonObject() : instances.getJsonObject(0);
+        Object busPort = first.getJsonObject("options", new JsonObject())
+                .getJsonObject("eventBusOptions", new JsonObject()).getValue("port", 0);
+        int eventBusPort = port(String.valueOf(busPort), FILE + ": zero.vertx.instance[0].options.eventBusOptions.port");
+        return new DemoConfig(app, greeting, host.strip(), port, clustered, eventBusPort, database(json));
+    }
+
+    private static Database database(JsonObject json) {
+        String host = json.getString("Z_DBS_HOST");
+        if (host == null || host.isBlank()) {
+            return new Database(null, 0, null, null, null);
+        }
+        String port = pick(json.getString("Z_DBS_PORT"), null, "3306");
+        return new Database(host.strip(), port(port, "Z_DBS_PORT"), pick(json.getString("Z_DBS_INSTANCE"), null, ""),
+                pick(json.getString("Z_DB_USERNAME"), null, ""), json.getString("Z_DB_PASSWORD", ""));
     }
 
     private static String pick(String first, String second, String fallback) {
