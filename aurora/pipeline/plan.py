@@ -20,6 +20,7 @@ from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
+from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
@@ -99,6 +100,8 @@ class Plan:
     writable: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())  # things the user should know (printed by build)
     secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
+    platforms: tuple[str, ...] = ()  # OS/ARCH asked for; empty: the build machine's only
+    targets: tuple[platform_sets.Target, ...] = ()  # the foreign ones among them
 
     @property
     def created(self) -> str:
@@ -122,8 +125,9 @@ def make_plan(
     tags: list[str] | None = None,
     bases: str | None = None,
     secrets: tuple[str, ...] = (),
+    platforms: list[str] | None = None,
 ) -> Plan:
-    """Decide the build. ``tags`` and ``bases`` are command-line overrides."""
+    """Decide the build. ``tags``, ``bases`` and ``platforms`` are command-line overrides."""
     environ = dict(os.environ) if environ is None else environ
     notes: list[str] = []
     app_dir = app_dir.resolve()
@@ -139,6 +143,9 @@ def make_plan(
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
     base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
 
+    wanted = platform_sets.parse(platforms) if platforms else platform_sets.parse(config.image.platforms,
+                                                                                   f"{CONFIG_NAME}: image -> platforms")
+    targets = platform_sets.targets(wanted, base_set, java=config.backend.java)
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
 
@@ -192,6 +199,8 @@ def make_plan(
         writable=writable,
         notes=tuple(notes),
         secrets=tuple(sorted(set(secrets))),
+        platforms=wanted,
+        targets=targets,
     )
 
 

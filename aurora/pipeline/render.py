@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import cache
 
 import jinja2
 
 from aurora.errors import UsageError
 from aurora.pipeline.plan import SECRETS, Plan
+from aurora.pipeline.platforms import BUILD_FROM, JMODS_DIR, Target
 from aurora.resources import templates_dir
 
 
@@ -60,10 +62,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
+def render(plan: Plan, *, cache_mounts: bool = False, target: Target | None = None) -> dict[str, str]:
     """Every generated file, keyed by its path inside the build context. ``cache_mounts``: the
-    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman)."""
+    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman).
+    ``target``: a foreign platform's image: every step that runs something runs on the build
+    platform, jlink against the target's jmods, and the final stages on its runtime base."""
     be, fe = plan.backend, plan.frontend
+    if target is not None:
+        plan = for_target(plan, target)
     data = {
         "plan": plan,
         "be": be,
@@ -78,6 +84,9 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         "npm_secret": _mount(plan, "npmrc"),
         "maven_secret": _mount(plan, "maven-settings"),
         "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
+        "build_from": BUILD_FROM if target else "",
+        "target": target,
+        "jmods_dir": JMODS_DIR,
     }
     env = environment()
     files = {
@@ -95,6 +104,12 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
     if be.mode == "source":
         files["aurora/build/collect-dist.sh"] = _plain("build/collect-dist.sh")
     return files
+
+
+def for_target(plan: Plan, target: Target) -> Plan:
+    """The plan of a foreign platform's image: its final stages start from the target's
+    runtime base (ready: nothing to install), its tags carry the architecture."""
+    return replace(plan, bases=replace(plan.bases, runtime=target.runtime, runtime_ready=True))
 
 
 def _mount(plan: Plan, secret: str) -> str:
