@@ -2,7 +2,7 @@
 
 The build platform's image is built exactly as a single-platform build makes it (same
 Containerfile, same digest). Each foreign platform's Containerfile starts every stage that
-runs something ``--platform=$BUILDPLATFORM`` (those stages are the build platform's ones again,
+runs something ``--platform=BUILD-PLATFORM`` (those stages are the build platform's ones again,
 so the layer cache serves them); its final stages only copy onto the target's runtime base.
 Everything that could stop the build is checked first.
 """
@@ -83,11 +83,11 @@ def check(plan: Plan, engine: Engine, name: str) -> None:
                 " the jmods of the very JDK update that links",
                 hint=f"make them again for this JDK: `aurora base build --arch {target.arch}`",
             )
-        foreign = steps_needing_emulation(render(plan, target=target)["Containerfile"])
+        foreign = steps_needing_emulation(render(plan, target=target)["Containerfile"], target.build_platform)
         if foreign:
             raise UsageError(f"platform {target.platform}: these steps would run under emulation:\n  "
                              + "\n  ".join(foreign),
-                             hint="a foreign platform's stages may only copy; run steps in --platform=$BUILDPLATFORM stages")
+                             hint=f"a foreign platform's stages may only copy; run steps in --platform={target.build_platform} stages")
 
 
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],

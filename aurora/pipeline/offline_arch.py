@@ -23,7 +23,7 @@ from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.host import runner
 from aurora.pipeline import offline
 from aurora.pipeline.bases import OFFLINE_JAVA, offline_refs
-from aurora.pipeline.platforms import DEBIAN_ARCH, JMODS_DIR, build_platform, foreign_refs
+from aurora.pipeline.platforms import DEBIAN_ARCH, JMODS_DIR, base_platform, build_platform, foreign_refs
 from aurora.resources import bases_dir
 
 JDK_PACKAGE = f"openjdk-{OFFLINE_JAVA}-jdk-headless"
@@ -54,8 +54,10 @@ def runtime_argv(spec: offline.BaseBuild, arch: str, out: Path, packages: list[s
 
 
 def bud_argv(context: Path, tag: str, sde: int, platform: str, labels: tuple[tuple[str, str], ...]) -> list[str]:
-    argv = offline.bud_argv(context, tag, sde, labels=labels)
-    return argv[:2] + [f"--platform={platform}"] + argv[2:]
+    # No layer cache: a cached step of the same content made for another variant would come
+    # back with that image's platform.
+    argv = [a for a in offline.bud_argv(context, tag, sde, labels=labels) if a != "--layers"]
+    return argv[:2] + [f"--platform={platform}", "--no-cache"] + argv[2:]
 
 
 def jmods_tar(deb: bytes, arch: str, dst: Path) -> int:
@@ -113,7 +115,8 @@ def jdk_version(jdk: str) -> str:
 def build(spec: offline.BaseBuild, arch: str, log: Callable[[str], None],
           step: Callable[[str], None]) -> dict[str, str]:
     """The runtime base and the jmods image of ARCH in local storage; role → reference."""
-    platform = arch_platform(arch)
+    arch_platform(arch)
+    platform = base_platform(arch)
     runner.which("mmdebstrap", why="to unpack the foreign bases from Debian packages")
     runner.which("buildah", why="to build images")
     jdk = offline_refs()["jdk"]

@@ -2,7 +2,8 @@
 
 A Zero image's jars and front-end bundle are the same on every platform; only the Java runtime
 and the runtime base differ. For a platform other than the build machine's ("foreign"), every
-step that runs something runs on the build platform (``FROM --platform=$BUILDPLATFORM``): jlink
+step that runs something runs on the build platform (``FROM --platform=BUILD-PLATFORM``: buildah
+1.28 does not expand ``$BUILDPLATFORM`` there, so the plan writes it out): jlink
 links the target's runtime from the target's jmods, and the final stages only copy onto the
 target's runtime base, which ``aurora base build --arch ARCH`` unpacks from Debian packages.
 """
@@ -23,7 +24,9 @@ ALIASES = {"linux/arm64/v8": "linux/arm64", "linux/x86_64": "linux/amd64", "linu
 MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 # The ELF e_machine of each architecture (the proof tests read it from the image's files).
 ELF_MACHINE = {"amd64": 62, "arm64": 183}
-BUILD_FROM = "--platform=$BUILDPLATFORM "
+# The variant an architecture's images carry: buildah 1.28 matches a local image to
+# `--platform linux/arm64` only when its config names the variant (arm64 → v8).
+VARIANT = {"arm64": "v8"}
 JMODS_DIR = "/jmods"  # where the jmods image holds the target JDK's jmods
 
 
@@ -57,10 +60,21 @@ class Target:
     arch: str  # Debian's name, also the tag suffix: arm64
     runtime: str  # the target's runtime base (nginx, tini, bash unpacked, not installed)
     jmods: str  # an image holding the target JDK's jmods in JMODS_DIR
+    build_platform: str  # where everything that runs, runs
 
     @property
     def elf_machine(self) -> int:
         return ELF_MACHINE[self.arch]
+
+    @property
+    def build_from(self) -> str:
+        """What a stage that runs something starts with: the build platform's image."""
+        return f"--platform={self.build_platform} "
+
+
+def base_platform(arch: str) -> str:
+    """The platform a foreign base image is made for, with its variant (see VARIANT)."""
+    return f"linux/{arch}" + (f"/{VARIANT[arch]}" if arch in VARIANT else "")
 
 
 def foreign_refs(arch: str, java: int = base_sets.OFFLINE_JAVA) -> dict[str, str]:
@@ -90,7 +104,7 @@ def targets(platforms: tuple[str, ...], bases: base_sets.BaseSet, *, java: int,
                      " (unpacked from Debian packages, nothing run)",
             )
         refs = foreign_refs(arch, java)
-        out.append(Target(p, arch, refs["runtime"], refs["jmods"]))
+        out.append(Target(p, arch, refs["runtime"], refs["jmods"], native))
     return tuple(out)
 
 
@@ -98,12 +112,13 @@ _FROM = re.compile(r"^FROM\s+(?P<platform>--platform=\S+\s+)?(?P<image>\S+)(?:\s
                    re.IGNORECASE)
 
 
-def steps_needing_emulation(containerfile: str) -> list[str]:
+def steps_needing_emulation(containerfile: str, native: str) -> list[str]:
     """The RUN steps of a foreign build that would run on the target platform: every stage that
-    neither starts ``--platform=$BUILDPLATFORM`` nor from a stage that does. One line each:
-    the stage and the line number."""
+    neither starts ``--platform=NATIVE`` nor from a stage that does (``$BUILDPLATFORM`` is not
+    counted: buildah 1.28 leaves it unexpanded and builds that stage for the target).
+    One line each: the stage and the line number."""
     on_build: set[str] = set()
-    stage, native, found = "", False, []
+    stage, on_native, found = "", False, []
     for number, line in enumerate(containerfile.splitlines(), 1):
         word = line.strip().split(" ", 1)[0].upper()
         if word == "FROM":
@@ -112,9 +127,10 @@ def steps_needing_emulation(containerfile: str) -> list[str]:
                 found.append(f"line {number}: a FROM aurora cannot read: {line.strip()}")
                 continue
             stage = m.group("name") or f"stage at line {number}"
-            native = bool(m.group("platform") and "BUILDPLATFORM" in m.group("platform")) or m.group("image") in on_build
-            if native:
+            given = (m.group("platform") or "").strip().removeprefix("--platform=")
+            on_native = given == native or m.group("image") in on_build
+            if on_native:
                 on_build.add(stage)
-        elif word == "RUN" and not native:
+        elif word == "RUN" and not on_native:
             found.append(f"line {number} (stage {stage}): {line.strip()[:80]}")
     return found

@@ -16,7 +16,7 @@ import jinja2
 
 from aurora.errors import UsageError
 from aurora.pipeline.plan import SECRETS, Plan
-from aurora.pipeline.platforms import BUILD_FROM, JMODS_DIR, Target
+from aurora.pipeline.platforms import JMODS_DIR, Target
 from aurora.resources import templates_dir
 
 
@@ -84,7 +84,7 @@ def render(plan: Plan, *, cache_mounts: bool = False, target: Target | None = No
         "npm_secret": _mount(plan, "npmrc"),
         "maven_secret": _mount(plan, "maven-settings"),
         "build_cache": _build_cache(be.build_command) if cache_mounts and be.mode == "source" else "",
-        "build_from": BUILD_FROM if target else "",
+        "build_from": target.build_from if target else "",
         "target": target,
         "jmods_dir": JMODS_DIR,
     }
