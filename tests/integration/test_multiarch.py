@@ -10,15 +10,17 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_tool
-from tests.integration.conftest import aurora, sh
+from tests.integration.conftest import aurora, free_port, http_get, sh
 from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
@@ -116,7 +118,7 @@ def _rootfs(ref: str, digest: str, dest: Path) -> Path:
                 target = root / m.name
                 if target.is_symlink() or (target.exists() and not target.is_dir()):
                     target.unlink()
-                tar.extract(m, root, set_attrs=False, numeric_owner=True)
+                tar.extract(m, root, numeric_owner=True)  # modes too: ld.so must be executable
     return root
 
 
@@ -153,6 +155,31 @@ def test_the_arm64_java_runtime_runs_under_user_mode_qemu(arm64_root):
     modules = subprocess.run(["qemu-aarch64-static", "-L", str(arm64_root), str(arm64_root / "opt/java/bin/java"),
                               "--list-modules"], capture_output=True, text=True, timeout=300)
     assert "java.base@17" in modules.stdout and "jdk.zipfs@17" in modules.stdout
+
+
+def test_the_arm64_app_starts_under_user_mode_qemu(arm64_root, tmp_path):
+    """The arm64 back end, started as the image's entrypoint starts it, answers on its port."""
+    require_tool("qemu-aarch64-static")
+    app = arm64_root / "app"
+    port = free_port()
+    options = [line for line in (app / "aurora/jvm.options").read_text().splitlines() if line]
+    (app / "tmp").mkdir(exist_ok=True)
+    log = tmp_path / "app.log"
+    with log.open("w") as out:  # a file, not a pipe nobody reads: a full pipe would stop the JVM
+        proc = subprocess.Popen(["qemu-aarch64-static", "-L", str(arm64_root), str(arm64_root / "opt/java/bin/java"),
+                                 *options, "-cp", "conf", "-jar", "app.jar"], cwd=app,
+                                env={"Z_API_PORT": str(port), "PATH": "/usr/bin:/bin"}, stdout=out, stderr=out)
+    try:
+        deadline, status = time.monotonic() + 300, None
+        while time.monotonic() < deadline and proc.poll() is None and status != 200:
+            try:
+                status, _, _ = http_get(f"http://127.0.0.1:{port}/api/health", timeout=20)
+            except OSError:
+                time.sleep(2)
+        assert status == 200, log.read_text()[-3000:]
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_verify_checks_the_platforms_the_index_offers(pushed, tmp_path):
