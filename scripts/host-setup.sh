@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(buildah podman skopeo runc crun fuse-overlayfs uidmap slirp4netns
           docker-registry mmdebstrap apache2-utils catatonit openssl procps containerd openjdk-17-jdk-headless
-          maven
+          maven qemu-user-static
           python3-venv git curl ca-certificates shellcheck)
 # node and npm for the workflow linter: Debian's, unless the machine already has a Node.js.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -37,7 +37,8 @@ def build_multi(opts, *, push: bool, reg, digest_file: Path | None, sbom: bool, 
             if sbom:
                 step("note: no SBOM or provenance is attached to a multi-platform index yet")
             result["digest"] = pushed[0].digest
-            result["pushed"] = [p.as_dict() for p in pushed]
+            result["pushed"] = [p.destination for p in pushed]
+            result["pushed_indexes"] = [p.as_dict() for p in pushed]
             write_digest(digest_file, pushed[0].digest)
     if as_json:
         print(json.dumps(result, indent=2))

@@ -34,7 +34,7 @@ class MultiBuilt:
     images: tuple[PlatformImage, ...]
 
     def as_dict(self) -> dict:
-        return {"index": self.indexes[0], "indexes": list(self.indexes),
+        return {"image": self.indexes[0], "index": self.indexes[0], "indexes": list(self.indexes),
                 "images": [{"platform": p.platform, **p.built.as_dict()} for p in self.images]}
 
 

@@ -77,8 +77,9 @@ def test_one_reference_serves_an_oci_index_of_both_platforms(pushed, demo_image)
     assert index["mediaType"] == INDEX
     platforms = {f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"] for m in index["manifests"]}
     assert sorted(platforms) == ["linux/amd64", "linux/arm64"]
-    assert out["digest"] == out["pushed"][0]["digest"]
-    assert {m["platform"]: m["digest"] for m in out["pushed"][0]["manifests"]} == platforms
+    assert out["pushed"] == [ref] and out["image"] == ref
+    assert out["digest"] == out["pushed_indexes"][0]["digest"]
+    assert {m["platform"]: m["digest"] for m in out["pushed_indexes"][0]["manifests"]} == platforms
     repo = ref.rsplit(":", 1)[0]
     for platform, digest in platforms.items():
         config = json.loads(sh("skopeo", "inspect", "--config", "--raw", "--tls-verify=false",
@@ -131,7 +132,7 @@ def _e_machine(path: Path) -> int:
 @pytest.fixture(scope="module")
 def arm64_root(pushed, tmp_path_factory):
     ref, out, _ = pushed
-    digest = {m["platform"]: m["digest"] for m in out["pushed"][0]["manifests"]}["linux/arm64"]
+    digest = {m["platform"]: m["digest"] for m in out["pushed_indexes"][0]["manifests"]}["linux/arm64"]
     return _rootfs(ref, digest, tmp_path_factory.mktemp("arm64"))
 
 
