@@ -16,7 +16,7 @@ from aurora.engines import capabilities
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, UsageError
 from aurora.pipeline.build import Options, build_plan, engine_for, plan_for
-from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_VERSION_LABEL, image_labels
+from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_ID_LABEL, JDK_VERSION_LABEL, image_digest, image_labels
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.platforms import Target, build_platform, steps_needing_emulation
 from aurora.pipeline.render import render
@@ -68,6 +68,7 @@ def check(plan: Plan, engine: Engine, name: str) -> None:
         raise UsageError(f"the {name} engine cannot build for other platforms (--platform)",
                          hint="use --engine buildah or podman")
     jdk_digest = engine.image_digest(plan.bases.jdk)
+    jdk_id = image_digest(plan.bases.jdk, "FromImageID")
     for target in plan.targets:
         missing = [ref for ref in (target.runtime, target.jmods) if engine.image_digest(ref) is None]
         if missing:
@@ -75,8 +76,9 @@ def check(plan: Plan, engine: Engine, name: str) -> None:
                               hint=f"make them with `aurora base build --arch {target.arch}` (unpacked from Debian"
                                    f" packages of {target.arch}, nothing run)")
         labels = image_labels(target.jmods) or {}
-        made_for = labels.get(JDK_DIGEST_LABEL)
-        if made_for != jdk_digest:
+        # By manifest digest, or by image ID (which a copy into other storage keeps).
+        if not ((jdk_digest and labels.get(JDK_DIGEST_LABEL) == jdk_digest)
+                or (jdk_id and labels.get(JDK_ID_LABEL) == jdk_id)):
             raise AuroraError(
                 f"platform {target.platform}: the jmods in {target.jmods} (JDK {labels.get(JDK_VERSION_LABEL, '?')})"
                 f" were taken for another JDK image than {plan.bases.jdk} ({jdk_digest or 'missing'}): jlink needs"

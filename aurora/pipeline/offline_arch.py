@@ -31,6 +31,7 @@ JDK_PACKAGE = f"openjdk-{OFFLINE_JAVA}-jdk-headless"
 # the build platform's JDK image they match (jlink needs the same update on both sides).
 JDK_VERSION_LABEL = "io.aurora.jdk.version"
 JDK_DIGEST_LABEL = "io.aurora.jdk.digest"
+JDK_ID_LABEL = "io.aurora.jdk.image-id"  # the config's digest: the same after a copy to other storage
 
 
 def arch_platform(arch: str) -> str:
@@ -89,9 +90,10 @@ def image_labels(ref: str) -> dict[str, str] | None:
     return (json.loads(result.output).get("OCIv1", {}).get("config") or {}).get("Labels") or {}
 
 
-def image_digest(ref: str) -> str | None:
+def image_digest(ref: str, key: str = "FromImageDigest") -> str | None:
+    """The manifest digest (or, with key="FromImageID", the ID) of a local image, if present."""
     result = runner.run(["buildah", "inspect", "--type", "image", ref], check=False, merge_stderr=False)
-    return (json.loads(result.output).get("FromImageDigest") or None) if result.returncode == 0 else None
+    return (json.loads(result.output).get(key) or None) if result.returncode == 0 else None
 
 
 def jdk_version(jdk: str) -> str:
@@ -122,6 +124,7 @@ def build(spec: offline.BaseBuild, arch: str, log: Callable[[str], None],
     jdk = offline_refs()["jdk"]
     version = jdk_version(jdk)
     jdk_digest = image_digest(jdk) or ""
+    jdk_id = image_digest(jdk, "FromImageID") or ""
     refs = foreign_refs(arch)
     step(f"{arch}: nothing of {arch} runs: packages are unpacked (mmdebstrap --variant=extract), not installed")
     with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
@@ -154,6 +157,6 @@ def build(spec: offline.BaseBuild, arch: str, log: Callable[[str], None],
             raise AuroraError(f"{deb.name} holds no jmods")
         step(f"jmods ({arch}): {count} modules of JDK {version}: {refs['jmods']}")
         offline._run(bud_argv(jctx, refs["jmods"], spec.source_date_epoch, platform,
-                              ((JDK_VERSION_LABEL, version), (JDK_DIGEST_LABEL, jdk_digest))), log, None,
+                              ((JDK_VERSION_LABEL, version), (JDK_DIGEST_LABEL, jdk_digest), (JDK_ID_LABEL, jdk_id))), log, None,
                      f"building {refs['jmods']} failed")
     return refs

@@ -39,9 +39,9 @@ def _image_label(ref: str, label: str) -> str | None:
 def arm64_bases(offline_bases):
     """The arm64 runtime base and jmods (`aurora base build --arch arm64`), made when missing or
     made for another JDK image than the one in storage."""
-    jdk = json.loads(sh("buildah", "inspect", "--type", "image", "localhost/aurora/jdk:17").stdout)["FromImageDigest"]
+    jdk = json.loads(sh("buildah", "inspect", "--type", "image", "localhost/aurora/jdk:17").stdout)["FromImageID"]
     if (_image_label("localhost/aurora/runtime:12-arm64", "io.aurora.base.format") is None
-            or _image_label("localhost/aurora/jmods:17-arm64", "io.aurora.jdk.digest") != jdk):
+            or _image_label("localhost/aurora/jmods:17-arm64", "io.aurora.jdk.image-id") != jdk):
         aurora("base", "build", "--arch", "arm64", timeout=1800)
     return {"runtime": "localhost/aurora/runtime:12-arm64", "jmods": "localhost/aurora/jmods:17-arm64"}
 
