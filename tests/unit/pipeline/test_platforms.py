@@ -86,7 +86,7 @@ def test_the_foreign_containerfile_runs_everything_on_the_build_platform(tmp_pat
     assert "FROM --platform=linux/amd64 localhost/aurora/node:18 AS web" in froms
     assert "FROM --platform=linux/amd64 localhost/aurora/jdk:17 AS java" in froms
     assert "FROM target-runtime AS image-base" in froms
-    assert "COPY --from=jmods /jmods/ /jmods/" in text
+    assert "RUN --mount=type=bind,from=jmods,source=/jmods,target=/jmods [" in text
     assert '"jlink", "/jmods"]' in text
     assert "apt-get" not in text
 
