@@ -149,6 +149,9 @@ def evaluate(
         add("created", True, f"created {created}; no SOURCE_DATE_EPOCH or label to compare with", skip=True)
 
     # base image annotations
+    if is_index:
+        add("base annotations", True, "an index: each platform's manifest names its own base", skip=True)
+        return VerifyReport(reference, digest, tuple(checks))
     annotations = manifest.get("annotations") or {}
     base = [k for k in ("org.opencontainers.image.base.name", "org.opencontainers.image.base.digest") if not annotations.get(k)]
     add("base annotations", not base, "missing: " + ", ".join(base) if base else annotations["org.opencontainers.image.base.name"] + "@" + annotations["org.opencontainers.image.base.digest"][:19])

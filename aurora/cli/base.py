@@ -10,6 +10,7 @@ import typer
 
 from aurora.cli.app import handles_errors, log, step
 from aurora.cli.options import JsonFlag
+from aurora.errors import UsageError
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -21,10 +22,21 @@ def base_build(
     ca_cert: Annotated[Optional[list[Path]], typer.Option("--ca-cert", help="Extra CA certificate (PEM) for the build-stage bases; repeatable.")] = None,
     host_ca: Annotated[bool, typer.Option("--host-ca/--no-host-ca", help="Add the CAs in /usr/local/share/ca-certificates (a company proxy's).")] = True,
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Rebuild just this base (debian, runtime, jdk, node), or make the optional Node 20 stage (node-20, on Debian 13); repeatable.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="Another platform's runtime base and jmods (e.g. arm64), unpacked from its Debian packages: nothing of it runs.")] = None,
 ) -> None:
     """Make the offline base set (Debian 12: JDK 17, Node 18, a slim runtime) in local storage;
     `--only node-20` adds the Node 20 stage (Debian 13's)."""
-    from aurora.pipeline import offline
+    from aurora.pipeline import offline, offline_arch
+    from aurora.pipeline.platforms import DEBIAN_ARCH, build_platform
+
+    if arch is not None and arch != DEBIAN_ARCH.get(build_platform()):
+        offline_arch.arch_platform(arch)  # an unknown one: said before anything runs
+        if only:
+            raise UsageError("--only goes with the build platform's set, not --arch")
+        refs = offline_arch.build(offline.BaseBuild(mirror=mirror), arch, log=log, step=step)
+        for role, ref in refs.items():
+            print(f"{role}\t{ref}")
+        return
 
     cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
     if cas:

@@ -99,6 +99,7 @@ def build(
     sbom_flag: Annotated[bool, typer.Option("--sbom/--no-sbom", help="With --push: attach the SBOM and the provenance to the pushed digest (OCI 1.1 referrers).")] = True,
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
+    platform: Annotated[Optional[list[str]], typer.Option("--platform", help="OS/ARCH to build, comma-separated or repeated (linux/amd64,linux/arm64): one image each and an OCI image index, nothing emulated. Default: [image] platforms, else this machine's.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
@@ -112,7 +113,10 @@ def build(
     base_set = None if bases is None else BaseSetName.parse(bases, "--bases")
     secrets = parse_secrets(secret or [])
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=base_set, no_cache=no_cache, engine=named(engine),
-                   secrets=secrets)
+                   secrets=secrets, platforms=tuple(platform or ()))
+    if platform and (emit_job or choose(engine) == EngineName.KANIKO):
+        raise UsageError("--platform: the kaniko engine cannot build for other platforms without emulation",
+                         hint="use --engine buildah or podman")
     if emit_job or choose(engine) == EngineName.KANIKO:
         from aurora.deploy import kaniko_job
         from aurora.pipeline.build import build_with_executor
@@ -141,6 +145,14 @@ def build(
     reg = registry_options(authfile, cert_dir, tls_verify)
     if sign_key is not None and not push:
         raise UsageError("--sign-key signs what --push pushes: add --push")
+    from aurora.pipeline.build import plan_for
+    from aurora.pipeline.multi import is_multi
+
+    if is_multi(plan_for(opts)):
+        from aurora.cli.platforms import build_multi
+
+        return build_multi(opts, push=push, reg=reg, digest_file=digest_file, sbom=sbom_flag,
+                           signing=sign_key is not None, as_json=as_json)
     key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
         plan, built = run_build(opts, engines, log=log, step=step)

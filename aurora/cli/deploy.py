@@ -81,6 +81,7 @@ def ci_github(
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write here (e.g. .github/workflows/aurora.yml); default: stdout.")] = None,
     sign: Annotated[bool, typer.Option("--sign", help="Sign the pushed image with the secrets AURORA_SIGNING_KEY and AURORA_SIGNING_PASSPHRASE.")] = False,
     sbom: Annotated[bool, typer.Option("--sbom/--no-sbom", help="Attach the SBOM and provenance (default) or not.")] = True,
+    platforms: Annotated[Optional[str], typer.Option("--platforms", help="Platforms for the action, e.g. linux/amd64,linux/arm64 (default: [image] platforms, else the runner's).")] = None,
 ) -> None:
     """A starter GitHub Actions release workflow for the app (build, push with SBOM, provenance
     and signature, verify, kube YAML)."""
@@ -96,7 +97,11 @@ def ci_github(
         rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
     except (CommandError, ValueError, OSError):
         pass
-    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom)
+    from aurora.pipeline.platforms import parse
+
+    wanted = parse([platforms]) if platforms else parse(cfg.image.platforms, "aurora.toml: image -> platforms")
+    text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom,
+                              platforms=wanted)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -235,6 +235,7 @@ class Image(Model):
     labels: dict[str, SafeText] = Field(default_factory=dict, description="Extra labels (the org.opencontainers.image.* ones are set by aurora).")
     user: int = Field(10001, ge=1, le=2**31 - 1, description="Numeric user id the app runs as (never 0).")
     group: int = Field(10001, ge=0, le=2**31 - 1, description="Numeric group id.")
+    platforms: list[str] = Field(default_factory=list, description="Platforms to build, e.g. [\"linux/amd64\", \"linux/arm64\"]: one image each and an OCI image index; default: this machine's only. Nothing runs under emulation (see `aurora base build --arch`).")
 
     @field_validator("name")
     @classmethod

@@ -58,6 +58,7 @@ def github_workflow(
     action_version: str | None = None,
     sign: bool = False,
     sbom: bool = True,
+    platforms: tuple[str, ...] = (),
 ) -> str:
     """A release workflow (``.github/workflows/aurora.yml``) for the Zero app ``app_name``.
 
@@ -67,7 +68,8 @@ def github_workflow(
     ``secrets.REGISTRY_TOKEN``. ``action_ref`` (``owner/repo@<40-hex commit>``) overrides the
     pinned action; ``action_version`` is the release named in the comment beside it. ``sign``
     passes ``secrets.AURORA_SIGNING_KEY`` / ``secrets.AURORA_SIGNING_PASSPHRASE`` to the action;
-    ``sbom=False`` turns the attached SBOM and provenance off.
+    ``sbom=False`` turns the attached SBOM and provenance off. ``platforms`` (known OS/ARCH
+    values, checked by the caller) go to the action's ``platforms`` input.
 
     Raises ``UsageError`` for a value that could not go into the YAML safely.
     """
@@ -97,6 +99,7 @@ def github_workflow(
         note = f"the commit of aurora's {version} release"
 
     data = {
+        "platforms": ",".join(platforms),
         "app_name": app_name,
         "app_dir": app_dir,
         "registry": registry,

@@ -30,7 +30,7 @@ class Capabilities:
     reproducible: bool  # file and creation times under our control (same inputs, same ID)
     annotations: bool  # manifest annotations (base image name/digest)
     secrets: bool  # build-time secret mounts
-    # Cross-building with --platform: no command asks yet; the multi-platform issue will.
+    # --platform: foreign images whose every RUN runs on the build platform, and an OCI index.
     platforms: bool
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
     concurrent_inspect: bool  # each inspect is a process of its own: several can be asked at once

@@ -39,6 +39,8 @@ def bud_flags(req: BuildRequest, iidfile: Path) -> list[str]:
     ]
     if req.no_cache:
         argv.append("--no-cache")
+    if req.platform:
+        argv.append(f"--platform={req.platform}")
     for tag in req.tags:
         argv += ["-t", tag]
     for key, value in req.annotations:
@@ -125,6 +127,23 @@ class BudEngine(Lifetime):
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         """Push ``image`` to ``dest`` (a transport reference); returns the manifest digest."""
         return push_with_digest_file(lambda digestfile: self.push_argv(image, dest, opts, digestfile), opts, log)
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        """An OCI image index NAME in local storage listing the images (each names its
+        platform in its config); one already under NAME is replaced."""
+        runner.run([self.program, "manifest", "rm", name], check=False)
+        if runner.run([self.program, "inspect", "--type", "image", name] if self.program == "buildah"
+                      else [self.program, "image", "exists", name], check=False, merge_stderr=False).returncode == 0:
+            runner.run([self.program, "rmi", name], check=False)  # an image under that name: untag it
+        runner.run([self.program, "manifest", "create", name])
+        for image_id in image_ids:
+            runner.run([self.program, "manifest", "add", name, image_id])
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        """Push the index NAME and every image it lists; returns the index's digest."""
+        return push_with_digest_file(lambda digestfile: [
+            self.program, "manifest", "push", "--all", "--format=oci", f"--digestfile={digestfile}",
+            *opts.flags(), name, dest], opts, log)
 
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
         if tags:

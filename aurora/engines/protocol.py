@@ -22,6 +22,7 @@ class BuildRequest:
     annotations: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
     secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
+    platform: str | None = None  # OS/ARCH of the image, when not the build machine's
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from aurora.pipeline.extras import unknown_packages, unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
-from aurora.pipeline.render import render, render_app_only, render_metadata
+from aurora.pipeline.platforms import Target
+from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
@@ -37,6 +38,7 @@ class Options:
     no_cache: bool = False
     engine: EngineName = EngineName.BUILDAH
     secrets: tuple[tuple[str, Path], ...] = ()
+    platforms: tuple[str, ...] = ()  # --platform (empty: aurora.toml's, or this machine's)
 
 
 def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
@@ -56,7 +58,7 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
 def plan_for(opts: Options) -> Plan:
     cfg = config_mod.load(opts.app_dir)
     return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases and opts.bases.value,
-                     secrets=tuple(k for k, _ in opts.secrets))
+                     secrets=tuple(k for k, _ in opts.secrets), platforms=list(opts.platforms))
 
 
 def render_to(plan: Plan, out: Path) -> Path:
@@ -240,14 +242,16 @@ class Staged:
 
 
 def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
-               step: Callable[[str], None]) -> BuiltImage:
+               step: Callable[[str], None], target: Target | None = None) -> BuiltImage:
     """One build of a plan: stage the context, then reuse the cached image, or build the app's
-    layers (all of them, or app.jar's only) and the labels on top."""
+    layers (all of them, or app.jar's only) and the labels on top. ``target``: a foreign
+    platform's image (``engine`` then builds for that platform)."""
     caps = capabilities(name)
-    files = render(plan, cache_mounts=caps.cache_mounts)
+    plan = for_target(plan, target) if target else plan
+    files = render(plan, cache_mounts=caps.cache_mounts, target=target)
     ctx = context.temporary(plan)
     try:
-        staged = stage(plan, opts, engine, name, files, ctx, step, top_only=caps.top_only)
+        staged = stage(plan, opts, engine, name, files, ctx, step, top_only=caps.top_only and target is None)
         known = cached_image(opts, engine, staged)
         if known is not None:
             step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")

@@ -19,6 +19,7 @@ from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
+from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
@@ -93,6 +94,8 @@ class Plan:
     secrets: tuple[str, ...] = ()  # ids of build-time secrets given (mounted, never copied)
     extras: Extras = field(default_factory=Extras)  # [runtime], agents, CDS
     templates: Path | None = None  # the app's template overrides (OVERRIDES_DIR), if it has any
+    platforms: tuple[str, ...] = ()  # OS/ARCH asked for; empty: the build machine's only
+    targets: tuple[platform_sets.Target, ...] = ()  # the foreign ones among them
 
     @property
     def created(self) -> str:
@@ -116,8 +119,9 @@ def make_plan(
     tags: list[str] | None = None,
     bases: str | None = None,
     secrets: tuple[str, ...] = (),
+    platforms: list[str] | None = None,
 ) -> Plan:
-    """Decide the build. ``tags`` and ``bases`` are command-line overrides."""
+    """Decide the build. ``tags``, ``bases`` and ``platforms`` are command-line overrides."""
     environ = dict(os.environ) if environ is None else environ
     notes: list[str] = []
     app_dir = app_dir.resolve()
@@ -142,6 +146,18 @@ def make_plan(
         raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
                           hint="install the packages in that image, or leave bases.runtime unset")
 
+    wanted = platform_sets.parse(platforms) if platforms else platform_sets.parse(config.image.platforms,
+                                                                                   f"{CONFIG_NAME}: image -> platforms")
+    targets = platform_sets.targets(wanted, base_set, java=config.backend.java)
+    if targets and (extras.ca_certs or extras.packages):
+        # keytool and the package download would have to run for the target's architecture.
+        what = "runtime -> ca_certs" if extras.ca_certs else "runtime -> packages"
+        raise ConfigError(f"{what}: not available for {', '.join(t.platform for t in targets)} yet"
+                          " (the step would run the target's own programs, under an emulator)",
+                          hint="build that platform without them, or add them in an image of your own ([bases] runtime)")
+    if targets and extras.cds:
+        notes.append(f"class-data sharing: no archive for {', '.join(t.platform for t in targets)}"
+                     " (its training run would need an emulator); those images start without one")
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
 
@@ -197,6 +213,8 @@ def make_plan(
         secrets=tuple(sorted(set(secrets))),
         extras=extras,
         templates=app_dir / OVERRIDES_DIR if (app_dir / OVERRIDES_DIR).is_dir() else None,
+        platforms=wanted,
+        targets=targets,
     )
 
 

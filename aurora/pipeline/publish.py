@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,3 +39,40 @@ def push(engine: Engine, image: str, dest: str, opts: RegistryOptions,
                 hint="another push to the same tag may have raced this one; push again",
             )
     return Pushed(image, target.removeprefix("docker://"), digest)
+
+
+@dataclass(frozen=True)
+class PushedIndex:
+    index: str
+    destination: str
+    digest: str  # the index's
+    manifests: tuple[tuple[str, str], ...]  # (platform, digest) of each image, as the registry serves them
+
+    def as_dict(self) -> dict:
+        return {"image": self.index, "destination": self.destination, "digest": self.digest,
+                "manifests": [{"platform": p, "digest": d} for p, d in self.manifests]}
+
+
+def push_index(engine, index: str, dest: str, opts: RegistryOptions,
+               log: Callable[[str], None], note: Callable[[str], None]) -> PushedIndex:
+    """Push an image index and its images; done when the registry serves the index that was
+    sent, by tag, and each image it lists by digest."""
+    target = transport_ref(dest)
+    digest = with_retries(lambda: engine.push_index(index, target, opts, log), target, "pushing", opts, note)
+    if not DIGEST_RE.match(digest):
+        raise RegistryError(f"pushing {target}: {engine.name} reported no index digest ({digest!r})")
+    manifests: tuple[tuple[str, str], ...] = ()
+    if target.startswith("docker://"):
+        raw = with_retries(lambda: raw_manifest(target, opts), target, "reading back", opts, note)
+        served = "sha256:" + hashlib.sha256(raw).hexdigest()
+        if served != digest:
+            raise RegistryError(f"pushing {target}: the registry serves {served}, not the {digest} that was pushed",
+                                hint="another push to the same tag may have raced this one; push again")
+        listed = json.loads(raw).get("manifests") or []
+        manifests = tuple((f"{m['platform']['os']}/{m['platform']['architecture']}", m["digest"]) for m in listed)
+        repo = target.rsplit(":", 1)[0] if "@" not in target else target.split("@")[0]
+        for _, image_digest in manifests:
+            one = with_retries(lambda d=image_digest: raw_manifest(f"{repo}@{d}", opts), target, "reading back", opts, note)
+            if "sha256:" + hashlib.sha256(one).hexdigest() != image_digest:
+                raise RegistryError(f"pushing {target}: the registry serves another manifest for {image_digest}")
+    return PushedIndex(index, target.removeprefix("docker://"), digest, manifests)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import jinja2
 from aurora.errors import UsageError
 from aurora.pipeline import overrides as ovr
 from aurora.pipeline.plan import SECRETS, Plan
+from aurora.pipeline.platforms import JMODS_DIR, Target
 from aurora.resources import templates_dir
 
 
@@ -64,10 +66,14 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
+def render(plan: Plan, *, cache_mounts: bool = False, target: Target | None = None) -> dict[str, str]:
     """Every generated file, keyed by its path inside the build context. ``cache_mounts``: the
-    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman)."""
+    engine keeps ``RUN --mount=type=cache`` directories between builds (buildah, podman).
+    ``target``: a foreign platform's image: every step that runs something runs on the build
+    platform, jlink against the target's jmods, and the final stages on its runtime base."""
     be, fe = plan.backend, plan.frontend
+    if target is not None:
+        plan = for_target(plan, target)
     data = {
         "plan": plan,
         "be": be,
@@ -87,6 +93,9 @@ def render(plan: Plan, *, cache_mounts: bool = False) -> dict[str, str]:
         # The files stage's arguments: SRC DEST MODE UID:GID for each extra file.
         "file_args": [a for f in plan.extras.files
                       for a in ("/aurora/files/" + f.staged.removeprefix("extras/files/"), f.dest, f"{f.mode:04o}", f.owner)],
+        "build_from": target.build_from if target else "",
+        "target": target,
+        "jmods_dir": JMODS_DIR,
     }
     env = environment()
     files = {
@@ -122,6 +131,13 @@ def containerfile(plan: Plan, data: dict) -> str:
     text = ovr.guarded(lambda: env.get_template(ovr.OVERRIDE).render(data), plan.templates)
     ovr.check_required(text, plan.uid, plan.gid, plan.templates)
     return text
+
+
+def for_target(plan: Plan, target: Target) -> Plan:
+    """The plan of a foreign platform's image: its final stages start from the target's
+    runtime base (ready: nothing to install), its tags carry the architecture."""
+    return replace(plan, bases=replace(plan.bases, runtime=target.runtime, runtime_ready=True),
+                   extras=replace(plan.extras, cds=False))  # no training run for it: see make_plan's note
 
 
 def _mount(plan: Plan, secret: str) -> str:

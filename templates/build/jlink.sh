@@ -1,11 +1,18 @@
 #!/bin/sh
-# Make the Java runtime the image ships. Usage: jlink.sh DEPS OUT RELEASE MODULES MODE
+# Make the Java runtime the image ships. Usage: jlink.sh DEPS OUT RELEASE MODULES MODE [JMODS]
 #   DEPS holds lib/ (the dependency jars); MODULES are added to what jdeps finds (Vert.x and
 #   Netty load some modules reflectively, where jdeps cannot see them); MODE is "jlink" or
 #   "full". app.jar is not looked at here, so a code change does not cut the runtime again:
 #   app-modules.sh checks app.jar against this runtime in a later stage.
+#   JMODS: another platform's jmods (same JDK update): this jlink links that platform's
+#   runtime, which is never run here (no emulation).
 set -eu
-deps=$1 out=$2 release=$3 extra=$4 mode=$5
+deps=$1 out=$2 release=$3 extra=$4 mode=$5 jmods=${6:-}
+
+# jlink of this JDK, linking from another platform's jmods when JMODS is given.
+run_jlink() {
+  if [ -n "$jmods" ]; then jlink --module-path "$jmods" "$@"; else jlink "$@"; fi
+}
 
 # The JDK modules lib/ uses. Jars without module-info are read from the class path; $work/mp
 # (empty unless auto_requires filled it) holds those that lib/'s explicit modules require.
@@ -66,7 +73,7 @@ JAVA
 }
 
 if [ "$mode" = full ]; then
-  jlink --add-modules ALL-MODULE-PATH --no-header-files --no-man-pages --output "$out"
+  run_jlink --add-modules ALL-MODULE-PATH --no-header-files --no-man-pages --output "$out"
 else
   found=java.base
   set -- "$deps"/lib/*.jar
@@ -84,9 +91,10 @@ else
   fi
   # --strip-debug also strips native symbols, which needs objcopy (binutils); without it,
   # strip the Java debug attributes only (Debian's JDK ships its native code stripped anyway).
+  # Another platform's native code is not this objcopy's to strip.
   strip=--strip-java-debug-attributes
-  command -v objcopy >/dev/null 2>&1 && strip=--strip-debug
-  jlink --add-modules "$found,$extra" "$strip" --no-header-files --no-man-pages \
+  [ -z "$jmods" ] && command -v objcopy >/dev/null 2>&1 && strip=--strip-debug
+  run_jlink --add-modules "$found,$extra" "$strip" --no-header-files --no-man-pages \
         --compress=2 --output "$out"
 fi
 rm -rf "$work"
@@ -97,5 +105,9 @@ if [ -L "$out/lib/security/cacerts" ] || [ ! -e "$out/lib/security/cacerts" ]; t
   rm -f "$out/lib/security/cacerts"
   cp -L "$jdk_home/lib/security/cacerts" "$out/lib/security/cacerts"
 fi
-"$out/bin/java" --list-modules | tr '\n' ' '
-echo
+if [ -n "$jmods" ]; then
+  sed -n 's/^MODULES="\(.*\)"$/\1/p' "$out/release"  # its java is not for this machine to run
+else
+  "$out/bin/java" --list-modules | tr '\n' ' '
+  echo
+fi

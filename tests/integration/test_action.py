@@ -164,7 +164,7 @@ def test_action_fails_on_a_verify_rule_and_still_reports(registry, demo_app, dem
     [
         ({"kube_target": "helm"}, "AURORA_KUBE_TARGET=helm: use k8s or podman"),
         ({"push": "maybe"}, "AURORA_PUSH=maybe: use true or false"),
-        ({"platforms": "linux/s390x"}, "platforms: linux/s390x: aurora builds for this runner's platform"),
+        ({"platforms": "linux/s390x"}, "platforms: linux/s390x: aurora builds linux/amd64 and linux/arm64"),
         ({"app_dir": "/nonexistent"}, "AURORA_APP_DIR=/nonexistent: no aurora.toml there"),
     ],
 )

@@ -376,3 +376,12 @@ def test_signed_workflow_passes_the_key_from_secrets_only():
     assert "signing-key" not in next(s for s in plain["jobs"]["image"]["steps"] if s.get("id") == "aurora")["with"]
     off = yaml.safe_load(github_workflow("zero-demo", sbom=False))
     assert next(s for s in off["jobs"]["image"]["steps"] if s.get("id") == "aurora")["with"]["sbom"] == "false"
+
+
+def test_platforms_go_to_the_action_input():
+    wf = yaml.safe_load(github_workflow("zero-demo", ".", platforms=("linux/amd64", "linux/arm64")))
+    steps = {s["name"]: s for s in wf["jobs"]["image"]["steps"]}
+    assert steps["Build, push, verify and write Kubernetes YAML"]["with"]["platforms"] == "linux/amd64,linux/arm64"
+    plain = yaml.safe_load(github_workflow("zero-demo", "."))
+    assert "platforms" not in {s["name"]: s for s in plain["jobs"]["image"]["steps"]}[
+        "Build, push, verify and write Kubernetes YAML"]["with"]
