@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from bench import payload as payload_mod
+from bench import peer_stats, peers as peers_mod
 from bench import sh, stats
 from bench.registry import Registry
 from bench.report import render_chart, render_markdown
@@ -63,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     p.add_argument("--rev", help="bench aurora as committed at this git revision (git archive; "
                    "default: the working tree as it is)")
+    p.add_argument("--sections", default="main,peers", help="comma-separated: main (aurora vs plain buildah and "
+                   "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change)")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
     args = p.parse_args(argv)
     if args.quick:
@@ -74,6 +77,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.pairs < 1:
         p.error("--pairs must be at least 1")
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    args.sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    for x in args.sections:
+        if x not in ("main", "peers"):
+            p.error(f"unknown section {x!r}")
     for w in args.workloads:
         if w not in ("demo", "scaled"):
             p.error(f"unknown workload {w!r}")
@@ -431,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         payloads: dict = {}
         pairs: dict = {w: [] for w in wls}
 
-        for rep in range(args.reps):
+        main_reps = args.reps if "main" in args.sections else 0
+        for rep in range(main_reps):
             for name, wl in wls.items():
                 if rep < args.pairs:
                     pairs[name].append(bench.paired_cold(wl, rep))
@@ -442,12 +450,15 @@ def main(argv: list[str] | None = None) -> int:
                             payloads[name] = payload_mod.of_image(store, tag)
                     runs[name][tool].append(bench.sequence(wl, tool, rep, on_cold=on_cold))
 
-        for rep in range(args.reps, args.pairs):
+        for rep in range(main_reps, args.pairs if main_reps else 0):
             for name, wl in wls.items():
                 pairs[name].append(bench.paired_cold(wl, rep))
 
-        results["workloads"] = aggregate(runs, wls)
-        for name, wl in wls.items():
+        if "peers" in args.sections:
+            say("aurora against Jib: build + push from the user's change")
+            results["peers"] = peers_mod.run_all(bench, say, args.reps)
+        results["workloads"] = aggregate(runs, wls) if main_reps else {}
+        for name, wl in (wls.items() if main_reps else ()):
             w = results["workloads"][name]
             w["payload"] = payloads.get(name)
             w["paired_cold"] = pairs[name]
@@ -468,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         results["runs"] = {w: {t: [{s: {k: v for k, v in rec.items() if k not in ("labels",)}
                                         for s, rec in rep.items()} for rep in reps]
                                for t, reps in by_tool.items()} for w, by_tool in runs.items()}
-        targets = stats.evaluate(results)
+        targets = evaluate_all(results)
         results["targets"] = [t.as_dict() for t in targets]
 
         json_path, md_path, png_path = output_paths(Path(args.out), args.quick)
@@ -499,10 +510,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def evaluate_all(results: dict) -> list:
+    return stats.evaluate(results) + (peer_stats.evaluate(results["peers"]) if results.get("peers") else [])
+
+
 def rereport(json_path: Path) -> int:
     """Markdown and chart again from a results file (targets re-evaluated with today's code)."""
     results = json.loads(json_path.read_text())
-    targets = stats.evaluate(results)
+    targets = evaluate_all(results)
     results["targets"] = [t.as_dict() for t in targets]
     json_path.write_text(json.dumps(results, indent=1) + "\n")
     md = render_markdown(results, targets)

@@ -144,6 +144,26 @@ def step_times(lines: Sequence[tuple[float, str]], end: float) -> list[dict]:
             for s in steps]
 
 
+def jlink_ran(steps: Sequence[dict]) -> bool | None:
+    """Whether the build ran jlink.sh (its step not answered from the cache); None: no such step."""
+    found = [x for x in steps if "jlink.sh" in x["step"]]
+    return None if not found else any(not x["cached"] for x in found)
+
+
+def runtime_modules(log) -> int | None:
+    """How many modules the jlink runtime holds: jlink.sh prints ``java --list-modules`` on one
+    line (``java.base@17.0.x java.logging@17.0.x …``) into the build log."""
+    try:
+        text = open(log, encoding="utf-8").read()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        mods = [w for w in line.split() if "@" in w and w.split("@")[0].startswith(("java.", "jdk."))]
+        if any(m.startswith("java.base@") for m in mods):
+            return len(mods)
+    return None
+
+
 def aurora_phases(lines: Sequence[tuple[float, str]], end: float) -> dict[str, float] | None:
     """Where an `aurora build` spends its time, from its time-stamped stderr.
 

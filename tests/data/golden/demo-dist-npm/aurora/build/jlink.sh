@@ -1,8 +1,9 @@
 #!/bin/sh
 # Make the Java runtime the image ships. Usage: jlink.sh DEPS OUT RELEASE MODULES MODE
-#   DEPS holds lib/ (the dependency jars); MODULES are added to what jdeps finds (Vert.x and
-#   Netty load some modules reflectively, where jdeps cannot see them); MODE is "jlink" or
-#   "full". app.jar is not looked at here, so a code change does not cut the runtime again:
+#   DEPS/modules is the module list lib-modules.sh found in lib/ (an earlier stage: this step
+#   sees that one file, not lib/, so a jar change that keeps the list keeps this layer);
+#   MODULES are added to it (Vert.x and Netty load some modules reflectively, where jdeps
+#   cannot see them); MODE is "jlink" or "full". app.jar is not looked at here either:
 #   app-modules.sh checks app.jar against this runtime in a later stage.
 set -eu
 deps=$1 out=$2 release=$3 extra=$4 mode=$5
@@ -10,18 +11,9 @@ deps=$1 out=$2 release=$3 extra=$4 mode=$5
 if [ "$mode" = full ]; then
   jlink --add-modules ALL-MODULE-PATH --no-header-files --no-man-pages --output "$out"
 else
-  found=java.base
-  set -- "$deps"/lib/*.jar
-  if [ -e "$1" ]; then
-    if found=$(jdeps -J-XX:TieredStopAtLevel=1 --ignore-missing-deps -q --recursive --multi-release "$release" \
-                 --print-module-deps --class-path "$deps/lib/*" "$@" 2>/tmp/jdeps.log); then
-      echo "aurora: jdeps found in lib/: $found"
-    else
-      echo "aurora: jdeps could not analyse lib/; shipping java.se instead:" >&2
-      cat /tmp/jdeps.log >&2
-      found=java.se
-    fi
-  fi
+  found=$(cat "$deps/modules")
+  [ -n "$found" ] || found=java.base
+  echo "aurora: jlink for $found (release $release)"
   # --strip-debug also strips native symbols, which needs objcopy (binutils); without it,
   # strip the Java debug attributes only (Debian's JDK ships its native code stripped anyway).
   strip=--strip-java-debug-attributes
