@@ -22,6 +22,10 @@ class BuildRequest:
     annotations: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
     secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
+    jobs: int = 1  # stages built side by side
+    cache_from: str | None = None  # a registry repository holding earlier builds' layers
+    cache_to: str | None = None  # ... where this build's layers go
+    cache_tls_verify: bool = True  # TLS for the cache repository (false: plain HTTP allowed)
 
 
 @dataclass(frozen=True)
