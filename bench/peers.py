@@ -47,7 +47,7 @@ PEER_SCENARIO_TITLES = {
     "deps": "dependency bump (slf4j-api 2.0.17 → 2.0.18)",
     "conf": "conf change (vertx.yml)",
     "frontend": "front-end change (aurora only)",
-    "cicold": "CI-cold code change (empty local storage, registry has the previous build)",
+    "cicold": "CI-cold code change (empty storage; registry has the previous build; aurora: --cache-from)",
 }
 CODE_FILE = "backend/src/main/java/io/zero/demo/Main.java"
 CODE_FROM = '"zero-demo stopping"'
@@ -78,6 +78,8 @@ class Peers:
         self.settings.write_text(MAVEN_SETTINGS)
         self.bases = bench.registry("peer-bases")
         self.base_refs: dict[str, str] = {}
+        self.cache_regs: list[Registry] = []
+        self.cache_repo = ""
 
     # -- setup ------------------------------------------------------------------------------
     def prepare_bases(self, wl: Workload) -> None:
@@ -99,6 +101,17 @@ class Peers:
                 f"docker://{jlink}"], env=store.env, timeout=900)
         shutil.rmtree(ctx, ignore_errors=True)
         self.base_refs = {"jib": jre, "jib-jlink": jlink}
+
+    def warm_maven(self, wl: Workload) -> None:
+        """Untimed, with the network: what the timed runs need in ~/.m2 (the bumped jar, Jib
+        and its dependencies), fetched once by a real Jib build to the bases registry."""
+        backend = str(wl.app / "backend")
+        sh.run(["mvn", "-B", "-q", "package", *DEP_BUMP], cwd=backend, timeout=1800)
+        sh.run(["mvn", "-B", "-q", "resources:resources", "package", f"{JIB}:build",
+                f"-Djib.from.image={self.base_refs['jib']}", f"-Djib.to.image={self.bases.host}/bench/warm:1",
+                "-Djib.allowInsecureRegistries=true", "-Djib.disableUpdateChecks=true",
+                f"-Djib.applicationCache={self.bench.tmp / 'jib-warm'}"], cwd=backend, timeout=1800)
+        shutil.rmtree(self.bench.tmp / "jib-warm", ignore_errors=True)
 
     def workload(self, tool: str) -> Workload:
         return prepare("demo", self.bench.tmp / f"apps-{tool}")
@@ -130,7 +143,8 @@ class Peers:
             res = sh.timed(["sh", str(wl.app / "backend" / "build.sh"), *self.maven_args(deps)],
                            env={**self.bench.env(), "SOURCE_DATE_EPOCH": str(SDE_BASE)}, timeout=900)
             seconds += res.seconds
-        rec = self.bench.build("aurora", wl, tag, no_cache=scenario == "cold", log_name=log)
+        extra = ("--cache-from", self.cache_repo, "--no-tls-verify") if scenario == "cicold" else ()
+        rec = self.bench.build("aurora", wl, tag, no_cache=scenario == "cold", log_name=log, extra=extra)
         seconds += rec["build_s"]
         digestfile = self.bench.tmp / f"digest-{uuid.uuid4().hex[:8]}"
         res = sh.timed(["buildah", "push", "--tls-verify=false", f"--digestfile={digestfile}", tag,
@@ -151,6 +165,18 @@ class Peers:
         self.bench.save_log(log, res)
         return res.seconds, reg.tag_digest("peer/app", scenario)
 
+    def seed_cache(self, wl: Workload, rep: int) -> None:
+        """Untimed: the previous CI run's build of the tree as it is, with --cache-to a registry
+        repository (a registry of its own, so its uploads are not counted as the image's)."""
+        reg = self.bench.registry(f"peer-cache-r{rep}")
+        self.cache_regs.append(reg)
+        self.cache_repo = f"{reg.host}/peer/cache"
+        self.bench.build("aurora", wl, "localhost/aurora-bench/peer-aurora:seed", no_cache=True,
+                         log_name=f"peer-aurora-r{rep + 1}-cache-seed",
+                         extra=("--cache-to", self.cache_repo, "--no-tls-verify"))
+        self.say(f"peer rep {rep + 1} aurora: layer cache seeded in {self.cache_repo} "
+                 f"({stats.fmt_bytes(sum(reg.blobs().values()))})")
+
     # -- one tool's sequence -------------------------------------------------------------------
     def sequence(self, tool: str, rep: int) -> dict[str, dict]:
         wl = self.workload(tool)
@@ -168,6 +194,8 @@ class Peers:
             for scenario in PEER_SCENARIOS:
                 if scenario == "frontend" and tool != "aurora":
                     continue
+                if tool == "aurora" and scenario == "cicold":
+                    self.seed_cache(wl, rep)
                 self.edit(wl, scenario)
                 deps = deps or scenario == "deps"
                 if scenario in ("cold", "cicold"):
@@ -271,6 +299,7 @@ def run_all(bench, say, reps: int) -> dict:
     try:
         seed = peers.workload("bases")
         peers.prepare_bases(seed)
+        peers.warm_maven(seed)
         shutil.rmtree(seed.app.parent.parent, ignore_errors=True)
         runs: dict[str, list[dict]] = {t: [] for t in PEER_TOOLS}
         for rep in range(reps):
@@ -278,7 +307,9 @@ def run_all(bench, say, reps: int) -> dict:
             for tool in order:
                 runs[tool].append(peers.sequence(tool, rep))
     finally:
-        bench.drop_registry(peers.bases)
+        for reg in [peers.bases, *peers.cache_regs]:
+            if reg in bench.registries:
+                bench.drop_registry(reg)
     return {"tools": aggregate(runs), "elapsed_s": round(time.monotonic() - t0, 1),
             "runs": {t: [{s: {k: v for k, v in rec.items() if k != "labels"} for s, rec in rep.items()}
                          for rep in reps_] for t, reps_ in runs.items()},

@@ -140,11 +140,12 @@ class Bench:
                 f.write(f"{t:8.3f} {line}\n")
 
     # -- one build ------------------------------------------------------------------------
-    def build(self, tool: str, wl: Workload, tag: str, no_cache: bool, log_name: str = "") -> dict:
+    def build(self, tool: str, wl: Workload, tag: str, no_cache: bool, log_name: str = "",
+              extra: tuple[str, ...] = ()) -> dict:
         env = self.env()
         rec: dict = {}
         if tool == "aurora":
-            argv = [*self.aurora, "build", "-C", str(wl.app), "-t", tag, "--json"]
+            argv = [*self.aurora, "build", "-C", str(wl.app), "-t", tag, "--json", *extra]
             if no_cache:
                 argv.append("--no-cache")
             res = sh.timed(argv, env={**env, "SOURCE_DATE_EPOCH": AURORA_SDE}, split_stdout=True)
