@@ -154,6 +154,15 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                         f"`{x['step'][:60]}` {x['seconds']:.1f} s{' (cache)' if x['cached'] else ''}"
                         for x in slow[:4]) + ".")
             out.append("")
+        jobbed = [p for p in w.get("paired_cold") or [] if p.get("jobs")]
+        if jobbed:
+            n = jobbed[0]["jobs"]
+            a0, a1 = median(p["aurora"] for p in jobbed), median(p["aurora_jobs"] for p in jobbed)
+            b0, b1 = median(p["buildah"] for p in jobbed), median(p["buildah_jobs"] for p in jobbed)
+            out.append(f"Parallel stages (`--jobs {n}`, {len(jobbed)} cold pairs, medians): aurora {a0:.1f} → {a1:.1f} s, "
+                       f"plain buildah {b0:.1f} → {b1:.1f} s; overhead with --jobs "
+                       f"{(a1 / b1 - 1) * 100:+.1f}% (without {(a0 / b0 - 1) * 100:+.1f}%).")
+            out.append("")
         rep = w.get("reproducible") or {}
         if rep:
             out.append(f"Clean builds (image IDs): {', '.join(i[:12] for i in rep.get('ids') or [])}"

@@ -64,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     p.add_argument("--rev", help="bench aurora as committed at this git revision (git archive; "
                    "default: the working tree as it is)")
+    p.add_argument("--jobs", type=int, default=0, help="also build each cold pair with --jobs N on both sides "
+                   "(aurora build --jobs, buildah bud --jobs): parallel stages, measured on the baseline too")
     p.add_argument("--sections", default="main,peers", help="comma-separated: main (aurora vs plain buildah and "
                    "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change)")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
@@ -162,7 +164,7 @@ class Bench:
                 rec["render_s"] = round(r.seconds, 3)
                 argv = ["buildah", "bud", "--isolation=chroot", "--layers", "--timestamp=0",
                         "--identity-label=false", "--format=oci", "-t", tag,
-                        "-f", str(ctx / "Containerfile")]
+                        "-f", str(ctx / "Containerfile"), *extra]
                 context = ctx
             else:
                 argv = ["buildah", "bud", "--isolation=chroot", "--layers", "--format=oci", "-t", tag,
@@ -265,18 +267,27 @@ class Bench:
             self.drop_registry(reg)
         return out
 
-    def paired_cold(self, wl: Workload, rep: int) -> dict:
+    def paired_cold(self, wl: Workload, rep: int, jobs: int = 0) -> dict:
         """aurora's and plain buildah's cold builds back to back (the overhead target): the
-        machine's load drifts less within a pair than between two tools' whole sequences."""
+        machine's load drifts less within a pair than between two tools' whole sequences.
+        With ``jobs``, both build again with ``--jobs`` (the same flag on both sides, so the
+        overhead figure with parallel stages is as honest as without)."""
         wl.reset()
         order = ("aurora", "buildah") if rep % 2 == 0 else ("buildah", "aurora")
         pair: dict = {"first": order[0]}
-        for tool in order:
+        runs = [(tool, "") for tool in order] + ([(tool, "_jobs") for tool in order] if jobs > 1 else [])
+        for tool, suffix in runs:
             self.store.clean()
-            tag = f"localhost/aurora-bench/{wl.name}-{tool}:pair-r{rep + 1}"
-            rec = self.build(tool, wl, tag, no_cache=True, log_name=f"{wl.name}-{tool}-r{rep + 1}-pair")
-            pair[tool] = rec["build_s"]
-            pair[f"{tool}_image"] = rec["image_id"]
+            tag = f"localhost/aurora-bench/{wl.name}-{tool}:pair{suffix}-r{rep + 1}"
+            extra = (f"--jobs={jobs}",) if suffix else ()
+            rec = self.build(tool, wl, tag, no_cache=True, log_name=f"{wl.name}-{tool}-r{rep + 1}-pair{suffix}",
+                             extra=extra)
+            pair[tool + suffix] = rec["build_s"]
+            pair[f"{tool}{suffix}_image"] = rec["image_id"]
+        if jobs > 1:
+            pair["jobs"] = jobs
+            say(f"rep {rep + 1} {wl.name:6} cold pair with --jobs={jobs}: aurora {pair['aurora_jobs']:.1f} s, "
+                f"buildah {pair['buildah_jobs']:.1f} s")
         say(f"rep {rep + 1} {wl.name:6} cold pair: aurora {pair['aurora']:.1f} s, buildah {pair['buildah']:.1f} s "
             f"({(pair['aurora'] / pair['buildah'] - 1) * 100:+.1f}%)")
         return pair
@@ -443,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(main_reps):
             for name, wl in wls.items():
                 if rep < args.pairs:
-                    pairs[name].append(bench.paired_cold(wl, rep))
+                    pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
                 order = TOOLS[rep % len(TOOLS):] + TOOLS[:rep % len(TOOLS)]
                 for tool in order:
                     def on_cold(tag, rec, name=name, tool=tool):
@@ -453,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for rep in range(main_reps, args.pairs if main_reps else 0):
             for name, wl in wls.items():
-                pairs[name].append(bench.paired_cold(wl, rep))
+                pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
 
         if "peers" in args.sections:
             say("aurora against Jib: build + push from the user's change")
