@@ -110,7 +110,14 @@ def test_cache_from_on_empty_storage_reuses_the_registry_layers(demo_app, demo_i
         steps = step_outputs(out.stderr)
         for needle in ('"sh", "/aurora/jlink.sh"', '"node", "/aurora/web-layer.js"'):
             assert any("Cache pulled from remote" in line for line in the_step(steps, needle)), needle
-        assert json.loads(out.stdout)["id"] == demo_image.id  # the same image as a local build
+        # the same layers as a local build
+        built = json.loads(out.stdout)["id"]
+        env = {**os.environ, "CONTAINERS_STORAGE_CONF": empty_storage["CONTAINERS_STORAGE_CONF"]}
+        there = json.loads(subprocess.run(["buildah", "inspect", "--type", "image", built], env=env, check=True,
+                                          capture_output=True, text=True).stdout)["OCIv1"]
+        here = json.loads(sh("buildah", "inspect", "--type", "image", demo_image.id).stdout)["OCIv1"]
+        assert there["rootfs"]["diff_ids"] == here["rootfs"]["diff_ids"]
+        assert built == demo_image.id, [(a, b) for a, b in zip(there["history"], here["history"], strict=False) if a != b][:3]
     finally:
         reg.stop()
         sh("buildah", "rmi", tag, check=False)
