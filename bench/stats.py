@@ -100,6 +100,9 @@ def layer_labels(history: Sequence[dict]) -> list[str]:
         if h.get("empty_layer"):
             continue
         created = h.get("created_by", "") or ""
+        if created.startswith("jib-") and h.get("comment"):
+            out.append(f"jib:{h['comment']}")  # Jib names its layers in the comment: dependencies, classes, …
+            continue
         m = _DEST.search(created)
         if m:
             out.append(m.group(1))

@@ -115,3 +115,10 @@ def test_the_edits_change_the_sources(tmp_path):
     assert "changed again by aurora bench" in main.read_text()
     Peers.edit(wl, "conf")
     assert conf.read_text().endswith("# changed by aurora bench\n")
+
+
+def test_jib_layers_are_named_by_their_comment():
+    history = [{"created_by": "jib-maven-plugin:3.5.1", "comment": "dependencies"},
+               {"created_by": "jib-maven-plugin:3.5.1", "comment": "classes"},
+               {"created_by": "/bin/sh -c #(nop) COPY dir:abc in /app/lib/ "}]
+    assert stats.layer_labels(history) == ["jib:dependencies", "jib:classes", "/app/lib/"]
