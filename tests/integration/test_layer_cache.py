@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,12 @@ def bumped_app(demo_app, tmp_path) -> Path:
     shutil.copytree(demo_app, app, ignore=shutil.ignore_patterns("target", ".aurora", ".git"))
     subprocess.run(["sh", str(app / "backend" / "build.sh"), "-Dslf4j.version=2.0.18"], check=True,
                    capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": SDE})
-    assert (app / "backend/target/dist/lib/slf4j-api-2.0.18.jar").is_file()
+    lib = app / "backend/target/dist/lib"
+    assert (lib / "slf4j-api-2.0.18.jar").is_file()
+    # A jar of its own per run (one resource, no classes: no module), so that lib/ is new to
+    # this storage even when an earlier session built the same bump.
+    with zipfile.ZipFile(lib / f"aurora-test-{uuid.uuid4().hex[:8]}.jar", "w") as jar:
+        jar.writestr("aurora-test.txt", uuid.uuid4().hex)
     return app
 
 
