@@ -6,6 +6,7 @@ compressed layers, the image config and the manifest (the registry keeps manifes
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -85,3 +86,25 @@ class Registry:
     def read_json_blob(self, digest: str) -> dict:
         hexd = digest.removeprefix("sha256:")
         return json.loads((self.blob_dir / hexd[:2] / hexd / "data").read_bytes())
+
+    def tag_digest(self, repo: str, tag: str) -> str:
+        """The manifest digest a tag points at (the registry's own link file)."""
+        link = self.root / "data" / "docker" / "registry" / "v2" / "repositories" / repo / "_manifests" / "tags" / tag / "current" / "link"
+        return link.read_text().strip()
+
+    def uncompressed_size(self, digest: str) -> int:
+        """Bytes of a layer blob once gunzipped (an uncompressed blob: its own size); cached."""
+        cache = self.__dict__.setdefault("_sizes", {})
+        if digest not in cache:
+            path = self.blob_dir / digest.removeprefix("sha256:")[:2] / digest.removeprefix("sha256:") / "data"
+            with open(path, "rb") as f:
+                gz = f.read(2) == b"\x1f\x8b"
+            if gz:
+                n = 0
+                with gzip.open(path, "rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        n += len(chunk)
+                cache[digest] = n
+            else:
+                cache[digest] = path.stat().st_size
+        return cache[digest]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import peer_stats
+from bench.peers import PEER_SCENARIO_TITLES, PEER_SCENARIOS, PEER_TITLES, PEER_TOOLS
+
 from bench.stats import (
     SCENARIO_TITLES,
     SCENARIOS,
@@ -167,6 +170,15 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
                         f"`{x['step'][:60]}` {x['seconds']:.1f} s{' (cache)' if x['cached'] else ''}"
                         for x in slow[:4]) + ".")
             out.append("")
+        jobbed = [p for p in w.get("paired_cold") or [] if p.get("jobs")]
+        if jobbed:
+            n = jobbed[0]["jobs"]
+            a0, a1 = median(p["aurora"] for p in jobbed), median(p["aurora_jobs"] for p in jobbed)
+            b0, b1 = median(p["buildah"] for p in jobbed), median(p["buildah_jobs"] for p in jobbed)
+            out.append(f"Parallel stages (`--jobs {n}`, {len(jobbed)} cold pairs, medians): aurora {a0:.1f} → {a1:.1f} s, "
+                       f"plain buildah {b0:.1f} → {b1:.1f} s; overhead with --jobs "
+                       f"{(a1 / b1 - 1) * 100:+.1f}% (without {(a0 / b0 - 1) * 100:+.1f}%).")
+            out.append("")
         rep = w.get("reproducible") or {}
         if rep:
             out.append(f"Clean builds (image IDs): {', '.join(i[:12] for i in rep.get('ids') or [])}"
@@ -176,6 +188,10 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
             out.append("")
 
     out += web_section(results.get("web"))
+    if results.get("peers"):
+        from_peers = results["peers"]
+        out += peer_stats.markdown(from_peers, PEER_SCENARIOS, PEER_SCENARIO_TITLES, PEER_TITLES)
+
     out += ["## Targets", "", "```"]
     out += [t.line() for t in targets]
     out += ["```", ""]
@@ -223,19 +239,20 @@ def render_chart(results: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    wls = list(results["workloads"])
-    tools = [t for t in TOOLS if any(t in w["tools"] for w in results["workloads"].values())]
-    colors = {"aurora": "#1f77b4", "buildah": "#7f7f7f", "naive": "#d62728"}
-    fig, axes = plt.subplots(len(wls), 2, figsize=(13, 4.2 * len(wls)), squeeze=False)
-    width = 0.8 / max(1, len(tools))
-    for row, wl in enumerate(wls):
-        w = results["workloads"][wl]
+    rows = [(wl, results["workloads"][wl], TOOLS, SCENARIOS) for wl in results["workloads"]]
+    if results.get("peers"):
+        rows.append(("aurora vs Jib", results["peers"], PEER_TOOLS, PEER_SCENARIOS))
+    colors = {"aurora": "#1f77b4", "buildah": "#7f7f7f", "naive": "#d62728", "jib": "#2ca02c", "jib-jlink": "#98df8a"}
+    fig, axes = plt.subplots(len(rows), 2, figsize=(13, 4.2 * len(rows)), squeeze=False)
+    for row, (wl, w, all_tools, scenarios) in enumerate(rows):
+        tools = [t for t in all_tools if t in w["tools"]]
+        width = 0.8 / max(1, len(tools))
         for col, (key, title, unit) in enumerate((("median_s", "build time", "s"),
                                                   ("pushed_bytes", "bytes pushed", "MB"))):
             ax = axes[row][col]
             for i, tool in enumerate(tools):
                 vals = []
-                for s in SCENARIOS:
+                for s in scenarios:
                     sc = _sc(w, tool, s)
                     if key == "median_s":
                         v = sc.get("median_s")
@@ -243,14 +260,14 @@ def render_chart(results: dict, path: Path) -> Path:
                         p = median(sc.get("pushed_bytes") or [])
                         v = None if p is None else p / 1e6
                     vals.append(0 if v is None else v)
-                xs = [x + (i - (len(tools) - 1) / 2) * width for x in range(len(SCENARIOS))]
+                xs = [x + (i - (len(tools) - 1) / 2) * width for x in range(len(scenarios))]
                 bars = ax.bar(xs, vals, width, label=tool, color=colors.get(tool))
                 for b, v in zip(bars, vals):
                     text = f"{v:.1f}" if key == "median_s" else fmt_bytes(v * 1e6).replace(" ", "")
                     ax.annotate(text, (b.get_x() + b.get_width() / 2, b.get_height()),
                                 ha="center", va="bottom", fontsize=6, rotation=90 if key != "median_s" else 0)
-            ax.set_xticks(range(len(SCENARIOS)))
-            ax.set_xticklabels(SCENARIOS)
+            ax.set_xticks(range(len(scenarios)))
+            ax.set_xticklabels(scenarios)
             ax.set_ylabel(unit)
             if key == "pushed_bytes":
                 ax.set_yscale("symlog", linthresh=0.01)

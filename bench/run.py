@@ -21,7 +21,8 @@ import uuid
 from pathlib import Path
 
 from bench import payload as payload_mod
-from bench import sh, startup, stats
+from bench import peer_stats, sh, startup, stats
+from bench import peers as peers_mod
 from bench import web as web_mod
 from bench.registry import Registry
 from bench.report import render_chart, render_markdown
@@ -64,6 +65,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     p.add_argument("--rev", help="bench aurora as committed at this git revision (git archive; "
                    "default: the working tree as it is)")
+    p.add_argument("--jobs", type=int, default=0, help="also build each cold pair with --jobs N on both sides "
+                   "(aurora build --jobs, buildah bud --jobs): parallel stages, measured on the baseline too")
+    p.add_argument("--sections", default="main,peers", help="comma-separated: main (aurora vs plain buildah and "
+                   "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change)")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
     p.add_argument("--startup-runs", type=int, help="start-ups of the demo image per variant, without and with CDS"
                    " (default 7, or 3 with --quick; 0: none)")
@@ -79,6 +84,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.pairs < 1:
         p.error("--pairs must be at least 1")
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    args.sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    for x in args.sections:
+        if x not in ("main", "peers"):
+            p.error(f"unknown section {x!r}")
     for w in args.workloads:
         if w not in ("demo", "scaled"):
             p.error(f"unknown workload {w!r}")
@@ -138,11 +147,12 @@ class Bench:
                 f.write(f"{t:8.3f} {line}\n")
 
     # -- one build ------------------------------------------------------------------------
-    def build(self, tool: str, wl: Workload, tag: str, no_cache: bool, log_name: str = "") -> dict:
+    def build(self, tool: str, wl: Workload, tag: str, no_cache: bool, log_name: str = "",
+              extra: tuple[str, ...] = ()) -> dict:
         env = self.env()
         rec: dict = {}
         if tool == "aurora":
-            argv = [*self.aurora, "build", "-C", str(wl.app), "-t", tag, "--json"]
+            argv = [*self.aurora, "build", "-C", str(wl.app), "-t", tag, "--json", *extra]
             if no_cache:
                 argv.append("--no-cache")
             res = sh.timed(argv, env={**env, "SOURCE_DATE_EPOCH": AURORA_SDE}, split_stdout=True)
@@ -159,7 +169,7 @@ class Bench:
                 rec["render_s"] = round(r.seconds, 3)
                 argv = ["buildah", "bud", "--isolation=chroot", "--layers", "--timestamp=0",
                         "--identity-label=false", "--format=oci", "-t", tag,
-                        "-f", str(ctx / "Containerfile")]
+                        "-f", str(ctx / "Containerfile"), *extra]
                 context = ctx
             else:
                 argv = ["buildah", "bud", "--isolation=chroot", "--layers", "--format=oci", "-t", tag,
@@ -262,18 +272,27 @@ class Bench:
             self.drop_registry(reg)
         return out
 
-    def paired_cold(self, wl: Workload, rep: int) -> dict:
+    def paired_cold(self, wl: Workload, rep: int, jobs: int = 0) -> dict:
         """aurora's and plain buildah's cold builds back to back (the overhead target): the
-        machine's load drifts less within a pair than between two tools' whole sequences."""
+        machine's load drifts less within a pair than between two tools' whole sequences.
+        With ``jobs``, both build again with ``--jobs`` (the same flag on both sides, so the
+        overhead figure with parallel stages is as honest as without)."""
         wl.reset()
         order = ("aurora", "buildah") if rep % 2 == 0 else ("buildah", "aurora")
         pair: dict = {"first": order[0]}
-        for tool in order:
+        runs = [(tool, "") for tool in order] + ([(tool, "_jobs") for tool in order] if jobs > 1 else [])
+        for tool, suffix in runs:
             self.store.clean()
-            tag = f"localhost/aurora-bench/{wl.name}-{tool}:pair-r{rep + 1}"
-            rec = self.build(tool, wl, tag, no_cache=True, log_name=f"{wl.name}-{tool}-r{rep + 1}-pair")
-            pair[tool] = rec["build_s"]
-            pair[f"{tool}_image"] = rec["image_id"]
+            tag = f"localhost/aurora-bench/{wl.name}-{tool}:pair{suffix}-r{rep + 1}"
+            extra = (f"--jobs={jobs}",) if suffix else ()
+            rec = self.build(tool, wl, tag, no_cache=True, log_name=f"{wl.name}-{tool}-r{rep + 1}-pair{suffix}",
+                             extra=extra)
+            pair[tool + suffix] = rec["build_s"]
+            pair[f"{tool}{suffix}_image"] = rec["image_id"]
+        if jobs > 1:
+            pair["jobs"] = jobs
+            say(f"rep {rep + 1} {wl.name:6} cold pair with --jobs={jobs}: aurora {pair['aurora_jobs']:.1f} s, "
+                f"buildah {pair['buildah_jobs']:.1f} s")
         say(f"rep {rep + 1} {wl.name:6} cold pair: aurora {pair['aurora']:.1f} s, buildah {pair['buildah']:.1f} s "
             f"({(pair['aurora'] / pair['buildah'] - 1) * 100:+.1f}%)")
         return pair
@@ -441,10 +460,11 @@ def main(argv: list[str] | None = None) -> int:
         payloads: dict = {}
         pairs: dict = {w: [] for w in wls}
 
-        for rep in range(args.reps):
+        main_reps = args.reps if "main" in args.sections else 0
+        for rep in range(main_reps):
             for name, wl in wls.items():
                 if rep < args.pairs:
-                    pairs[name].append(bench.paired_cold(wl, rep))
+                    pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
                 order = TOOLS[rep % len(TOOLS):] + TOOLS[:rep % len(TOOLS)]
                 for tool in order:
                     def on_cold(tag, rec, name=name, tool=tool):
@@ -452,9 +472,9 @@ def main(argv: list[str] | None = None) -> int:
                             payloads[name] = payload_mod.of_image(store, tag)
                     runs[name][tool].append(bench.sequence(wl, tool, rep, on_cold=on_cold))
 
-        for rep in range(args.reps, args.pairs):
+        for rep in range(main_reps, args.pairs if main_reps else 0):
             for name, wl in wls.items():
-                pairs[name].append(bench.paired_cold(wl, rep))
+                pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
 
         if "demo" in wls:
             say("the web server: a first visit and the web layer, before and after (bench/web.py)")
@@ -464,8 +484,11 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"web measurement failed: {exc}")
                 results["web"] = {"error": str(exc)[-2000:]}
 
-        results["workloads"] = aggregate(runs, wls)
-        for name, wl in wls.items():
+        if "peers" in args.sections:
+            say("aurora against Jib: build + push from the user's change")
+            results["peers"] = peers_mod.run_all(bench, say, args.reps)
+        results["workloads"] = aggregate(runs, wls) if main_reps else {}
+        for name, wl in (wls.items() if main_reps else ()):
             w = results["workloads"][name]
             w["payload"] = payloads.get(name)
             w["paired_cold"] = pairs[name]
@@ -486,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         results["runs"] = {w: {t: [{s: {k: v for k, v in rec.items() if k not in ("labels",)}
                                         for s, rec in rep.items()} for rep in reps]
                                for t, reps in by_tool.items()} for w, by_tool in runs.items()}
-        targets = stats.evaluate(results)
+        targets = evaluate_all(results)
         results["targets"] = [t.as_dict() for t in targets]
 
         json_path, md_path, png_path = output_paths(Path(args.out), args.quick)
@@ -517,10 +540,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def evaluate_all(results: dict) -> list:
+    return stats.evaluate(results) + (peer_stats.evaluate(results["peers"]) if results.get("peers") else [])
+
+
 def rereport(json_path: Path) -> int:
     """Markdown and chart again from a results file (targets re-evaluated with today's code)."""
     results = json.loads(json_path.read_text())
-    targets = stats.evaluate(results)
+    targets = evaluate_all(results)
     results["targets"] = [t.as_dict() for t in targets]
     json_path.write_text(json.dumps(results, indent=1) + "\n")
     md = render_markdown(results, targets)

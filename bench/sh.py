@@ -133,3 +133,8 @@ def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str |
     if check and proc.returncode != 0:
         raise CommandFailed(f"exit {proc.returncode}: {shlex.join(args)}\n{(err or out)[-3000:]}")
     return cp
+
+
+def default_storage_env() -> dict[str, str]:
+    """The environment without the bench's private storage: the user's default storage."""
+    return {k: v for k, v in os.environ.items() if k != "CONTAINERS_STORAGE_CONF"}

@@ -101,6 +101,9 @@ def layer_labels(history: Sequence[dict]) -> list[str]:
         if h.get("empty_layer"):
             continue
         created = h.get("created_by", "") or ""
+        if created.startswith("jib-") and h.get("comment"):
+            out.append(f"jib:{h['comment']}")  # Jib names its layers in the comment: dependencies, classes, …
+            continue
         m = _DEST.search(created)
         if m:
             out.append(m.group(1))
@@ -143,6 +146,26 @@ def step_times(lines: Sequence[tuple[float, str]], end: float) -> list[dict]:
         steps[-1]["end"] = end
     return [{"step": s["step"], "seconds": round(s["end"] - s["start"], 3), "cached": s["cached"]}
             for s in steps]
+
+
+def jlink_ran(steps: Sequence[dict]) -> bool | None:
+    """Whether the build ran jlink.sh (its step not answered from the cache); None: no such step."""
+    found = [x for x in steps if "jlink.sh" in x["step"]]
+    return None if not found else any(not x["cached"] for x in found)
+
+
+def runtime_modules(log) -> int | None:
+    """How many modules the jlink runtime holds: jlink.sh prints ``java --list-modules`` on one
+    line (``java.base@17.0.x java.logging@17.0.x …``) into the build log."""
+    try:
+        text = open(log, encoding="utf-8").read()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        mods = [w for w in line.split() if "@" in w and w.split("@")[0].startswith(("java.", "jdk."))]
+        if any(m.startswith("java.base@") for m in mods):
+            return len(mods)
+    return None
 
 
 def aurora_phases(lines: Sequence[tuple[float, str]], end: float) -> dict[str, float] | None:

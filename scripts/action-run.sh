@@ -16,6 +16,9 @@
 #   AURORA_KUBE_TARGET  k8s|podman                                               (default k8s)
 #   AURORA_KUBE_OUTPUT  folder for the YAML                                (default aurora-kube)
 #   AURORA_TLS_VERIFY   true|false                                               (default true)
+#   AURORA_CACHE_REPO   registry repository (REGISTRY/NAME) for the layer cache: the build reuses
+#                       its layers (--cache-from) and adds its own (--cache-to), so a fresh runner
+#                       rebuilds and pushes only what changed                   (default: none)
 #   AURORA_SBOM         true|false: attach SBOM + provenance on push, require the SBOM (default true)
 #   AURORA_SIGN_KEY_FILE  sigstore private key (cosign format): sign the push, require the signature
 #   AURORA_SIGN_PASSPHRASE  its passphrase (read by aurora from the environment, never an argument)
@@ -158,6 +161,10 @@ fail_summary() {
 build_args=(build -C "$app_dir" --engine "$engine" --json)
 for t in "${tags[@]}"; do build_args+=(--tag "$t"); done
 [ -z "$platform_list" ] || build_args+=(--platform "$platform_list")
+if [ -n "${AURORA_CACHE_REPO:-}" ]; then
+  build_args+=(--cache-from "$AURORA_CACHE_REPO" --cache-to "$AURORA_CACHE_REPO")
+  [ "$tls_verify" = true ] || build_args+=(--no-tls-verify)
+fi
 if [ "$push" = true ]; then
   build_args+=(--push --digest-file "$work/digest" "${registry_args[@]}")
   [ "$sbom" = true ] || build_args+=(--no-sbom)

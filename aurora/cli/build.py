@@ -90,6 +90,9 @@ def build(
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
     digest_file: DigestFile = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Build up to N independent stages side by side (front end, web layer, back end, runtime).")] = 1,
+    cache_from: Annotated[Optional[str], typer.Option("--cache-from", help="Registry repository (REGISTRY/NAME) whose cached layers this build reuses: a CI runner's empty storage then rebuilds only what changed.")] = None,
+    cache_to: Annotated[Optional[str], typer.Option("--cache-to", help="Registry repository (REGISTRY/NAME) this build pushes its layers to, for later --cache-from builds. --tls-verify applies to both.")] = None,
     secret: Annotated[Optional[list[str]], typer.Option("--secret", help="Build secret ID=FILE, mounted only for the step that needs it: npmrc (front-end install), maven-settings (back-end build).")] = None,
     emit_job: Annotated[bool, typer.Option("--emit-job", help="kaniko: write a Kubernetes Job and the context tarball to -o DIR instead of building here.")] = False,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Folder for --emit-job.")] = None,
@@ -106,14 +109,16 @@ def build(
     from aurora.engines import EngineName, choose, named, opened
     from aurora.errors import UsageError
     from aurora.pipeline.bases import BaseSetName
-    from aurora.pipeline.build import Options, parse_secrets
+    from aurora.pipeline.build import Options, check_cache_repo, parse_secrets
     from aurora.pipeline.build import build as run_build
     from aurora.pipeline.publish import push as run_push
 
     base_set = None if bases is None else BaseSetName.parse(bases, "--bases")
     secrets = parse_secrets(secret or [])
     opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=base_set, no_cache=no_cache, engine=named(engine),
-                   secrets=secrets, platforms=tuple(platform or ()))
+                   secrets=secrets, platforms=tuple(platform or ()),
+                   jobs=jobs, cache_from=check_cache_repo(cache_from, "--cache-from"),
+                   cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify)
     if platform and (emit_job or choose(engine) == EngineName.KANIKO):
         raise UsageError("--platform: the kaniko engine cannot build for other platforms without emulation",
                          hint="use --engine buildah or podman")

@@ -35,6 +35,10 @@ class Capabilities:
     top_only: bool  # app.jar-only rebuilds on an earlier build's stage images (its log names them)
     concurrent_inspect: bool  # each inspect is a process of its own: several can be asked at once
     cache_mounts: bool = False  # RUN --mount=type=cache: a back-end build's downloads kept between builds
+    # --cache-from/--cache-to: the layers of earlier builds read from (and written to) a registry
+    # repository, so a build on empty storage (a fresh CI runner) reuses them. buildah >= 1.27.
+    registry_cache: bool = False
+    jobs: bool = False  # --jobs N: independent stages built side by side
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,14 @@ ENGINES: dict[EngineName, EngineInfo] = {
     EngineName.BUILDAH: EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
-                     concurrent_inspect=True, cache_mounts=True),
+                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     EngineName.PODMAN: EngineInfo(
         "aurora.engines.podman:PodmanEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
-                     concurrent_inspect=True, cache_mounts=True),
+                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),

@@ -47,6 +47,14 @@ def bud_flags(req: BuildRequest, iidfile: Path) -> list[str]:
         argv += ["--annotation", f"{key}={value}"]
     for key, path in req.secrets:
         argv += ["--secret", f"id={key},src={path}"]
+    if req.jobs > 1:
+        argv.append(f"--jobs={req.jobs}")
+    if req.cache_from:
+        argv.append(f"--cache-from={req.cache_from}")
+    if req.cache_to:
+        argv.append(f"--cache-to={req.cache_to}")
+    if (req.cache_from or req.cache_to) and not req.cache_tls_verify:
+        argv.append("--tls-verify=false")
     argv.append(str(req.context))
     return argv
 

@@ -23,6 +23,10 @@ class BuildRequest:
     no_cache: bool = False
     secrets: tuple[tuple[str, Path], ...] = ()  # id → file, mounted for one RUN step only
     platform: str | None = None  # OS/ARCH of the image, when not the build machine's
+    jobs: int = 1  # stages built side by side
+    cache_from: str | None = None  # a registry repository holding earlier builds' layers
+    cache_to: str | None = None  # ... where this build's layers go
+    cache_tls_verify: bool = True  # TLS for the cache repository (false: plain HTTP allowed)
 
 
 @dataclass(frozen=True)

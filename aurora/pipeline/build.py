@@ -39,6 +39,25 @@ class Options:
     engine: EngineName = EngineName.BUILDAH
     secrets: tuple[tuple[str, Path], ...] = ()
     platforms: tuple[str, ...] = ()  # --platform (empty: aurora.toml's, or this machine's)
+    jobs: int = 1
+    cache_from: str | None = None
+    cache_to: str | None = None
+    cache_tls_verify: bool = True
+
+
+def check_cache_repo(value: str | None, flag: str) -> str | None:
+    """``--cache-from``/``--cache-to``: a registry repository (REGISTRY/NAME), no tag or digest —
+    buildah names each cached layer by a tag of its own in it."""
+    if value is None:
+        return None
+    try:
+        ref = None if "://" in value else parse_ref(value)
+    except ValueError:  # refs.ReferenceError
+        ref = None
+    if ref is None or not ref.registry or ref.tag or ref.digest:
+        raise UsageError(f"{flag} {value!r}: give a registry repository, REGISTRY/NAME (no tag, no transport)",
+                         hint=f"e.g. {flag} ghcr.io/acme/zero-demo-cache")
+    return value
 
 
 def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
@@ -179,6 +198,12 @@ def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
                          hint="use `aurora build --engine kaniko --emit-job -o DIR` for an in-cluster build")
     if opts.secrets and not caps.secrets:
         raise UsageError(f"the {name} engine cannot mount build secrets", hint="use --engine buildah or podman")
+    if (opts.cache_from or opts.cache_to) and not caps.registry_cache:
+        raise UsageError(f"the {name} engine has no registry layer cache (--cache-from/--cache-to)",
+                         hint="use --engine buildah or podman")
+    if opts.jobs > 1 and not caps.jobs:
+        raise UsageError(f"the {name} engine cannot build stages side by side (--jobs)",
+                         hint="use --engine buildah or podman, or leave --jobs out")
     if not caps.reproducible:
         step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
     return name
@@ -324,7 +349,8 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
 
     content = engine.build(
         BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,
-                     no_cache=opts.no_cache, secrets=opts.secrets),
+                     no_cache=opts.no_cache, secrets=opts.secrets, jobs=opts.jobs, cache_from=opts.cache_from,
+                     cache_to=opts.cache_to, cache_tls_verify=opts.cache_tls_verify),
         keep,
     )
     return content, earlier or stage_images(lines)

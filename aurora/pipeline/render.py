@@ -106,6 +106,7 @@ def render(plan: Plan, *, cache_mounts: bool = False, target: Target | None = No
         "aurora/app/app.args": _lines(be.args),
         "aurora/etc/passwd": env.get_template("etc/passwd.j2").render(data),
         "aurora/etc/group": env.get_template("etc/group.j2").render(data),
+        "aurora/build/lib-modules.sh": _plain("build/lib-modules.sh"),
         "aurora/build/jlink.sh": _plain("build/jlink.sh"),
         "aurora/build/app-modules.sh": _plain("build/app-modules.sh"),
         "aurora/build/web-layer.js": _plain("build/web-layer.js"),
@@ -200,6 +201,6 @@ def _lines(items: tuple[str, ...]) -> str:
     return "".join(f"{item}\n" for item in items)
 
 
-EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
+EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/lib-modules.sh", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
                         "aurora/build/collect-dist.sh", "aurora/build/trust.sh", "aurora/build/extra-packages.sh",
                         "aurora/build/cds-train.sh"})

@@ -23,3 +23,16 @@ def test_push_argv(monkeypatch):
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     argv = push_argv("img:1", "docker://r:5000/a:1", RegistryOptions(tls_verify=False), Path("/d"))
     assert argv == ["buildah", "push", "--retry=0", "--digestfile=/d", "--tls-verify=false", "img:1", "docker://r:5000/a:1"]
+
+
+def test_bud_argv_jobs_and_the_registry_cache(monkeypatch):
+    monkeypatch.delenv("BUILDAH_ISOLATION", raising=False)
+    base = dict(context=Path("/ctx"), containerfile=Path("/ctx/Containerfile"), tags=(), timestamp=0)
+    plain = bud_argv(BuildRequest(**base), Path("/i"))
+    assert not [a for a in plain if a.startswith(("--jobs", "--cache-", "--tls-verify"))]
+    argv = bud_argv(BuildRequest(**base, jobs=3, cache_from="r:5000/c", cache_to="r:5000/c",
+                                 cache_tls_verify=False), Path("/i"))
+    assert argv[-5:] == ["--jobs=3", "--cache-from=r:5000/c", "--cache-to=r:5000/c", "--tls-verify=false", "/ctx"]
+    # TLS stays verified unless asked otherwise; --jobs=1 is buildah's default, not written
+    argv = bud_argv(BuildRequest(**base, jobs=1, cache_from="r.io/c"), Path("/i"))
+    assert argv[-2:] == ["--cache-from=r.io/c", "/ctx"]

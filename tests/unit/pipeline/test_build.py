@@ -172,3 +172,40 @@ def _jlink_modules(containerfile: str) -> set[str]:
     """The modules the Containerfile's jlink step is given (its RUN line is JSON)."""
     [line] = [ln for ln in containerfile.splitlines() if ln.startswith('RUN ["sh", "/aurora/jlink.sh"')]
     return set(json.loads(line.removeprefix("RUN "))[5].split(","))
+
+
+def test_jobs_and_the_registry_cache_reach_the_content_build_only(app):
+    engine = FakeEngine()
+    run(app, engine, jobs=2, cache_from="r:5000/c", cache_to="r:5000/c", cache_tls_verify=False)
+    content, labels = (request for request, _ in engine.requests)
+    assert (content.jobs, content.cache_from, content.cache_to, content.cache_tls_verify) == (2, "r:5000/c", "r:5000/c", False)
+    assert (labels.jobs, labels.cache_from, labels.cache_to) == (1, None, None)
+
+
+@pytest.mark.parametrize("value", ["r:5000/c:latest", "docker://r.io/c", "cache", "r.io/c@sha256:" + "a" * 64])
+def test_a_cache_repository_is_a_registry_repository(value):
+    with pytest.raises(build_mod.UsageError, match="REGISTRY/NAME"):
+        build_mod.check_cache_repo(value, "--cache-from")
+
+
+def test_a_cache_repository_passes_as_given():
+    assert build_mod.check_cache_repo("127.0.0.1:5000/zero/cache", "--cache-to") == "127.0.0.1:5000/zero/cache"
+    assert build_mod.check_cache_repo(None, "--cache-to") is None
+
+
+@pytest.mark.parametrize("opts", [{"cache_from": "r.io/c"}, {"cache_to": "r.io/c"}, {"jobs": 2}])
+def test_an_engine_without_the_capability_refuses(app, opts):
+    with pytest.raises(build_mod.UsageError, match="docker engine"):
+        build_mod.engine_for(Options(app_dir=app, engine=build_mod.EngineName.DOCKER, **opts), lambda s: None)
+
+
+def test_the_jlink_stage_sees_the_module_list_not_lib(app):
+    """A dependency bump must not re-run jlink when the module set is unchanged: the jlink
+    stage copies only the list the modules stage wrote (buildah caches COPY by content)."""
+    engine = FakeEngine()
+    run(app, engine)
+    text = engine.requests[0][1]
+    java = text[text.index("AS java"):text.index("AS app")]
+    modules = text[text.index("AS modules"):text.index("AS java")]
+    assert "/deps/lib/" not in java and "COPY --from=modules /out/modules /deps/modules" in java
+    assert '"/aurora/jlink.sh"' in java and "lib/ /deps/lib/" in modules and '"/aurora/lib-modules.sh"' in modules

@@ -1,0 +1,125 @@
+"""Targets and tables of the aurora-against-Jib section (pure: unit-tested without engines)."""
+
+from __future__ import annotations
+
+from bench.stats import Target, fmt_bytes, fmt_seconds, median, ratio
+
+# Issue 17's targets. Never edit these to make a run pass.
+PEER_LIMITS = {
+    "code": 0.8,        # aurora code-change build+push / Jib's
+    "deps": 1.0,        # aurora dependency-bump build+push / Jib's
+    "cicold": 1.2,      # aurora CI-cold code change / Jib's
+    "backend_size": 0.4,  # aurora's back-end part / Jib's image on its JRE base
+    "bytes": 1.05,      # pushed / (changed layers + new config + new manifest)
+}
+WEB_LABEL = "/app/"  # aurora's web layer (COPY --from=web /out/ /app/)
+
+
+def _sc(peers: dict, tool: str, scenario: str) -> dict:
+    return (peers.get("tools") or {}).get(tool, {}).get("scenarios", {}).get(scenario, {})
+
+
+def backend_part(sc: dict) -> int | None:
+    """aurora's image without its front end: every layer but the web layer (the runtime base,
+    with nginx and tini, counts as back end: the conservative side)."""
+    sizes, labels = sc.get("layer_sizes"), sc.get("labels")
+    if not sizes or not labels or len(sizes) != len(labels):
+        return None
+    return sum(s for s, lab in zip(sizes, labels, strict=True) if lab != WEB_LABEL)
+
+
+def _why(tool_sc: dict) -> str:
+    ran = tool_sc.get("jlink_ran")
+    return "" if not ran else f"; jlink ran: {ran}"
+
+
+def evaluate(peers: dict) -> list[Target]:
+    out: list[Target] = []
+    for scenario, name in (("code", "code change build+push / Jib's"),
+                           ("deps", "dependency bump build+push / Jib's"),
+                           ("cicold", "CI-cold code change / Jib's")):
+        a = _sc(peers, "aurora", scenario).get("median_s")
+        j = _sc(peers, "jib", scenario).get("median_s")
+        r = ratio(a, j)
+        limit = PEER_LIMITS[scenario]
+        text = f"{'n/a' if r is None else f'{r:.2f}×'} ({fmt_seconds(a)} vs {fmt_seconds(j)}{_why(_sc(peers, 'aurora', scenario))})"
+        if r is not None and r > limit:
+            text += f"; misses by {(r / limit - 1) * 100:.0f}%"
+        out.append(Target(name, "peers", None if r is None else r <= limit + 1e-9, text, f"≤ {limit}×"))
+
+    cold = _sc(peers, "aurora", "cold")
+    part = backend_part(cold)
+    jib = _sc(peers, "jib", "cold").get("size_bytes")
+    r = ratio(part, jib)
+    out.append(Target("aurora's back-end part / Jib's image (JRE base)", "peers",
+                      None if r is None else r <= PEER_LIMITS["backend_size"] + 1e-9,
+                      f"{'n/a' if r is None else f'{r:.2f}×'} ({fmt_bytes(part)} vs {fmt_bytes(jib)}; "
+                      f"aurora's whole image {fmt_bytes(cold.get('size_bytes'))})",
+                      f"≤ {PEER_LIMITS['backend_size']}×"))
+
+    for tool in ("aurora", "jib"):
+        sc = _sc(peers, tool, "code")
+        pushed = median(sc.get("pushed_bytes") or [])
+        layers = median(sc.get("changed_layer_compressed_bytes") or [])
+        fixed = median(sc.get("fixed_bytes") or [])
+        floor = None if layers is None or fixed is None else layers + fixed
+        r = ratio(pushed, floor)
+        out.append(Target(f"code change: bytes pushed / (changed layers + config + manifest), {tool}", "peers",
+                          None if r is None else r <= PEER_LIMITS["bytes"] + 1e-9,
+                          f"{'n/a' if r is None else f'{r:.2f}×'} ({fmt_bytes(pushed)} vs {fmt_bytes(floor)})",
+                          f"≤ {PEER_LIMITS['bytes']}×"))
+
+    digests = [d for tool in ("aurora",) for d in (_sc(peers, tool, "cold").get("digests") or [])]
+    return out + ([Target("aurora cold builds in the peer section: one digest", "peers", len(set(digests)) == 1,
+                          ", ".join(sorted({d[7:19] for d in digests})) + f" ({len(digests)} builds)", "one digest")]
+                  if len(digests) >= 2 else [])
+
+
+def _time(sc: dict) -> str:
+    t = sc.get("median_s")
+    if t is None:
+        return "–"
+    times = sc.get("times") or []
+    return f"{t:.1f} ({min(times):.1f}–{max(times):.1f})" if len(times) > 1 else f"{t:.1f}"
+
+
+def _layers(sc: dict) -> str:
+    counts = sc.get("changed_layers")
+    return "–" if not counts else "/".join(str(c) for c in sorted(set(counts)))
+
+
+def markdown(peers: dict, scenarios: tuple[str, ...], titles: dict[str, str], tool_titles: dict[str, str]) -> list[str]:
+    tools = [t for t in tool_titles if t in (peers.get("tools") or {})]
+    out = ["## aurora against Jib (build + push, from the user's change)", "",
+           f"Jib: `{peers.get('jib')}` (`mvn resources:resources package jib:build`); aurora: `backend/build.sh` "
+           "(mvn package), `aurora build`, `buildah push`. Maven with a warm ~/.m2 and no network on both sides. "
+           f"Dependency bump: `{peers.get('dep_bump')}`. Times in seconds (whole command chain).", "",
+           "| scenario | " + " | ".join(f"{t} s" for t in tools) + " | aurora/jib | "
+           + " | ".join(f"{t} Δ layers" for t in tools) + " | " + " | ".join(f"{t} pushed" for t in tools) + " |",
+           "|" + "---|" * (2 + 3 * len(tools))]
+    for s in scenarios:
+        scs = [_sc(peers, t, s) for t in tools]
+        if not any(scs):
+            continue
+        r = ratio(_sc(peers, "aurora", s).get("median_s"), _sc(peers, "jib", s).get("median_s"))
+        out.append(f"| {titles[s]} | " + " | ".join(_time(x) for x in scs) + f" | {'–' if r is None else f'{r:.2f}'} | "
+                   + " | ".join(_layers(x) for x in scs) + " | "
+                   + " | ".join("–" if not x else fmt_bytes(median(x.get("pushed_bytes") or [])) for x in scs) + " |")
+    out.append("")
+    out += ["| image (cold) | size | layers | compressed |", "|---|---|---|---|"]
+    for t in tools:
+        c = _sc(peers, t, "cold")
+        out.append(f"| {tool_titles[t]} | {fmt_bytes(c.get('size_bytes'))} | {c.get('layers', '–')} | "
+                   f"{fmt_bytes(c.get('compressed_bytes'))} |")
+    cold = _sc(peers, "aurora", "cold")
+    part = backend_part(cold)
+    if part is not None:
+        out.append(f"| aurora's back-end part (all but the web layer `/app/`) | {fmt_bytes(part)} | – | – |")
+    out.append("")
+    mods = [m for m in cold.get("modules") or [] if m]
+    ran = {s: _sc(peers, "aurora", s).get("jlink_ran") for s in scenarios if _sc(peers, "aurora", s)}
+    if mods:
+        out.append(f"aurora's jlink runtime holds {mods[0]} modules. jlink ran, per scenario: "
+                   + ", ".join(f"{s} {v}" for s, v in ran.items() if v is not None) + ".")
+        out.append("")
+    return out
