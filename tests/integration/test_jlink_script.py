@@ -1,4 +1,4 @@
-"""templates/build/jlink.sh run on the host's JDK, on a lib/ made here: an explicit module (a jar
+"""templates/build/lib-modules.sh and jlink.sh run on the host's JDK, on a lib/ made here: an explicit module (a jar
 with module-info) that requires a jar without one, as jackson-dataformat-yaml 2.13 requires
 snakeyaml 1.30 in vertx-up's tree. jdeps resolves `requires` on the module path only, so given
 lib/ on the class path it fails (FindException) and the runtime used to fall back to java.se."""
@@ -15,6 +15,7 @@ from tests.conftest import ROOT, require_tool
 
 pytestmark = pytest.mark.integration
 JLINK_SH = ROOT / "templates" / "build" / "jlink.sh"
+LIB_MODULES_SH = ROOT / "templates" / "build" / "lib-modules.sh"
 
 
 def _jar(src: Path, out: Path, files: dict[str, str], classpath: Path | None = None) -> None:
@@ -43,9 +44,13 @@ def test_explicit_module_requiring_an_automatic_one_is_analysed(tmp_path):
                             " java.net.http.HttpClient.newHttpClient(); plain.Util.now(); } }"},
          classpath=lib)
     out = tmp_path / "runtime"
-    proc = subprocess.run(["sh", str(JLINK_SH), str(tmp_path / "deps"), str(out), "17", "java.base", "jlink"],
+    # As the image's two stages run them: the module list to deps/modules, then jlink from it.
+    proc = subprocess.run(["sh", str(LIB_MODULES_SH), str(tmp_path / "deps"), str(tmp_path / "deps" / "modules"), "17", "jlink"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    link = subprocess.run(["sh", str(JLINK_SH), str(tmp_path / "deps"), str(out), "17", "java.base", "jlink"],
+                          capture_output=True, text=True, timeout=600)
+    assert link.returncode == 0, link.stderr
     assert "shipping java.se" not in proc.stderr, proc.stderr
     found = re.search(r"^aurora: jdeps found in lib/ \(with plain\.jar on the module path\): (\S+)$",
                       proc.stdout, re.MULTILINE)
