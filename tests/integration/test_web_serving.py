@@ -126,6 +126,13 @@ def test_hashed_assets_are_immutable_and_precompressed(demo, demo_image):
     assert status == 200 and "content-encoding" not in plain and body == files[f"/app/web{script}"]
 
 
+def test_short_back_end_answers_are_not_gzipped(demo):
+    """gzip_min_length: the greeting's few bytes of JSON would grow with gzip's header."""
+    status, headers, body = http_request(demo.url("/api/greeting?name=Zero"), {"Accept-Encoding": "gzip"})
+    assert status == 200 and len(body) < 256, (len(body), body[:80])
+    assert "content-encoding" not in headers and json.loads(body), headers
+
+
 def test_brotli_from_the_precompressed_file(demo, demo_image):
     """A browser that takes brotli gets the FILE.br made at build time (brotli_static, from the
     runtime base's Debian module): its exact bytes and length, the same caching headers."""
