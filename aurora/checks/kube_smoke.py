@@ -109,6 +109,20 @@ def prepare(objects: list[dict], run_id: str, *, cluster: bool, secret: tuple[st
     pods = [o for o in objs if o["kind"] == "Pod"]
     if not cluster:
         pods = pods[:1]
+    # podman makes a named volume of each volume (the ConfigMap's too, which `kube down` leaves):
+    # names of this run, so that cleanup can remove them and no other run shares one.
+    conf = {o["metadata"]["name"] for o in objs if o["kind"] == "ConfigMap"}
+    for o in objs:
+        if o["kind"] == "ConfigMap":
+            o["metadata"]["name"] = f"{run_id}-{o['metadata']['name']}"[:253]
+    for pod in pods:
+        for v in pod["spec"].get("volumes", []):
+            v["name"] = f"{run_id}-{v['name']}"[:63].rstrip("-")
+            if "configMap" in v and v["configMap"]["name"] in conf:
+                v["configMap"]["name"] = f"{run_id}-{v['configMap']['name']}"[:253]
+        for c in pod["spec"]["containers"]:
+            for m in c.get("volumeMounts", []):
+                m["name"] = f"{run_id}-{m['name']}"[:63].rstrip("-")
     nodes = []
     for index, pod in enumerate(pods):
         name = pod["metadata"]["name"]
@@ -121,6 +135,15 @@ def prepare(objects: list[dict], run_id: str, *, cluster: bool, secret: tuple[st
                     ref["name"] = secret[1]
     out = [o for o in objs if o["kind"] != "Pod"] + ([config_map] if config_map else []) + pods
     return out, nodes
+
+
+def volume_names(objects: list[dict]) -> list[str]:
+    """The volumes podman may make for the played Pods: one per volume, a ConfigMap's by its name."""
+    names = []
+    for pod in (o for o in objects if o["kind"] == "Pod"):
+        for v in pod["spec"].get("volumes", []):
+            names += [v["name"]] + ([v["configMap"]["name"]] if "configMap" in v else [])
+    return list(dict.fromkeys(names))
 
 
 def set_host_ports(objects: list[dict], nodes: list[Node], ports: Sequence[int]) -> list[Node]:

@@ -101,6 +101,7 @@ class KubePlay(_PodmanContainer):
         self.file.write_text(dump(self.objects))
         self.made.append(["podman", "kube", "down", str(self.file)])
         self.made += [["podman", "pod", "rm", "-f", n.pod] for n in self.nodes]
+        self.made += [["podman", "volume", "rm", "-f", v] for v in kube_smoke.volume_names(self.objects)]
         runner.run([*play, str(self.file)])
 
     def node_logs(self, node: kube_smoke.Node) -> str:
@@ -122,7 +123,7 @@ class KubePlay(_PodmanContainer):
         return next((c for c in codes if c != 0), codes[0])
 
     def cleanup(self) -> None:
-        # The pods before the network and the secret they use; every step even if one fails.
+        # The pods before the volumes, network and secret they use; every step even if one fails.
         for argv in [a for a in self.made if a[1] in ("kube", "pod")] + [a for a in self.made if a[1] not in ("kube", "pod")]:
             runner.run(argv, check=False)
         self.made = []

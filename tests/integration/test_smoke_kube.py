@@ -50,11 +50,12 @@ def db_values(app, tmp_path, mariadb_port: int, password: str):
 
 
 def leftovers() -> set[str]:
-    """Names of this run's kind anywhere podman keeps them: pods, containers, secrets, networks
-    (podman 4.3's `pod ps` lists every pod: it has no -a)."""
+    """Every name podman keeps of pods, containers, secrets, networks and volumes (this storage is
+    the session's own; podman 4.3's `pod ps` lists every pod: it has no -a)."""
     listings = (["pod", "ps", "--format", "{{.Name}}"], ["ps", "-a", "--format", "{{.Names}}"],
-                ["secret", "ls", "--format", "{{.Name}}"], ["network", "ls", "--format", "{{.Name}}"])
-    return {name for argv in listings for name in sh("podman", *argv).stdout.split() if name.startswith("aurora-smoke-")}
+                ["secret", "ls", "--format", "{{.Name}}"], ["network", "ls", "--format", "{{.Name}}"],
+                ["volume", "ls", "--format", "{{.Name}}"])
+    return {name for argv in listings for name in sh("podman", *argv).stdout.split()}
 
 
 def smoke(app, image: str, values) -> tuple[int, str]:
