@@ -267,6 +267,9 @@ class NodeChecks:
                 break
             self.sleep(1)
         failed = {**final, **{k: f"{v}, not {expected} (waited {seconds}s: {source})" for k, v in waiting.items()}}
+        order = [n.name for n in nodes]
+        failed = {k: failed[k] for k in order if k in failed}
+        seen = {k: seen[k] for k in order if k in seen}
         took = self.clock() - started
         detail = "; ".join(f"{k}: {v}" for k, v in failed.items()) if failed else \
             f"{expected} member(s) seen by every node ({', '.join(f'{k}: node {v}' for k, v in seen.items())}) within {took:.1f}s"
