@@ -253,7 +253,7 @@ class NodeChecks:
                 status, body = self._ask(node, path)
                 info = _json(body) if status is not None else None
                 count = info.get("members") if info else None
-                if status == 200 and count == expected:
+                if info is not None and status == 200 and count == expected:
                     seen[node.name] = str(info.get("node", "?"))[:12]
                     del waiting[node.name]
                 elif status in (404, 405) or (status == 200 and not isinstance(count, int)):
