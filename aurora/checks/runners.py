@@ -57,6 +57,9 @@ class PodmanRun(_PodmanContainer):
         runner.run(["podman", "rm", "-f", "-v", "-t", "0", self.container], check=False)
 
 
+DEFAULT_KUBE_NETWORK = "podman-default-kube-network"  # what `podman kube play` joins without --network
+
+
 class KubePlay(_PodmanContainer):
     """`podman kube play` of aurora's podman-target YAML under names of this run: the first Pod,
     or, for a clustered app, every Pod on a network of its own at the addresses its member list
@@ -98,6 +101,9 @@ class KubePlay(_PodmanContainer):
             play += ["--network", self.network]
             for _, ip in self.cluster.members:
                 play += ["--ip", ip]
+        elif runner.run(["podman", "network", "exists", DEFAULT_KUBE_NETWORK], check=False).returncode != 0:
+            # kube play makes it on first use: made by this run, removed by it (unless in use).
+            self.made.append(["podman", "network", "rm", DEFAULT_KUBE_NETWORK])
         self.file.write_text(dump(self.objects))
         self.made.append(["podman", "kube", "down", str(self.file)])
         self.made += [["podman", "pod", "rm", "-f", n.pod] for n in self.nodes]

@@ -336,3 +336,26 @@ def test_a_failed_play_still_removes_every_thing_the_run_made(tmp_path, monkeypa
     assert rest == {("podman", "secret", "rm"), ("podman", "network", "rm"), ("podman", "volume", "rm")}
     assert ["podman", "volume", "rm", "-f", f"{run_id}-zero-demo-conf"] in ran
     assert "s3cret" not in " ".join(" ".join(a) for a in ran)
+
+
+@pytest.mark.parametrize(("exists", "removed"), [(1, True), (0, False)], ids=["made by the run", "there before"])
+def test_kube_plays_default_network_is_removed_only_when_the_run_made_it(tmp_path, monkeypatch, exists, removed):
+    from aurora.checks import runners
+    from aurora.host import runner
+
+    ran: list[list[str]] = []
+
+    def fake_run(argv, **kwargs):
+        ran.append([str(a) for a in argv])
+        return runner.Result(ran[-1], exists if ran[-1][1:3] == ["network", "exists"] else 0, "")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(runner, "which", lambda tool, why="": f"/usr/bin/{tool}")
+    app = write_app(tmp_path / "app")
+    cfg = config.load(app)
+    play = runners.KubePlay(objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman")), tmp_path)
+    play.start(41000)
+    play.cleanup()
+    # Without -f: a network another pod joined meanwhile stays.
+    assert (["podman", "network", "rm", runners.DEFAULT_KUBE_NETWORK] in ran) is removed
+    assert ["podman", "pod", "rm", "-f", play.run_id] in ran
