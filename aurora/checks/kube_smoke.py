@@ -52,6 +52,17 @@ class DbValues:
     config_map: dict | None
 
 
+def db_values_for(db: KubeDatabase | None, path: Path | None) -> DbValues | None:
+    """The values --db-secret gives for [kube.database]; one is needed exactly when the other is there."""
+    if db is not None and path is None:
+        raise UsageError(f"[kube.database]: the Pods read their Z_DB* values from Secret {db.secret!r}"
+                         + (f" and ConfigMap {db.config_map!r}" if db.config_map else "") + ": --kube needs them: --db-secret FILE",
+                         hint="write one to fill in with `aurora kube --db-secret-template FILE`")
+    if db is None and path is not None:
+        raise UsageError("--db-secret: the app has no [kube.database]: its Pods read no database Secret")
+    return read_db_values(path, db) if db is not None and path is not None else None
+
+
 def read_db_values(path: Path, db: KubeDatabase) -> DbValues:
     """The values of --db-secret FILE: the Secret (and ConfigMap) `aurora kube --db-secret-template`
     writes, filled in. Every key [kube.database] reads must be there, no placeholder left."""

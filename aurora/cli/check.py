@@ -157,13 +157,7 @@ def smoke(
             assert plan is not None and cfg is not None
             opts = KubeOptions(target=Target.PODMAN, image=image)
             db = cfg.kube.database
-            if db is not None and db_secret is None:
-                raise UsageError(f"[kube.database]: the Pods read their Z_DB* values from Secret {db.secret!r}"
-                                 + (f" and ConfigMap {db.config_map!r}" if db.config_map else "") + ": --kube needs them: --db-secret FILE",
-                                 hint="write one to fill in with `aurora kube --db-secret-template FILE`")
-            if db is None and db_secret is not None:
-                raise UsageError("--db-secret: the app has no [kube.database]: its Pods read no database Secret")
-            values = kube_smoke.read_db_values(db_secret, db) if db is not None and db_secret is not None else None
+            values = kube_smoke.db_values_for(db, db_secret)
             objs = kube_mod.objects(plan, cfg, opts)
             members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
             play = runners.KubePlay(objs, Path(tmp), cluster=members, db=db, db_values=values)
