@@ -8,6 +8,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from aurora.checks import kube_smoke
+from aurora.checks.kube_smoke import DbValues
+from aurora.checks.smoke import free_port
+from aurora.config.kube import KubeDatabase
+from aurora.deploy.cluster_env import PodmanCluster
 from aurora.deploy.kube import dump
 from aurora.errors import AuroraError, CommandError
 from aurora.host import runner
@@ -52,33 +57,82 @@ class PodmanRun(_PodmanContainer):
         runner.run(["podman", "rm", "-f", "-v", "-t", "0", self.container], check=False)
 
 
+DEFAULT_KUBE_NETWORK = "podman-default-kube-network"  # what `podman kube play` joins without --network
+
+
 class KubePlay(_PodmanContainer):
-    """`podman kube play` of aurora's podman-target YAML, under a unique pod name."""
+    """`podman kube play` of aurora's podman-target YAML under names of this run: the first Pod,
+    or, for a clustered app, every Pod on a network of its own at the addresses its member list
+    names; the database's values as a podman secret (and the ConfigMap beside the Pods).
+    ``container``/``state``/``stop`` are the first node's; cleanup removes all it made."""
 
     mode = "kube"
 
-    def __init__(self, objects: list[dict], folder: Path):
+    def __init__(self, objects: list[dict], folder: Path, *, cluster: PodmanCluster | None = None,
+                 db: KubeDatabase | None = None, db_values: DbValues | None = None):
         runner.which("podman", why="to play the YAML")
-        self.objects, self.folder = objects, folder
-        self.pod = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
-        self.file = folder / "smoke-pod.yaml"
-        pod = next(o for o in objects if o["kind"] == "Pod")
-        pod["metadata"]["name"] = self.pod
-        self.container = f"{self.pod}-{pod['spec']['containers'][0]['name']}"
-        self.pod_obj = pod
+        self.folder, self.cluster, self.db_values = folder, cluster, db_values
+        self.run_id = f"aurora-smoke-{uuid.uuid4().hex[:10]}"
+        self.secret = f"{self.run_id}-db" if db is not None and db.secret is not None and db_values and db_values.secret else None
+        self.objects, self.nodes = kube_smoke.prepare(
+            objects, self.run_id, cluster=cluster is not None,
+            secret=(db.secret, self.secret) if self.secret and db and db.secret else None,
+            config_map=db_values.config_map if db_values else None)
+        self.network = self.run_id if cluster is not None else None
+        self.file = folder / "smoke-pods.yaml"
+        self.container = self.nodes[0].container
+        self.made: list[list[str]] = []  # what cleanup removes, in reverse
 
     def start(self, port: int) -> None:
-        for c in self.pod_obj["spec"]["containers"]:
-            for p in c.get("ports", []):
-                if "hostPort" in p:
-                    p["hostPort"] = port
+        self.nodes = kube_smoke.set_host_ports(self.objects, self.nodes, [port] + [free_port() for _ in self.nodes[1:]])
+        if self.secret is not None and self.db_values is not None:
+            data = self.folder / "db-secret.json"
+            data.touch(mode=0o600)
+            data.write_text(kube_smoke.podman_secret_data(self.db_values.secret), encoding="utf-8")
+            try:
+                runner.run(["podman", "secret", "create", self.secret, str(data)])
+            finally:
+                data.unlink()
+            self.made.append(["podman", "secret", "rm", self.secret])
+        play = ["podman", "kube", "play"]
+        if self.cluster is not None and self.network is not None:
+            runner.run(["podman", "network", "create", "--subnet", self.cluster.subnet, self.network])
+            self.made.append(["podman", "network", "rm", "-f", self.network])
+            play += ["--network", self.network]
+            for _, ip in self.cluster.members:
+                play += ["--ip", ip]
+        elif runner.run(["podman", "network", "exists", DEFAULT_KUBE_NETWORK], check=False).returncode != 0:
+            # kube play makes it on first use: made by this run, removed by it (unless in use).
+            self.made.append(["podman", "network", "rm", DEFAULT_KUBE_NETWORK])
         self.file.write_text(dump(self.objects))
-        runner.run(["podman", "kube", "play", str(self.file)])
+        self.made.append(["podman", "kube", "down", str(self.file)])
+        self.made += [["podman", "pod", "rm", "-f", n.pod] for n in self.nodes]
+        self.made += [["podman", "volume", "rm", "-f", v] for v in kube_smoke.volume_names(self.objects)]
+        runner.run([*play, str(self.file)])
+
+    def node_logs(self, node: kube_smoke.Node) -> str:
+        return runner.run(["podman", "logs", node.container], check=False).output
+
+    def logs(self) -> str:
+        if len(self.nodes) == 1:
+            return self.node_logs(self.nodes[0])
+        return "\n".join(f"--- {n.name}\n{self.node_logs(n)}" for n in self.nodes)
+
+    def stop(self, grace: int) -> int | None:
+        """Every node at once (podman stops them in parallel); the first non-zero exit code."""
+        runner.run(["podman", "stop", "-t", str(grace), *(n.container for n in self.nodes)], check=False)
+        codes = []
+        for n in self.nodes:
+            self.container = n.container
+            codes.append(self.state()[1])
+        self.container = self.nodes[0].container
+        return next((c for c in codes if c != 0), codes[0])
 
     def cleanup(self) -> None:
-        if self.file.exists():
-            runner.run(["podman", "kube", "down", str(self.file)], check=False)
-        runner.run(["podman", "pod", "rm", "-f", self.pod], check=False)
+        # The pods before the volumes, network and secret they use; every step even if one fails.
+        for argv in [a for a in self.made if a[1] in ("kube", "pod")] + [a for a in self.made if a[1] not in ("kube", "pod")]:
+            runner.run(argv, check=False)
+        self.made = []
 
 
 class DockerApi:

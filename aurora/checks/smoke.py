@@ -75,6 +75,7 @@ class SmokeReport:
     mode: str
     checks: list[SmokeCheck] = field(default_factory=list)
     logs_tail: str = ""
+    logs_from: str = "the container"  # whose log logs_tail is
 
     @property
     def ok(self) -> bool:
@@ -82,7 +83,8 @@ class SmokeReport:
 
     def as_dict(self) -> dict:
         return {"image": self.image, "mode": self.mode, "ok": self.ok,
-                "checks": [c.__dict__ for c in self.checks], "logs_tail": self.logs_tail if not self.ok else ""}
+                "checks": [c.__dict__ for c in self.checks], "logs_tail": self.logs_tail if not self.ok else "",
+                "logs_from": self.logs_from}
 
 
 class Runner(Protocol):
@@ -97,18 +99,30 @@ class Runner(Protocol):
     def cleanup(self) -> None: ...
 
 
+class MoreChecks(Protocol):
+    """Checks beyond the image's own (`smoke --kube`: the other nodes, cluster, database)."""
+
+    def check(self, record: Callable[[str, bool | None, float, str], bool]) -> list[str]:
+        """Record them; the names of the nodes that failed one."""
+    def logs(self, names: list[str]) -> str: ...
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _get(url: str, timeout: float = 5) -> tuple[int, str, str]:
+def http_get(url: str, timeout: float = 5) -> tuple[int, str, str]:
+    """(status, content type, body) of a GET."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
+
+
+_get = http_get
 
 
 def _request(url: str, headers: dict[str, str], timeout: float = 5) -> tuple[int, dict[str, str], str]:
@@ -163,8 +177,10 @@ def _close_websocket(s: socket.socket) -> None:
 
 
 def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120, grace: int = 10,
-          error_pattern: str = DEFAULT_ERROR_PATTERN, step: Callable[[str], None] = lambda s: None) -> SmokeReport:
+          error_pattern: str = DEFAULT_ERROR_PATTERN, step: Callable[[str], None] = lambda s: None,
+          more: MoreChecks | None = None) -> SmokeReport:
     report = SmokeReport(image=image, mode=run.mode)
+    failing: list[str] = []
     # A runner on the host's network (containerd --net-host) serves on its own port.
     port = getattr(run, "host_port", None) or free_port()
     base = f"http://127.0.0.1:{port}"
@@ -286,6 +302,9 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
         else:
             record("websocket", None, t, "no websocket path configured")
 
+        if more is not None:
+            failing = more.check(record)
+
         t = time.monotonic()
         logs = run.logs()
         hits = [line for line in logs.splitlines() if re.search(error_pattern, line)]
@@ -300,6 +319,8 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
     finally:
         if not report.ok:
             try:
+                if failing and more is not None and not report.logs_tail:
+                    report.logs_tail, report.logs_from = more.logs(failing), ", ".join(failing)
                 report.logs_tail = report.logs_tail or log_excerpt(run.logs())
             except Exception:  # logs are a courtesy; cleanup must still run
                 pass

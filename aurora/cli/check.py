@@ -96,7 +96,9 @@ def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, reb
 def smoke(
     ref: Annotated[Optional[str], typer.Argument(help="Local image (default: the app's first tag).")] = None,
     app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder: what to expect comes from its aurora.toml (default: the image's labels).")] = None,
-    kube_mode: Annotated[bool, typer.Option("--kube", help="Play `aurora kube --target podman` YAML instead of podman run.")] = False,
+    kube_mode: Annotated[bool, typer.Option("--kube", help="Play `aurora kube --target podman` YAML instead of podman run: every Pod of a clustered app (each node must see all members), with the database from --db-secret.")] = False,
+    replicas: Annotated[Optional[int], typer.Option("--replicas", help="With --kube, a clustered app: how many nodes (default: [kube] replicas).")] = None,
+    db_secret: Annotated[Optional[Path], typer.Option("--db-secret", help="With --kube and [kube.database]: the filled-in Secret (and ConfigMap) of `aurora kube --db-secret-template`; played as a podman secret, removed afterwards.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="podman (CLI), docker (Docker Engine API: a daemon, or a podman API socket aurora starts) or containerd (ctr, host network; $CONTAINERD_ADDRESS, the system socket, or a containerd aurora starts).")] = "podman",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the app to answer.")] = 120,
     grace: Annotated[int, typer.Option("--grace", help="Seconds the app gets to stop after SIGTERM.")] = 10,
@@ -118,6 +120,9 @@ def smoke(
         raise UsageError("IMAGE is empty", hint="name a local image, or leave it out for the app's first tag")
     if kube_mode and runs_with == sm.SmokeEngine.CONTAINERD:
         raise UsageError("--kube plays the YAML with podman; it does not go with --engine containerd")
+    for flag, given in (("--replicas", replicas is not None), ("--db-secret", db_secret is not None)):
+        if given and not kube_mode:
+            raise UsageError(f"{flag} goes with --kube (it is about the played Pods)")
     if error_pattern is not None:
         try:
             re.compile(error_pattern)
@@ -130,7 +135,7 @@ def smoke(
         from aurora.pipeline.plan import make_plan
 
         directory = app_dir or Path(".")
-        cfg = config_mod.load(directory)
+        cfg = config_mod.with_kube_flags(config_mod.load(directory), replicas=replicas)
         plan = make_plan(cfg, directory, gitinfo.read(directory))
     image = ref if ref is not None else plan.image  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
@@ -143,13 +148,26 @@ def smoke(
         else:
             expect = sm.Expectations.from_labels(conn.image_labels(image) if conn else runners.image_labels(image))
         run: sm.Runner
+        more = None
         if kube_mode:
+            from aurora.checks import kube_smoke
             from aurora.deploy import kube as kube_mod
             from aurora.deploy.pod import KubeOptions, Target
 
             assert plan is not None and cfg is not None
-            objs = kube_mod.objects(plan, cfg, KubeOptions(target=Target.PODMAN, image=image))
-            run = runners.KubePlay(objs, Path(tmp))
+            opts = KubeOptions(target=Target.PODMAN, image=image)
+            db = cfg.kube.database
+            values = kube_smoke.db_values_for(db, db_secret)
+            objs = kube_mod.objects(plan, cfg, opts)
+            members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
+            play = runners.KubePlay(objs, Path(tmp), cluster=members, db=db, db_values=values)
+            if members is not None or db is not None:
+                seconds, source = kube_smoke.join_timeout(cfg.smoke, kube_mod.conf_files(plan))
+                more = kube_smoke.NodeChecks(
+                    lambda: play.nodes, plan.backend.health, plan.api_prefix, timeout, play.node_logs,
+                    cluster=(cfg.smoke.cluster_path, len(members.members), seconds, source) if members else None,
+                    database=(cfg.smoke.db_path, cfg.smoke.db_timeout) if db is not None else None)
+            run = play
         elif runs_with == sm.SmokeEngine.CONTAINERD:
             run = containerd.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
         elif conn is not None:
@@ -157,14 +175,15 @@ def smoke(
         else:
             run = runners.PodmanRun(image, expect.web_port)
         report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
-                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step)
+                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step, more=more)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print(f"{'PASS' if report.ok else 'FAIL'}  {image} ({report.mode})")
     if not report.ok:
         if report.logs_tail:
-            err("the end of the container's log (back end and web server):")
+            err("the end of the container's log (back end and web server):" if report.logs_from == "the container"
+                else f"the failing node's log ({report.logs_from}; back end and web server):")
             err("\n".join("  " + line for line in report.logs_tail.splitlines()))
         raise typer.Exit(1)
 

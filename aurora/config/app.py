@@ -25,6 +25,7 @@ from aurora.config.frontend import Frontend
 from aurora.config.kube import Kube
 from aurora.config.policy import VerifyPolicy
 from aurora.config.runtime import Runtime
+from aurora.config.smoke import Smoke
 from aurora.refs import ReferenceError, check_tag, parse_repository
 
 CONFIG_NAME = "aurora.toml"
@@ -309,6 +310,7 @@ class Config(Model):
     bases: Annotated[Bases, BeforeValidator(_bases)] = Field(default_factory=Bases, description='"official", "offline", or a table.')
     verify: VerifyPolicy = Field(default_factory=lambda: VerifyPolicy())
     kube: Kube = Field(default_factory=lambda: Kube())
+    smoke: Smoke = Field(default_factory=lambda: Smoke())
 
     @model_validator(mode="after")
     def _ports_differ(self) -> Config:
@@ -317,5 +319,11 @@ class Config(Model):
         if self.web.port == self.backend.port:
             raise ValueError(f"web -> port: {self.web.port} is also the back end's port;"
                              " give the web server and the back end different ports")
+        prefixes = self.web.all_backend_prefixes
+        for key in ("cluster_path", "db_path"):
+            path = getattr(self.smoke, key)
+            if not any(_under(path, p) for p in prefixes):
+                raise ValueError(f"smoke -> {key}: {path!r} is not under a prefix the web server sends to the back end"
+                                 f" ({', '.join(prefixes)}): the check would get the front end's index.html")
         return self
 

@@ -149,6 +149,9 @@ CONFIG_CASES = {
     "kube namespace invalid": (_append('[kube]\nnamespace = "Prod_1"\n'), "kube -> namespace"),
     "kube quantity invalid": (_append('[kube.requests]\nmemory = "lots"\n'), "is not a Kubernetes quantity"),
     "kube env name invalid": (_append('[kube]\nenv = { "1X" = "y" }\n'), "kube -> env"),
+    "smoke cluster path outside the back end": (_append('[smoke]\ncluster_path = "/cluster"\n'),
+                                                "smoke -> cluster_path: '/cluster' is not under a prefix the web server sends to the back end"),
+    "smoke join timeout 0": (_append("[smoke]\njoin_timeout = 0\n"), "smoke -> join_timeout"),
     "symlink out of the app": (_symlink_out, "symlink points outside the app folder"),
     "FIFO in conf": (_fifo, "pipe.yml: is a FIFO"),
     # [runtime] and the agents (docs/extending.md)
@@ -189,6 +192,7 @@ CLI_CASES = {
     "verify --rebuild without -C": (["verify", "r.example.com/x:1", "--rebuild"], "--rebuild needs the checkout"),
     "policy --key missing": (["policy", "r.example.com/acme", "--key", "/no/key.pub"], "--key /no/key.pub"),
     "policy scope with tag": (["policy", "r.example.com/acme:1", "--key", "/etc/hostname"], "not a PEM public key"),
+    "smoke --replicas without --kube": (["smoke", "x:1", "--replicas", "2"], "--replicas goes with --kube"),
     "smoke --error-pattern invalid": (["smoke", "x:1", "--error-pattern", "("], "--error-pattern: not a regular expression"),
     "init over an existing config": (["init", "."], "--force"),
     "base build --only unknown": (["base", "build", "--only", "kernel"], "--only kernel"),
