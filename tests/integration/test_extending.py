@@ -70,11 +70,15 @@ def test_the_build_says_the_archive_is_not_reproducible(extended_image):
 def test_agent_ca_package_file_and_cds_in_the_running_image(extended_image, extended_app, container_logs):
     tag, _, _ = extended_image
     # -Xshare:on after the entrypoint's -Xshare:auto: the JVM refuses to start unless it maps the archive.
-    with run_container(tag, extra=(*QUIET_OTEL, "-e", "JAVA_OPTS=-Xshare:on"), wait=None) as c:
+    with run_container(tag, extra=(*QUIET_OTEL, "-e", "JAVA_OPTS=-Xshare:on -Xlog:class+load=info"), wait=None) as c:
         wait_http(c.url("/api/health"), deadline=300)  # the agent instruments as it starts: slow here
         logs = container_logs(c.name)
         assert "opentelemetry-javaagent - version: 2.31.1" in logs
         assert "Unable to use shared archive" not in logs
+        # The app's own classes and lib/'s come from the archive, not only the JDK's.
+        shared = {line.split()[-5] for line in logs.splitlines() if line.endswith(" source: shared objects file")}
+        assert {"io.zero.demo.Main", "io.vertx.core.json.JsonObject", "io.netty.util.internal.PlatformDependent"} <= shared
+        assert sum(name.startswith(("io.vertx.", "io.netty.")) for name in shared) > 500
 
         def run(*argv: str) -> str:
             return sh("podman", "exec", c.name, *argv).stdout
