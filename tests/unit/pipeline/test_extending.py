@@ -16,7 +16,7 @@ from aurora import config
 from aurora.errors import ConfigError
 from aurora.pipeline.overrides import BLOCKS
 from aurora.pipeline.plan import make_plan
-from aurora.pipeline.render import render, render_app_only
+from aurora.pipeline.render import render
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app, write_jar
 
 OFFLINE = 'bases = "offline"\n'
