@@ -21,6 +21,7 @@ which holds the Jib base before the sequence starts (its bytes are not counted).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import uuid
@@ -59,8 +60,9 @@ MAVEN_SETTINGS = ('<settings><mirrors><mirror><id>central</id><mirrorOf>*</mirro
 
 
 def ensure_jre(say) -> None:
-    """The Debian JRE 17 base in the default storage (built once from the offline Debian base)."""
-    env = sh.default_storage_env()
+    """The Debian JRE 17 base in the caller's storage (built once from the offline Debian base):
+    the one Store.import_image copies from (CONTAINERS_STORAGE_CONF's when it is set)."""
+    env = dict(os.environ)
     if sh.run(["buildah", "inspect", "--type", "image", JRE_REF], env=env, check=False).returncode == 0:
         return
     say(f"building {JRE_REF} from Debian packages (once)")

@@ -92,9 +92,14 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
             out.append(f"| {name} | {fmt_seconds(v['median_s'], 2)} | "
                        f"{fmt_seconds(min(times), 2)}–{fmt_seconds(max(times), 2)} | "
                        f"{', '.join(f'{t:.2f}' for t in times)} |")
-        out.append(f"| jib | {'TODO: the Jib image (branch jib)' if st.get('jib') is None else st['jib']} | | |")
+        jib = st.get("jib")
+        if "jib" not in st["variants"]:
+            out.append(f"| jib | not measured{': ' + jib['error'] if jib and jib.get('error') else ''} | | |")
         if st.get("ratio_cds") is not None:
             out += ["", f"With CDS / without: {st['ratio_cds']:.2f}×."]
+        if st.get("ratio_cds_jib") is not None:
+            out += [f"With CDS / Jib: {st['ratio_cds_jib']:.2f}×. Jib's image ({jib['plugin'].rsplit(':', 1)[-1]},"
+                    f" onto {jib['base']}) has no web server: its 200 comes from the back end's port {jib['port']}."]
         out.append("")
 
     for wl, w in results["workloads"].items():

@@ -451,10 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         say("timing `aurora --help` and `aurora render`")
         results["cli"] = cli_timings(bench, wls.get("demo") or next(iter(wls.values())))
         if args.startup_runs > 0 and "demo" in wls:
-            say(f"start-up: the demo without and with CDS, {args.startup_runs} starts each")
+            say(f"start-up: the demo without and with CDS, and Jib's image, {args.startup_runs} starts each")
             wls["demo"].reset()
-            results["startup"] = startup.measure(bench.aurora, bench.env(), wls["demo"].app, tmp,
-                                                 args.startup_runs, say=say)
+            demo_app = wls["demo"].app
+            results["startup"] = startup.measure(bench.aurora, bench.env(), demo_app, tmp, args.startup_runs, say=say,
+                                                 jib=lambda: startup.jib_image(bench, demo_app, say))
 
         runs: dict = {w: {t: [] for t in TOOLS} for w in wls}
         payloads: dict = {}

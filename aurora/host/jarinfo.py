@@ -68,3 +68,12 @@ def missing_from_lib(entries: list[str], lib: Path) -> list[str]:
         if not ok or not lib.joinpath(*parts[1:]).is_file():
             missing.append(entry)
     return missing
+
+
+def entries(jar: Path) -> frozenset[str]:
+    """The names of the files (not the folders) a jar holds."""
+    try:
+        with zipfile.ZipFile(jar) as z:
+            return frozenset(n for n in z.namelist() if not n.endswith("/"))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise JarError(f"not a readable jar ({exc})") from None

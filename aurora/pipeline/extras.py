@@ -40,6 +40,10 @@ class Extras:
     packages: tuple[str, ...] = ()
     files: tuple[ExtraFilePlan, ...] = ()
     cds: bool = False
+    # cds with a dist back end: the class path and main class the app starts with (pipeline/cds.py);
+    # empty: `-cp conf -jar app.jar`, and an archive of the Java runtime's classes only.
+    cds_class_path: str = ""
+    cds_main: str = ""
 
     @property
     def cds_archive(self) -> str:

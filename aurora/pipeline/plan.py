@@ -19,6 +19,7 @@ from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
 from aurora.pipeline import bases as base_sets
+from aurora.pipeline import cds
 from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
@@ -138,6 +139,11 @@ def make_plan(
                           modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
     if extras.cds:
         notes.append(CDS_NOTE)
+        if backend.mode == "dist":
+            run = cds.launch(backend.path, backend.jar, backend.lib, backend.conf)
+            extras = replace(extras, cds_class_path=run.class_path, cds_main=run.main)
+        else:
+            notes.append(cds.SOURCE_NOTE)
     frontend = frontend_plan(config, app_dir)
 
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -59,6 +60,8 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
     )
     env.filters["dq"] = dq
     env.filters["nq"] = nq
+    # One word for a bash script (the entrypoint): single-quoted unless it is plainly safe.
+    env.filters["sh"] = shlex.quote
     # A URL path (safe alphabet: letters, digits, . _ ~ - /) as a literal in an nginx regex.
     env.filters["regex"] = lambda v: v.replace(".", "\\.")
     # JSON exec/copy forms: json.dumps escapes quotes, backslashes and control characters.

@@ -1,19 +1,24 @@
 #!/bin/bash
 # Class-data sharing for backend.cds: one training run of the app, then the archive.
-# Usage: cds-train.sh JAVA_HOME PORT HEALTH ARCHIVE [WRITABLE...]
-#  1. Start app.jar from /app as the entrypoint does (same jvm.options, app.args, -cp conf -jar),
-#     on a free port (RUN shares the build host's network), with -XX:DumpLoadedClassList.
+# Usage: cds-train.sh JAVA_HOME PORT HEALTH ARCHIVE CLASS_PATH MAIN_CLASS [WRITABLE...]
+#  1. Start the app from /app as the entrypoint does (same jvm.options, app.args, and
+#     `-cp CLASS_PATH MAIN_CLASS`: lib/'s jars, app.jar, then conf/ — aurora/pipeline/cds.py says
+#     why; an empty MAIN_CLASS: `-cp conf -jar app.jar`), on a free port (RUN shares the build
+#     host's network), with -XX:DumpLoadedClassList.
 #  2. Wait for HEALTH to answer 200 (no health path: for the port to accept), then stop it with
 #     SIGTERM, as Kubernetes would, and wait for it to exit.
-#  3. Dump the classes it loaded from the Java runtime into ARCHIVE (-Xshare:dump). Zero puts
-#     conf/, a folder that is not empty, on the class path, and JDK 17 refuses to use an archive
-#     of class-path classes then ("directory is not empty"): so the archive holds the runtime's
-#     classes the app loads, dumped without the app's class path, which any class path can use.
+#  3. Dump the classes it loaded into ARCHIVE (-Xshare:dump) with the same class path, from /app
+#     (the class path is relative): the JDK's, lib/'s and app.jar's classes. Without a
+#     CLASS_PATH, conf/ (a folder that is not empty) would come first and JDK 17 would refuse
+#     class-path classes, so the dump then has no class path: the Java runtime's classes only.
 set -euo pipefail
-java=$1 port=$2 health=$3 archive=$4
-shift 4
+java=$1 port=$2 health=$3 archive=$4 class_path=$5 main=$6
+shift 6
 cd /app
-cp /deps/app.jar /app/app.jar
+# -p: the archive records each jar's size and time, and the image's app.jar keeps /deps' time.
+cp -p /deps/app.jar /app/app.jar
+if [ -n "$main" ]; then launch=(-cp "$class_path" "$main"); dump_cp=(-cp "$class_path")
+else launch=(-cp conf -jar app.jar); dump_cp=(); fi
 mkdir -p logs tmp file-uploads "$@" /tmp/aurora-cds "$(dirname "$archive")"
 mapfile -t jvm_options < /app/aurora/jvm.options
 mapfile -t app_args < /app/aurora/app.args
@@ -34,7 +39,7 @@ done
 [ "$train" != 0 ] || { echo "aurora: no free port for the CDS training run" >&2; exit 5; }
 echo "aurora: CDS training run on port $train (the app's port $port in the image)"
 Z_API_PORT=$train "$java/bin/java" -XX:DumpLoadedClassList=/tmp/aurora-cds/classes.lst "${jvm_options[@]}" \
-  -cp conf -jar app.jar "${app_args[@]}" > /tmp/aurora-cds/train.log 2>&1 &
+  "${launch[@]}" "${app_args[@]}" > /tmp/aurora-cds/train.log 2>&1 &
 pid=$!
 ready=""
 for _ in $(seq 600); do
@@ -63,8 +68,7 @@ if [ "$code" != 0 ] && [ "$code" != 143 ]; then
   tail -n 40 /tmp/aurora-cds/train.log >&2
   exit 5
 fi
-cd /
-"$java/bin/java" -Xshare:dump -XX:SharedClassListFile=/tmp/aurora-cds/classes.lst \
+"$java/bin/java" -Xshare:dump -XX:SharedClassListFile=/tmp/aurora-cds/classes.lst "${dump_cp[@]}" \
   -XX:SharedArchiveFile="$archive" -Xlog:cds=error > /tmp/aurora-cds/dump.log 2>&1 || {
   echo "aurora: the CDS dump failed:" >&2; tail -n 40 /tmp/aurora-cds/dump.log >&2; exit 5; }
 chmod 0644 "$archive"

@@ -97,6 +97,36 @@ def test_agent_ca_package_file_and_cds_in_the_running_image(extended_image, exte
             sh("podman", "umount", c.name, check=False)
 
 
+def shared_classes(logs: str) -> set[str]:
+    """The classes -Xlog:class+load says came from the CDS archive."""
+    return {line.split()[-5] for line in logs.splitlines() if line.endswith(" source: shared objects file")}
+
+
+def test_the_archive_serves_lib_s_and_app_jar_s_classes(extended_image, tmp_path, container_logs):
+    """The entrypoint's own start (its class path lib/…:app.jar:conf, the archive, -Xshare:on)
+    with the image's jvm.options minus the agent: with the OpenTelemetry agent's transformer on,
+    JDK 17 loads class-path classes from their jars (docs/extending.md), so this is the start
+    that shows what the archive holds: Vert.x, Netty and the app's own classes, not only the JDK's."""
+    tag, _, _ = extended_image
+    options = sh("podman", "run", "--rm", "--entrypoint", "/bin/bash", tag, "-c",
+                 'while IFS= read -r l; do printf "%s\\n" "$l"; done < /app/aurora/jvm.options').stdout.splitlines()
+    kept = [o for o in options if not o.startswith("-javaagent:")]
+    assert len(kept) == len(options) - 1, options
+    no_agent = tmp_path / "jvm.options"
+    no_agent.write_text("".join(f"{o}\n" for o in kept))
+    no_agent.chmod(0o644)
+    with run_container(tag, extra=("-v", f"{no_agent}:/app/aurora/jvm.options:ro",
+                                   "-e", "JAVA_OPTS=-Xshare:on -Xlog:class+load=info"), wait=None) as c:
+        wait_http(c.url("/api/health"), deadline=300)
+        logs = container_logs(c.name)
+    shared = shared_classes(logs)
+    wanted = {"io.zero.demo.Main", "io.vertx.core.json.JsonObject", "io.netty.util.internal.PlatformDependent"}
+    assert wanted <= shared, [line for line in logs.splitlines() if any(f" {w} " in line for w in wanted)]
+    assert sum(name.startswith(("io.vertx.", "io.netty.")) for name in shared) > 500
+    # What still comes from a jar: classes the dump skipped (failed verification) or loaded after the health path.
+    assert logs.count(" source: file:/app/") < 50
+
+
 def test_an_archive_that_does_not_match_never_stops_the_start(extended_image, tmp_path):
     """The image's JVM with the entrypoint's CDS options and a garbage archive in its place: it
     starts (-Xshare:auto skips the archive); -Xshare:on, which demands it, shows it was refused."""

@@ -430,13 +430,20 @@ def test_startup_target_only_when_measured_and_inclusive():
     assert by_name(stats.evaluate(r))["start-up to the first 200: with CDS / without"].passed is False
 
 
-def test_markdown_startup_table_keeps_the_jib_hook():
+def test_markdown_startup_table_with_and_without_the_jib_row():
     r = passing_results()
     r["startup"] = _startup([2.0, 2.2], [1.4, 1.5])
     md = render_markdown(r, stats.evaluate(r))
     assert "## Start-up (demo)" in md
     assert "| aurora-cds | 1.45 s | 1.40 s–1.50 s | 1.40, 1.50 |" in md
-    assert "| jib | TODO: the Jib image (branch jib) | | |" in md
+    assert "| jib | not measured | | |" in md
+    r["startup"]["variants"]["jib"] = {"times": [2.4, 2.6], "median_s": 2.5}
+    r["startup"]["jib"] = {"base": "localhost/aurora-bench/jre:17", "port": 6083,
+                           "plugin": "com.google.cloud.tools:jib-maven-plugin:3.5.1"}
+    r["startup"]["ratio_cds_jib"] = stats.ratio(1.45, 2.5)
+    md = render_markdown(r, stats.evaluate(r))
+    assert "| jib | 2.50 s | 2.40 s–2.60 s | 2.40, 2.60 |" in md and "not measured" not in md
+    assert "With CDS / Jib: 0.58×. Jib's image (3.5.1, onto localhost/aurora-bench/jre:17)" in md
 
 
 def test_cds_copy_sets_cds_in_the_backend_table(tmp_path: Path):

@@ -16,7 +16,7 @@ from aurora import config
 from aurora.errors import ConfigError
 from aurora.pipeline.overrides import BLOCKS
 from aurora.pipeline.plan import make_plan
-from aurora.pipeline.render import render, render_app_only
+from aurora.pipeline.render import render
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app, write_jar
 
 OFFLINE = 'bases = "offline"\n'
@@ -283,21 +283,6 @@ def test_a_bad_package_name_is_refused(tmp_path):
     app = extras_app(tmp_path, 'packages = ["jq; rm -rf /"]\n')
     with pytest.raises(ConfigError, match="is not a Debian package name"):
         plan_of(app)
-
-
-def test_cds_trains_above_app_jar_in_both_the_full_and_the_app_jar_only_build(tmp_path):
-    app = extras_app(tmp_path, "", backend='cds = true\nhealth = "/api/health"\n')
-    plan = plan_of(app)
-    files = render(plan)
-    text = files["Containerfile"]
-    top = text[text.index("# -- the image: app.jar and the labels on top"):]
-    assert "FROM app AS cds" in top and '"/opt/java", "6083", "/api/health", "/out/app.jsa"' in top
-    assert instructions(stage(text, "image"))[:2] == ["COPY --from=app /deps/app.jar /app/app.jar",
-                                                      "COPY --from=cds /out/app.jsa /app/aurora/app.jsa"]
-    fast = render_app_only(plan, "a" * 64, "b" * 64)
-    assert "FROM app AS cds" in fast and "COPY --from=cds /out/app.jsa /app/aurora/app.jsa" in fast
-    assert "-XX:SharedArchiveFile=/app/aurora/app.jsa -Xshare:auto" in files["aurora/app/entrypoint"]
-    assert any("not reproducible bit for bit" in n for n in plan.notes)
 
 
 def test_unknown_packages_are_read_from_either_base_set_s_log():
