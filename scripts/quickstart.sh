@@ -41,7 +41,10 @@ case "$mode" in
     echo "zero-demo is running: http://127.0.0.1:${port}/  (stop it: podman rm -f zero-demo)"
     ;;
   test)
-    # The integration tests build the offline bases themselves when they are missing.
+    # The kaniko tests run the executor, built once per machine from the Go module proxy (a few
+    # minutes the first time, cached by version after). The integration tests build the offline
+    # bases themselves when they are missing.
+    bash scripts/kaniko-executor.sh >/dev/null
     python -m pytest "${@:2}"
     ;;
   *)

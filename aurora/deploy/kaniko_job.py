@@ -9,14 +9,15 @@ import gzip
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aurora.deploy.kube import dump, label_value, labels
 from aurora.pipeline import context as staging
-from aurora.pipeline.build import Options, plan_for
+from aurora.engines.kaniko import annotation_args
+from aurora.pipeline.build import Options, kaniko_annotations, kaniko_files, kaniko_notes, plan_for
 from aurora.pipeline.plan import Plan
-from aurora.pipeline.render import render
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
@@ -53,7 +54,8 @@ class JobOptions:
     cache_repo: str | None = None
 
 
-def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]:
+def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
+                annotations: tuple[tuple[str, str], ...] = ()) -> list[dict]:
     name = f"{plan.name[:40]}-build-{tarball_sha256[:10]}"
     secret = opts.secret or f"{plan.name[:50]}-registry"
     meta: dict = {"name": name}
@@ -68,7 +70,9 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]
         "--reproducible",
         "--snapshot-mode=redo",
         "--cache=true",
+        # The pushed digest becomes the container's termination message; a failed build writes none.
         "--digest-file=/dev/termination-log",
+        *annotation_args(annotations),
     ]
     if opts.cache_repo:
         args.append(f"--cache-repo={opts.cache_repo}")
@@ -89,11 +93,12 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]
                     "initContainers": [{
                         "name": "context",
                         "image": opts.context_image,
-                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes).
+                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
+                        # unpacks it only when it is the tarball aurora wrote.
                         "command": ["sh", "-c",
                                     "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context && "
-                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
+                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c - && "
+                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context"],
                         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                             "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -144,7 +149,7 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     digest = hashlib.sha256(data).hexdigest()
     out.mkdir(parents=True, exist_ok=True)
     (out / "context.tar.gz").write_bytes(data)
-    job, secret = job_objects(plan, digest, opts)
+    job, secret = job_objects(plan, digest, opts, kaniko_annotations(plan))
     (out / "job.yaml").write_text(dump([job]))
     (out / "registry-secret.template.yaml").write_text(dump([secret]))
     ns = f" -n {opts.namespace}" if opts.namespace else ""
@@ -162,10 +167,12 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
 
-def emit_job(opts: Options, out: Path, job: JobOptions) -> list[Path]:
+def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
     plan = plan_for(opts)
-    files = render(plan)
+    for text in kaniko_notes(plan):
+        note(text)
+    files = kaniko_files(plan)
     ctx = staging.temporary(plan)
     try:
         staging.stage(plan, files, ctx)
