@@ -5,10 +5,7 @@ build farm. (The executor run on this machine is ``aurora.engines.kaniko``.)
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,31 +15,11 @@ from aurora.pipeline import context as staging
 from aurora.engines.kaniko import annotation_args
 from aurora.pipeline.build import Options, kaniko_annotations, kaniko_files, kaniko_notes, plan_for
 from aurora.pipeline.plan import Plan
+from aurora.pipeline.tarball import context_tarball
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
 CONTEXT_IMAGE = "docker.io/library/busybox:1.36"
-
-
-def context_tarball(context: Path) -> bytes:
-    """The staged context as a reproducible .tar.gz: sorted, owner 0, time 0, modes kept."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(context.rglob("*")):
-            rel = path.relative_to(context).as_posix()
-            info = tar.gettarinfo(str(path), arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            if path.is_file() and not path.is_symlink():
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
-            else:
-                tar.addfile(info)
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(buf.getvalue())
-    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -64,8 +41,10 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
     job_labels = {**labels(plan, "build"), "aurora.io/context-sha256": label_value(tarball_sha256[:63])}
     meta["labels"] = job_labels
     args = [
-        "--context=dir:///workspace/context",
-        "--dockerfile=/workspace/context/Containerfile",
+        # kaniko unpacks the tarball itself, as root, keeping the owners aurora set (0): unpacked
+        # by the non-root init container, every file would be its user's in the image.
+        "--context=tar:///workspace/context.tar.gz",
+        "--dockerfile=Containerfile",
         *[f"--destination={t}" for t in plan.tags],
         "--reproducible",
         "--snapshot-mode=redo",
@@ -94,11 +73,10 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
                         "name": "context",
                         "image": opts.context_image,
                         # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
-                        # unpacks it only when it is the tarball aurora wrote.
+                        # lets the executor start only when it is the tarball aurora wrote.
                         "command": ["sh", "-c",
                                     "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c - && "
-                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context"],
+                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
                         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                             "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},

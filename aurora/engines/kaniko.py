@@ -41,13 +41,15 @@ def annotation_args(annotations: tuple[tuple[str, str], ...]) -> list[str]:
     return [f"--annotation={k}={v}" for k, v in annotations]
 
 
-def executor_argv(context: Path, destinations: tuple[str, ...], *, tar_path: Path | None = None,
+def executor_argv(tarball: Path, containerfile: Path, destinations: tuple[str, ...], *, tar_path: Path | None = None,
                   push: bool = True, insecure: bool = False, annotations: tuple[tuple[str, str], ...] = (),
                   digest_file: Path | None = None, cache_repo: str | None = None) -> list[str]:
+    """The executor's command line for the context ``tarball`` (aurora's, owners 0: the Job's
+    context too), so both ways of starting the executor build from the same input."""
     argv = [
         "executor",
-        f"--context=dir://{context}",
-        f"--dockerfile={context / 'Containerfile'}",
+        f"--context=tar://{tarball}",
+        f"--dockerfile={containerfile}",
         "--reproducible",  # strips timestamps: same inputs, same digest
         "--snapshot-mode=redo",
         "--single-snapshot=false",
@@ -78,11 +80,11 @@ def failure_reason(output: str) -> str:
     return (errors or [line for line in lines if line] or ["no output"])[-1]
 
 
-def run_executor(context: Path, destinations: tuple[str, ...], log: Callable[[str], None], *,
+def run_executor(tarball: Path, containerfile: Path, destinations: tuple[str, ...], log: Callable[[str], None], *,
                  env: dict[str, str] | None = None, **kw) -> None:
     runner.which("executor", why="to build with kaniko here (or use --emit-job)")
     try:
-        runner.run(executor_argv(context, destinations, **kw), stream=log, env=env)
+        runner.run(executor_argv(tarball, containerfile, destinations, **kw), stream=log, env=env)
     except CommandError as exc:
         raise BuildError(
             f"the kaniko executor failed (exit {exc.returncode}): {failure_reason(exc.output_tail)}",

@@ -26,6 +26,7 @@ from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.platforms import Target
 from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
+from aurora.pipeline.tarball import context_tarball
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
@@ -423,6 +424,7 @@ def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], N
     # stages, and keeps only its own folder and mounted ones (the app's folder is one).
     digest_file = ctx.with_name(ctx.name + ".digest")
     docker_dir = ctx.with_name(ctx.name + ".docker")
+    tarball = ctx.with_name(ctx.name + ".tar.gz")
     env = None
     try:
         if authfile is not None:
@@ -430,14 +432,17 @@ def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], N
             (docker_dir / "config.json").write_bytes(authfile.read_bytes())  # the same JSON shape
             env = {"DOCKER_CONFIG": str(docker_dir)}
         context.stage(plan, files, ctx)
+        # The bytes the Job gets: kaniko unpacks them as root, with owner 0 for every file.
+        tarball.write_bytes(context_tarball(ctx))
         step(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
-        kaniko.run_executor(ctx, plan.tags, log, env=env, insecure=insecure, annotations=kaniko_annotations(plan),
+        kaniko.run_executor(tarball, ctx / "Containerfile", plan.tags, log, env=env, insecure=insecure, annotations=kaniko_annotations(plan),
                             digest_file=digest_file, cache_repo=cache_repo)
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
             raise BuildError("the kaniko executor exited 0 but wrote no digest: nothing is claimed as pushed")
     finally:
         digest_file.unlink(missing_ok=True)
+        tarball.unlink(missing_ok=True)
         shutil.rmtree(docker_dir, ignore_errors=True)
         context.remove(ctx)
     return ExecutorBuild(plan, digest)

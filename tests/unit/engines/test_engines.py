@@ -43,13 +43,13 @@ def test_podman_takes_buildahs_flags(monkeypatch):
 
 
 def test_executor_argv():
-    argv = executor_argv(Path("/ctx"), ("r/a:1", "r/a:2"), insecure=True)
-    assert argv[:3] == ["executor", "--context=dir:///ctx", "--dockerfile=/ctx/Containerfile"]
+    argv = executor_argv(Path("/w/ctx.tar.gz"), Path("/w/ctx/Containerfile"), ("r/a:1", "r/a:2"), insecure=True)
+    assert argv[:3] == ["executor", "--context=tar:///w/ctx.tar.gz", "--dockerfile=/w/ctx/Containerfile"]
     assert "--reproducible" in argv and "--destination=r/a:2" in argv and "--insecure" in argv
 
 
 def test_executor_argv_annotations_digest_and_cache():
-    argv = executor_argv(Path("/ctx"), ("r/a:1",), annotations=(("k", "v=w"),), digest_file=Path("/d/x"),
+    argv = executor_argv(Path("/ctx.tar.gz"), Path("/ctx/Containerfile"), ("r/a:1",), annotations=(("k", "v=w"),), digest_file=Path("/d/x"),
                          cache_repo="r/cache")
     assert "--annotation=k=v=w" in argv and "--digest-file=/d/x" in argv
     assert "--cache=true" in argv and "--cache-repo=r/cache" in argv
@@ -113,6 +113,11 @@ def test_job_golden_and_strict(tmp_path):
     job = objs[0]
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--destination=ghcr.io/acme/zero-demo:1.0" in args and "--reproducible" in args
+    # The executor unpacks the delivered tarball itself (as root, owners kept); the init container
+    # only checks it.
+    assert "--context=tar:///workspace/context.tar.gz" in args and "--dockerfile=Containerfile" in args
+    init = job["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+    assert "sha256sum -c" in init and "tar " not in init
 
 
 def test_the_engine_choices_are_the_table_and_auto():
