@@ -49,8 +49,10 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
         "--reproducible",
         "--snapshot-mode=redo",
         "--cache=true",
-        # The pushed digest becomes the container's termination message; a failed build writes none.
-        "--digest-file=/dev/termination-log",
+        # The container's termination message: IMAGE:TAG@DIGEST for each tag pushed. Not the bare
+        # --digest-file: kaniko writes that for every cache layer it pushes too, so a build that
+        # failed after one left a digest behind. Here such a line names the cache repository.
+        "--image-name-tag-with-digest-file=/dev/termination-log",
         *annotation_args(annotations),
     ]
     if opts.cache_repo:
@@ -140,7 +142,8 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
         f"   `POD=$(kubectl{ns} get pod -l job-name={job['metadata']['name']} -o name)`\n"
         f"   `kubectl{ns} cp context.tar.gz ${{POD#pod/}}:/workspace/context.tar.gz -c context`\n"
         f"   `kubectl{ns} exec $POD -c context -- touch /workspace/upload-done`\n"
-        f"4. `kubectl{ns} logs -f $POD -c kaniko`; the pushed digest is the container's termination message.\n"
+        f"4. `kubectl{ns} logs -f $POD -c kaniko`; the container's termination message is IMAGE:TAG@DIGEST for\n"
+        f"   each tag pushed (a line naming the cache repository is a cache layer, not the image).\n"
     )
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
