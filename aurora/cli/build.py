@@ -126,7 +126,7 @@ def build(
     if emit_job or choose(engine) == EngineName.KANIKO:
         from aurora.deploy import kaniko_job
         from aurora.host.registry import default_authfile
-        from aurora.pipeline.build import build_with_executor
+        from aurora.pipeline.kaniko_build import build_with_executor
 
         if choose(engine) != EngineName.KANIKO:
             raise UsageError("--emit-job goes with --engine kaniko")

@@ -13,7 +13,8 @@ from pathlib import Path
 from aurora.deploy.kube import dump, label_value, labels
 from aurora.pipeline import context as staging
 from aurora.engines.kaniko import annotation_args
-from aurora.pipeline.build import Options, kaniko_annotations, kaniko_files, kaniko_notes, plan_for
+from aurora.pipeline.build import Options, plan_for
+from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.tarball import context_tarball
 

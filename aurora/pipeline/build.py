@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.engines import EngineName, capabilities, choose, kaniko
+from aurora.engines import EngineName, capabilities, choose
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
@@ -26,7 +25,6 @@ from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan, make_plan
 from aurora.pipeline.platforms import Target
 from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
-from aurora.pipeline.tarball import context_tarball
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
@@ -373,76 +371,3 @@ def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage
                      annotations=image_annotations(plan, staged.digests) if annotations else ()),
         log,
     )
-
-
-def runtime_digest(plan: Plan) -> str | None:
-    """The runtime base's digest when aurora.toml pins it (NAME@sha256:…). kaniko pulls the bases
-    itself, from a registry aurora does not ask, so a pinned reference is the only source."""
-    ref = plan.bases.runtime
-    return ref.split("@", 1)[1] if "@sha256:" in ref else None
-
-
-def kaniko_files(plan: Plan) -> dict[str, str]:
-    """The rendered files, with the Containerfile made for kaniko's single pass."""
-    files = render(plan)
-    files["Containerfile"] = kaniko.one_pass_containerfile(files["Containerfile"], plan.created)
-    return files
-
-
-def kaniko_annotations(plan: Plan) -> tuple[tuple[str, str], ...]:
-    return image_annotations(plan, {"runtime": runtime_digest(plan)})
-
-
-def kaniko_notes(plan: Plan) -> list[str]:
-    notes = list(plan.notes)
-    if runtime_digest(plan) is None:
-        notes.append("note: the runtime base is not pinned by digest (bases.runtime = NAME@sha256:…): the image "
-                     "gets no org.opencontainers.image.base.digest annotation, which `aurora verify` checks")
-    if any(ref.startswith("localhost/") for ref in (plan.bases.jdk, plan.bases.node, plan.bases.runtime)):
-        notes.append("note: kaniko pulls the bases from a registry, and localhost/… images live only in this "
-                     "machine's storage: push them to a registry the build reaches and name them in [bases]")
-    return notes
-
-
-@dataclass(frozen=True)
-class ExecutorBuild:
-    plan: Plan
-    digest: str  # the manifest digest the executor pushed (its --digest-file)
-
-
-def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
-                        step: Callable[[str], None], authfile: Path | None = None,
-                        cache_repo: str | None = None) -> ExecutorBuild:
-    """kaniko's executor on this machine (in its container): builds the staged context and pushes
-    every tag. The digest is the executor's own record of what it pushed; a failed build claims none."""
-    plan = plan_for(opts)
-    for note in kaniko_notes(plan):
-        step(note)
-    files = kaniko_files(plan)
-    ctx = context.temporary(plan)
-    # Beside the context, not in /tmp: kaniko replaces the container's root file system between
-    # stages, and keeps only its own folder and mounted ones (the app's folder is one).
-    digest_file = ctx.with_name(ctx.name + ".digest")
-    docker_dir = ctx.with_name(ctx.name + ".docker")
-    tarball = ctx.with_name(ctx.name + ".tar.gz")
-    env = None
-    try:
-        if authfile is not None:
-            docker_dir.mkdir(mode=0o700)
-            (docker_dir / "config.json").write_bytes(authfile.read_bytes())  # the same JSON shape
-            env = {"DOCKER_CONFIG": str(docker_dir)}
-        context.stage(plan, files, ctx)
-        # The bytes the Job gets: kaniko unpacks them as root, with owner 0 for every file.
-        tarball.write_bytes(context_tarball(ctx))
-        step(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
-        kaniko.run_executor(tarball, ctx / "Containerfile", plan.tags, log, env=env, insecure=insecure, annotations=kaniko_annotations(plan),
-                            digest_file=digest_file, cache_repo=cache_repo)
-        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
-        if not digest.startswith("sha256:"):
-            raise BuildError("the kaniko executor exited 0 but wrote no digest: nothing is claimed as pushed")
-    finally:
-        digest_file.unlink(missing_ok=True)
-        tarball.unlink(missing_ok=True)
-        shutil.rmtree(docker_dir, ignore_errors=True)
-        context.remove(ctx)
-    return ExecutorBuild(plan, digest)

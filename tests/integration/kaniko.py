@@ -7,18 +7,23 @@ The executor rewrites the root file system it runs on: it only ever runs in a co
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from aurora.deploy.kaniko_job import context_tarball
 from tests.conftest import ROOT, require_tool
-from tests.integration.conftest import sh
+from tests.integration.conftest import SDE, sh
+from tests.integration.registry import Registry
 
 EXECUTOR_SCRIPT = ROOT / "scripts" / "kaniko-executor.sh"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -263,3 +268,71 @@ def stage_aurora_bundle(folder: Path) -> Path:
         sh("patchelf", "--set-interpreter", f"{BUNDLE}/lib/{Path(LOADER).name}", str(b))
     shutil.rmtree(venv)
     return bundle
+
+
+# -- helpers of test_kaniko.py ---------------------------------------------------------------
+
+def uploads_to(registry: Registry, repo: str, since: int) -> list[str]:
+    """Completed blob uploads into one repository, in the access log after byte ``since``."""
+    text = registry.log.read_bytes()[since:].decode("utf-8", "replace")
+    return [line for line in text.splitlines()
+            if f'"PUT /v2/{repo}/blobs/uploads/' in line and '" 201 ' in line]
+
+
+def file_owners(image: str, prefixes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """uid/gid of the image's files under ``prefixes`` (its flattened file system)."""
+    box = sh("podman", "create", image).stdout.strip()
+    try:
+        data = subprocess.run(["podman", "export", box], capture_output=True, check=True, timeout=600).stdout
+    finally:
+        sh("podman", "rm", "-f", box, check=False)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {m.name: (m.uid, m.gid) for m in tar.getmembers() if m.name.lstrip("./").startswith(prefixes)}
+
+
+def run_executor_dir(image: str, ctx: Path, registry: Registry, reg_opts: list[str], tag: str,
+                     out: Path) -> subprocess.CompletedProcess:
+    """The executor in its container on a folder context, credentials where the Secret mounts them."""
+    out.mkdir()
+    argv = ["podman", "run", "--rm", "--network", "host", "--security-opt", "no-new-privileges",
+            "--volume", f"{ctx}:/workspace:ro", "--volume", f"{out}:/out",
+            "--volume", f"{reg_opts[3]}:/kaniko/.docker/config.json:ro",
+            "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro",
+            image, "--context=dir:///workspace", "--dockerfile=Containerfile", f"--destination={tag}",
+            "--reproducible", "--digest-file=/out/digest"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=1200)
+
+
+def aurora_in_container(image: str, app: Path, registry: Registry, out: Path, *args: str,
+                        authfile: Path | None = None) -> subprocess.CompletedProcess:
+    """`aurora build --engine kaniko --push ...` inside the executor's container (never on the host)."""
+    out.mkdir(exist_ok=True)
+    argv = ["podman", "run", "--rm", "--network", "host", "--security-opt", "no-new-privileges",
+            "--volume", f"{app}:/src/app", "--volume", f"{out}:/out",
+            "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro",
+            "--env", f"SOURCE_DATE_EPOCH={SDE}"]
+    for k, v in BUNDLE_ENV.items():
+        argv += ["--env", f"{k}={v}"]
+    if authfile is not None:
+        argv += ["--volume", f"{authfile}:/creds/auth.json:ro"]
+        args = ("--authfile", "/creds/auth.json", *args)
+    argv += ["--entrypoint", json.dumps([f"{BUNDLE}/bin/python3.11", "-m", "aurora"]), image,
+             "build", "-C", "/src/app", "--engine", "kaniko", "--push", "--digest-file", "/out/digest", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=2400)
+
+
+def repacked(job_dir: Path, folder: Path, drop: str) -> tuple[Path, dict]:
+    """The context tarball without one file or folder, and the Job pointed at its sha256 (an edited Job)."""
+    ctx = folder / "ctx"
+    ctx.mkdir(parents=True)
+    with tarfile.open(job_dir / "context.tar.gz") as tar:
+        tar.extractall(ctx, filter="tar")
+    shutil.rmtree(ctx / drop) if (ctx / drop).is_dir() else (ctx / drop).unlink()
+    data = context_tarball(ctx)
+    tarball = folder / "context.tar.gz"
+    tarball.write_bytes(data)
+    job = yaml.safe_load((job_dir / "job.yaml").read_text())
+    init = job["spec"]["template"]["spec"]["initContainers"][0]
+    old = re.search(r"[0-9a-f]{64}", init["command"][2]).group(0)
+    init["command"][2] = init["command"][2].replace(old, hashlib.sha256(data).hexdigest())
+    return tarball, job

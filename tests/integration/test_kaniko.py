@@ -12,32 +12,32 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
-import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from aurora.deploy.kaniko_job import CONTEXT_IMAGE, EXECUTOR_IMAGE, context_tarball
+from aurora.deploy.kaniko_job import CONTEXT_IMAGE, EXECUTOR_IMAGE
 from aurora.engines.kaniko import failure_reason
 from tests.conftest import require_tool
 from tests.integration.conftest import SDE, aurora, sh
 from tests.integration.kaniko import (
-    BUNDLE,
-    BUNDLE_ENV,
     JobRunner,
+    aurora_in_container,
     build_image,
     executor_binary,
+    file_owners,
+    repacked,
+    run_executor_dir,
     stage_aurora_bundle,
     stage_executor_image,
+    uploads_to,
 )
 from tests.integration.registry import Registry
 
@@ -158,13 +158,6 @@ def manifest(ref: str, reg_opts: list[str]) -> dict:
     return json.loads(skopeo("inspect", "--raw", f"docker://{ref}", opts=reg_opts).stdout)
 
 
-def uploads_to(registry: Registry, repo: str, since: int) -> list[str]:
-    """Completed blob uploads into one repository, in the access log after byte ``since``."""
-    text = registry.log.read_bytes()[since:].decode("utf-8", "replace")
-    return [line for line in text.splitlines()
-            if f'"PUT /v2/{repo}/blobs/uploads/' in line and '" 201 ' in line]
-
-
 @pytest.fixture(scope="module")
 def first_build(kaniko_app, kaniko_executor_image, registry, reg_opts, tmp_path_factory):
     tag = f"{registry.host}/zero/kaniko-demo:1"
@@ -213,32 +206,48 @@ def test_the_pushed_image_serves_the_demo(first_build, kaniko_app, reg_opts):
         sh("podman", "rmi", "-f", local, check=False)
 
 
-def file_owners(image: str, prefixes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    """uid/gid of the image's files under ``prefixes`` (its flattened file system)."""
-    box = sh("podman", "create", image).stdout.strip()
-    try:
-        data = subprocess.run(["podman", "export", box], capture_output=True, check=True, timeout=600).stdout
-    finally:
-        sh("podman", "rm", "-f", box, check=False)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return {m.name: (m.uid, m.gid) for m in tar.getmembers() if m.name.lstrip("./").startswith(prefixes)}
-
-
 def test_two_executor_runs_give_the_same_digest(first_build, kaniko_app, kaniko_executor_image, registry, reg_opts,
                                                 tmp_path):
-    """The same Job on a cold cache of its own: --reproducible makes the same image, byte for byte."""
+    """The same Job again, with the registry cache the first run filled (one cold build of the demo
+    per session: the suite's time). The RUN layers come from the cache; every COPY layer, the
+    config and the manifest are made again, and --reproducible makes them the same, byte for byte.
+    That fresh layers' times are stripped is also proven cold, on a small context, below."""
     tag, _, run = first_build
     job_dir = tmp_path / "job"
-    emit(kaniko_app, job_dir, f"{registry.host}/zero/kaniko-again:1", f"{registry.host}/cache-b")
+    emit(kaniko_app, job_dir, f"{registry.host}/zero/kaniko-again:1", f"{registry.host}/cache-a")
     again = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod").run(job_dir / "context.tar.gz")
     assert again.rc == 0, again.log[-4000:]
+    assert "Found cached layer" in again.log or "Using caching version" in again.log  # warm, as said
     assert pushed_digest(again) == pushed_digest(run)
-    assert "Found cached layer" not in again.log  # cache-b was empty: built, not copied
+
+
+SMALL_CONTAINERFILE = """FROM {base}
+COPY data/ /data/
+RUN ["sh", "-c", "mkdir -p /made && cp -r /data /made/ && echo made > /made/stamp"]
+"""
+
+
+def test_cold_runs_of_a_small_context_give_the_same_digest(pinned_bases, kaniko_executor_image, registry, reg_opts,
+                                                           tmp_path):
+    """Two cold runs (no cache) of a small build with a RUN that writes files: their times (now,
+    a different now each run) are stripped by --reproducible, so both runs push one image."""
+    digests = []
+    for n in (1, 2):
+        ctx = tmp_path / f"ctx-{n}"
+        (ctx / "data").mkdir(parents=True)
+        (ctx / "data" / "hello.txt").write_text("hello\n")
+        (ctx / "Containerfile").write_text(SMALL_CONTAINERFILE.format(base=pinned_bases["runtime"]))
+        tag = f"{registry.host}/zero/kaniko-small:{n}"
+        proc = run_executor_dir(kaniko_executor_image, ctx, registry, reg_opts, tag, tmp_path / f"out-{n}")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "Found cached layer" not in proc.stderr + proc.stdout
+        digests.append((tmp_path / f"out-{n}" / "digest").read_text().strip())
+    assert digests[0].startswith("sha256:") and digests[0] == digests[1]
 
 
 # -- aurora build --engine kaniko --push, run in the executor's container -------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def aurora_executor_image(kaniko_executor, tmp_path_factory):
     """The executor image with aurora in /kaniko/aurora, as a CI job in the executor image has it."""
     folder = tmp_path_factory.mktemp("aurora-executor")
@@ -249,29 +258,12 @@ def aurora_executor_image(kaniko_executor, tmp_path_factory):
     sh("buildah", "rmi", "-f", tag, check=False)
 
 
-def aurora_in_container(image: str, app: Path, registry: Registry, out: Path, *args: str,
-                        authfile: Path | None = None) -> subprocess.CompletedProcess:
-    """`aurora build --engine kaniko --push ...` inside the executor's container (never on the host)."""
-    out.mkdir(exist_ok=True)
-    argv = ["podman", "run", "--rm", "--network", "host", "--security-opt", "no-new-privileges",
-            "--volume", f"{app}:/src/app", "--volume", f"{out}:/out",
-            "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro",
-            "--env", f"SOURCE_DATE_EPOCH={SDE}"]
-    for k, v in BUNDLE_ENV.items():
-        argv += ["--env", f"{k}={v}"]
-    if authfile is not None:
-        argv += ["--volume", f"{authfile}:/creds/auth.json:ro"]
-        args = ("--authfile", "/creds/auth.json", *args)
-    argv += ["--entrypoint", json.dumps([f"{BUNDLE}/bin/python3.11", "-m", "aurora"]), image,
-             "build", "-C", "/src/app", "--engine", "kaniko", "--push", "--digest-file", "/out/digest", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=2400)
-
-
 def test_aurora_build_push_in_the_executor_container(first_build, kaniko_app, aurora_executor_image, registry,
                                                      reg_opts, tmp_path):
     tag = f"{registry.host}/zero/kaniko-cli:1"
+    # The Job's cache repository, warm: the RUN layers are the Job's; the rest is made here.
     proc = aurora_in_container(aurora_executor_image, kaniko_app, registry, tmp_path / "out", "--tag", tag,
-                               authfile=Path(reg_opts[3]))
+                               "--cache-repo", f"{registry.host}/cache-a", authfile=Path(reg_opts[3]))
     assert proc.returncode == 0, proc.stderr[-4000:]
     digest = skopeo("inspect", "--format", "{{.Digest}}", f"docker://{tag}", opts=reg_opts).stdout.strip()
     assert proc.stdout.strip() == f"{tag}@{digest}"
@@ -306,7 +298,8 @@ def test_a_registry_that_refuses_the_push(kaniko_app, aurora_executor_image, reg
     registry.start()
     try:
         proc = aurora_in_container(aurora_executor_image, kaniko_app, registry, tmp_path / "out",
-                                   "--tag", f"{registry.host}/zero/kaniko-cli:refused", authfile=Path(reg_opts[3]))
+                                   "--tag", f"{registry.host}/zero/kaniko-cli:refused",
+                                   "--cache-repo", f"{registry.host}/cache-a", authfile=Path(reg_opts[3]))
     finally:
         registry.stop()
         registry.readonly = False
@@ -332,30 +325,14 @@ def test_a_tarball_other_than_the_jobs_never_reaches_the_executor(first_build, k
     assert image_lines(run) == []
 
 
-def repacked(job_dir: Path, folder: Path, drop: str) -> tuple[Path, dict]:
-    """The context tarball without one file, and the Job pointed at its sha256 (an edited Job)."""
-    ctx = folder / "ctx"
-    ctx.mkdir(parents=True)
-    with tarfile.open(job_dir / "context.tar.gz") as tar:
-        tar.extractall(ctx, filter="tar")
-    (ctx / drop).unlink()
-    data = context_tarball(ctx)
-    tarball = folder / "context.tar.gz"
-    tarball.write_bytes(data)
-    job = yaml.safe_load((job_dir / "job.yaml").read_text())
-    init = job["spec"]["template"]["spec"]["initContainers"][0]
-    old = re.search(r"[0-9a-f]{64}", init["command"][2]).group(0)
-    init["command"][2] = init["command"][2].replace(old, hashlib.sha256(data).hexdigest())
-    return tarball, job
-
-
 def test_a_context_that_does_not_match_the_containerfile(first_build, kaniko_executor_image, registry, tmp_path):
     _, job_dir, _ = first_build
-    tarball, job = repacked(job_dir, tmp_path / "repack", "aurora/etc/passwd")
+    # The first stage's first COPY source: the executor stops there, before building anything.
+    tarball, job = repacked(job_dir, tmp_path / "repack", "frontend-deps")
     run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", job=job).run(tarball)
     assert run.init_rc == 0, run.init_log
     assert run.rc == 1, run.log[-3000:]
-    assert "passwd" in failure_reason(run.log), failure_reason(run.log)
+    assert "frontend-deps" in failure_reason(run.log), failure_reason(run.log)
     assert image_lines(run) == []  # no digest claimed
 
 

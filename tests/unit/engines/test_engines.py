@@ -18,7 +18,7 @@ from aurora.engines.kaniko import executor_argv, failure_reason, one_pass_contai
 from aurora.engines.podman import build_argv
 from aurora.engines.protocol import BuildRequest
 from aurora.errors import UsageError
-from aurora.pipeline.build import kaniko_annotations, kaniko_files, kaniko_notes, runtime_digest
+from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes, runtime_digest
 from aurora.pipeline.plan import make_plan
 from tests.conftest import DATA
 from tests.unit.conftest import FIXED_GIT, write_app
