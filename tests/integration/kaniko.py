@@ -291,7 +291,7 @@ def file_owners(image: str, prefixes: tuple[str, ...]) -> dict[str, tuple[int, i
 
 
 def run_executor_dir(image: str, ctx: Path, registry: Registry, reg_opts: list[str], tag: str,
-                     out: Path) -> subprocess.CompletedProcess:
+                     out: Path, *, reproducible: bool = True) -> subprocess.CompletedProcess:
     """The executor in its container on a folder context, credentials where the Secret mounts them."""
     out.mkdir()
     argv = ["podman", "run", "--rm", "--network", "host", "--security-opt", "no-new-privileges",
@@ -299,7 +299,7 @@ def run_executor_dir(image: str, ctx: Path, registry: Registry, reg_opts: list[s
             "--volume", f"{reg_opts[3]}:/kaniko/.docker/config.json:ro",
             "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro",
             image, "--context=dir:///workspace", "--dockerfile=Containerfile", f"--destination={tag}",
-            "--reproducible", "--digest-file=/out/digest"]
+            *(["--reproducible"] if reproducible else []), "--digest-file=/out/digest"]
     return subprocess.run(argv, capture_output=True, text=True, timeout=1200)
 
 

@@ -221,28 +221,32 @@ def test_two_executor_runs_give_the_same_digest(first_build, kaniko_app, kaniko_
     assert pushed_digest(again) == pushed_digest(run)
 
 
+# On the runtime base: small, bash (no coreutils): the RUN writes its files with builtins.
 SMALL_CONTAINERFILE = """FROM {base}
 COPY data/ /data/
-RUN ["sh", "-c", "mkdir -p /made && cp -r /data /made/ && echo made > /made/stamp"]
+RUN ["bash", "-c", "echo made > /data/stamp && echo \\"$(< /data/hello.txt)\\" > /data/copied.txt"]
 """
 
 
 def test_cold_runs_of_a_small_context_give_the_same_digest(pinned_bases, kaniko_executor_image, registry, reg_opts,
                                                            tmp_path):
-    """Two cold runs (no cache) of a small build with a RUN that writes files: their times (now,
-    a different now each run) are stripped by --reproducible, so both runs push one image."""
+    """Two cold runs (no cache) of a small build whose RUN writes files: their times (a different
+    now each run) are stripped by --reproducible, so both runs push one image; a third run
+    without --reproducible pushes another (the check can fail)."""
     digests = []
-    for n in (1, 2):
+    for n, reproducible in ((1, True), (2, True), (3, False)):
         ctx = tmp_path / f"ctx-{n}"
         (ctx / "data").mkdir(parents=True)
         (ctx / "data" / "hello.txt").write_text("hello\n")
         (ctx / "Containerfile").write_text(SMALL_CONTAINERFILE.format(base=pinned_bases["runtime"]))
         tag = f"{registry.host}/zero/kaniko-small:{n}"
-        proc = run_executor_dir(kaniko_executor_image, ctx, registry, reg_opts, tag, tmp_path / f"out-{n}")
+        proc = run_executor_dir(kaniko_executor_image, ctx, registry, reg_opts, tag, tmp_path / f"out-{n}",
+                                reproducible=reproducible)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "Found cached layer" not in proc.stderr + proc.stdout
         digests.append((tmp_path / f"out-{n}" / "digest").read_text().strip())
     assert digests[0].startswith("sha256:") and digests[0] == digests[1]
+    assert digests[2] != digests[0]
 
 
 # -- aurora build --engine kaniko --push, run in the executor's container -------------------
