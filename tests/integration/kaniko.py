@@ -308,7 +308,9 @@ def aurora_in_container(image: str, app: Path, registry: Registry, out: Path, *a
     """`aurora build --engine kaniko --push ...` inside the executor's container (never on the host)."""
     out.mkdir(exist_ok=True)
     argv = ["podman", "run", "--rm", "--network", "host", "--security-opt", "no-new-privileges",
-            "--volume", f"{app}:/src/app", "--volume", f"{out}:/out",
+            # Mounted where no build stage writes (the stages use /src and /out): kaniko leaves
+            # mounted folders out of every snapshot, so a stage's /out would be lost.
+            "--volume", f"{app}:/builds/app", "--volume", f"{out}:/builds/out",
             "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro",
             "--env", f"SOURCE_DATE_EPOCH={SDE}"]
     for k, v in BUNDLE_ENV.items():
@@ -317,7 +319,7 @@ def aurora_in_container(image: str, app: Path, registry: Registry, out: Path, *a
         argv += ["--volume", f"{authfile}:/creds/auth.json:ro"]
         args = ("--authfile", "/creds/auth.json", *args)
     argv += ["--entrypoint", json.dumps([f"{BUNDLE}/bin/python3.11", "-m", "aurora"]), image,
-             "build", "-C", "/src/app", "--engine", "kaniko", "--push", "--digest-file", "/out/digest", *args]
+             "build", "-C", "/builds/app", "--engine", "kaniko", "--push", "--digest-file", "/builds/out/digest", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=2400)
 
 
