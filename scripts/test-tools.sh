@@ -4,6 +4,8 @@
 #   syft        the SBOM cross-check: it must find no Java or Debian package aurora leaves out
 #   policypull  a pull through containers/image with a signature policy, as podman/CRI-O do
 #               (Debian 12's podman and skopeo are built with sigstore disabled)
+#   kaniko-executor-VERSION  the kaniko executor the kaniko tests run in its own container
+#               (scripts/kaniko-executor.sh: the module and version tests/tools/kaniko/go.mod pins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${AURORA_TEST_BIN:-$HOME/.cache/aurora-tests/bin}"
@@ -22,4 +24,5 @@ if [ ! -x "$bin/policypull" ] || ! cmp -s "$stamp" <(cat tests/tools/policypull/
   (cd tests/tools/policypull && CGO_ENABLED=0 go build -tags containers_image_openpgp -o "$bin/policypull" .)
   cat tests/tools/policypull/go.sum tests/tools/policypull/main.go > "$stamp"
 fi
+AURORA_TEST_BIN="$bin" bash scripts/kaniko-executor.sh >/dev/null
 echo "$bin"

@@ -99,6 +99,7 @@ def build(
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="--emit-job: namespace of the Job.")] = None,
     registry_secret: Annotated[Optional[str], typer.Option("--registry-secret", help="--emit-job: the dockerconfigjson Secret with push credentials.")] = None,
     executor_image: Annotated[Optional[str], typer.Option("--executor-image", help="--emit-job: the kaniko executor image.")] = None,
+    cache_repo: Annotated[Optional[str], typer.Option("--cache-repo", help="kaniko: the registry repository for its layer cache (default: DESTINATION/cache).")] = None,
     sbom_flag: Annotated[bool, typer.Option("--sbom/--no-sbom", help="With --push: attach the SBOM and the provenance to the pushed digest (OCI 1.1 referrers).")] = True,
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
@@ -124,7 +125,8 @@ def build(
                          hint="use --engine buildah or podman")
     if emit_job or choose(engine) == EngineName.KANIKO:
         from aurora.deploy import kaniko_job
-        from aurora.pipeline.build import build_with_executor
+        from aurora.host.registry import default_authfile
+        from aurora.pipeline.kaniko_build import build_with_executor
 
         if choose(engine) != EngineName.KANIKO:
             raise UsageError("--emit-job goes with --engine kaniko")
@@ -135,17 +137,25 @@ def build(
             if out is None:
                 raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
             job = kaniko_job.JobOptions(executor_image=executor_image or kaniko_job.EXECUTOR_IMAGE,
-                                        secret=registry_secret, namespace=namespace)
-            for path in kaniko_job.emit_job(opts, out, job):
+                                        secret=registry_secret, namespace=namespace, cache_repo=cache_repo)
+            for path in kaniko_job.emit_job(opts, out, job, note=step):
                 print(path)
             return
         if not push:
             raise UsageError("kaniko has no local image storage: add --push (or use --emit-job -o DIR)")
-        plan = build_with_executor(opts, insecure=not tls_verify, log=log, step=step)
+        reg = registry_options(authfile, cert_dir, tls_verify)
+        done = build_with_executor(opts, insecure=not tls_verify, log=log, step=step,
+                                   authfile=reg.authfile or default_authfile(), cache_repo=cache_repo)
+        step(f"pushed {', '.join(done.plan.tags)} {done.digest} (the executor's digest file)")
         if sbom_flag:
             step("note: kaniko pushed the image itself: no SBOM or provenance is attached (buildah and podman builds"
                  " attach them)")
-        print(plan.image)
+        write_digest(digest_file, done.digest)
+        if as_json:
+            print(json.dumps({"image": done.plan.image, "tags": list(done.plan.tags), "digest": done.digest,
+                              "pushed": list(done.plan.tags)}, indent=2))
+        else:
+            print(f"{done.plan.image}@{done.digest}")
         return
     reg = registry_options(authfile, cert_dir, tls_verify)
     if sign_key is not None and not push:

@@ -5,43 +5,22 @@ build farm. (The executor run on this machine is ``aurora.engines.kaniko``.)
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aurora.deploy.kube import dump, label_value, labels
 from aurora.pipeline import context as staging
+from aurora.engines.kaniko import annotation_args
 from aurora.pipeline.build import Options, plan_for
+from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
-from aurora.pipeline.render import render
+from aurora.pipeline.tarball import context_tarball
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
 CONTEXT_IMAGE = "docker.io/library/busybox:1.36"
-
-
-def context_tarball(context: Path) -> bytes:
-    """The staged context as a reproducible .tar.gz: sorted, owner 0, time 0, modes kept."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(context.rglob("*")):
-            rel = path.relative_to(context).as_posix()
-            info = tar.gettarinfo(str(path), arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            if path.is_file() and not path.is_symlink():
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
-            else:
-                tar.addfile(info)
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(buf.getvalue())
-    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -53,7 +32,8 @@ class JobOptions:
     cache_repo: str | None = None
 
 
-def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]:
+def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
+                annotations: tuple[tuple[str, str], ...] = ()) -> list[dict]:
     name = f"{plan.name[:40]}-build-{tarball_sha256[:10]}"
     secret = opts.secret or f"{plan.name[:50]}-registry"
     meta: dict = {"name": name}
@@ -62,13 +42,19 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]
     job_labels = {**labels(plan, "build"), "aurora.io/context-sha256": label_value(tarball_sha256[:63])}
     meta["labels"] = job_labels
     args = [
-        "--context=dir:///workspace/context",
-        "--dockerfile=/workspace/context/Containerfile",
+        # kaniko unpacks the tarball itself, as root, keeping the owners aurora set (0): unpacked
+        # by the non-root init container, every file would be its user's in the image.
+        "--context=tar:///workspace/context.tar.gz",
+        "--dockerfile=Containerfile",
         *[f"--destination={t}" for t in plan.tags],
         "--reproducible",
         "--snapshot-mode=redo",
         "--cache=true",
-        "--digest-file=/dev/termination-log",
+        # The container's termination message: IMAGE:TAG@DIGEST for each tag pushed. Not the bare
+        # --digest-file: kaniko writes that for every cache layer it pushes too, so a build that
+        # failed after one left a digest behind. Here such a line names the cache repository.
+        "--image-name-tag-with-digest-file=/dev/termination-log",
+        *annotation_args(annotations),
     ]
     if opts.cache_repo:
         args.append(f"--cache-repo={opts.cache_repo}")
@@ -89,10 +75,10 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions) -> list[dict]
                     "initContainers": [{
                         "name": "context",
                         "image": opts.context_image,
-                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes).
+                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
+                        # lets the executor start only when it is the tarball aurora wrote.
                         "command": ["sh", "-c",
                                     "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    "mkdir -p /workspace/context && tar -xzf /workspace/context.tar.gz -C /workspace/context && "
                                     f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
                         "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
@@ -144,7 +130,7 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     digest = hashlib.sha256(data).hexdigest()
     out.mkdir(parents=True, exist_ok=True)
     (out / "context.tar.gz").write_bytes(data)
-    job, secret = job_objects(plan, digest, opts)
+    job, secret = job_objects(plan, digest, opts, kaniko_annotations(plan))
     (out / "job.yaml").write_text(dump([job]))
     (out / "registry-secret.template.yaml").write_text(dump([secret]))
     ns = f" -n {opts.namespace}" if opts.namespace else ""
@@ -157,15 +143,18 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
         f"   `POD=$(kubectl{ns} get pod -l job-name={job['metadata']['name']} -o name)`\n"
         f"   `kubectl{ns} cp context.tar.gz ${{POD#pod/}}:/workspace/context.tar.gz -c context`\n"
         f"   `kubectl{ns} exec $POD -c context -- touch /workspace/upload-done`\n"
-        f"4. `kubectl{ns} logs -f $POD -c kaniko`; the pushed digest is the container's termination message.\n"
+        f"4. `kubectl{ns} logs -f $POD -c kaniko`; the container's termination message is IMAGE:TAG@DIGEST for\n"
+        f"   each tag pushed (a line naming the cache repository is a cache layer, not the image).\n"
     )
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
 
-def emit_job(opts: Options, out: Path, job: JobOptions) -> list[Path]:
+def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
     plan = plan_for(opts)
-    files = render(plan)
+    for text in kaniko_notes(plan):
+        note(text)
+    files = kaniko_files(plan)
     ctx = staging.temporary(plan)
     try:
         staging.stage(plan, files, ctx)

@@ -74,7 +74,7 @@ ENGINES: dict[EngineName, EngineInfo] = {
     ),
     EngineName.KANIKO: EngineInfo(
         "aurora.engines.kaniko:KanikoEngine",
-        Capabilities(local=False, reproducible=True, annotations=False, secrets=False, platforms=False, top_only=False,
+        Capabilities(local=False, reproducible=True, annotations=True, secrets=False, platforms=False, top_only=False,
                      concurrent_inspect=False),
         lambda: shutil.which("executor") is not None,
         "the kaniko executor (maintained fork), here or as a Kubernetes Job (--emit-job)",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.engines import EngineName, capabilities, choose, kaniko
+from aurora.engines import EngineName, capabilities, choose
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
@@ -371,18 +371,3 @@ def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage
                      annotations=image_annotations(plan, staged.digests) if annotations else ()),
         log,
     )
-
-
-def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
-                        step: Callable[[str], None]) -> Plan:
-    """kaniko's executor on this machine: builds the staged context and pushes every tag."""
-    plan = plan_for(opts)
-    files = render(plan)
-    ctx = context.temporary(plan)
-    try:
-        context.stage(plan, files, ctx)
-        step(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
-        kaniko.run_executor(ctx, plan.tags, log, insecure=insecure)
-    finally:
-        context.remove(ctx)
-    return plan

@@ -1,6 +1,6 @@
 """A real registry for tests: Debian's docker-registry (CNCF distribution) on loopback.
 
-Plain HTTP, TLS with a CA made here, or htpasswd basic auth. Its access log is kept, and
+Plain HTTP, TLS with a CA made here, htpasswd basic auth, or read-only. Its access log is kept, and
 ``blobs()`` lists what it stores, so tests can see exactly what a push sent.
 """
 
@@ -42,6 +42,7 @@ class Registry:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     ca: Path | None = None
+    readonly: bool = False  # serves pulls, refuses every push (distribution's maintenance mode)
 
     @property
     def host(self) -> str:
@@ -56,8 +57,10 @@ class Registry:
             "version: 0.1",
             "log:", "  level: info", "  accesslog:", "    disabled: false",
             "storage:", "  filesystem:", f"    rootdirectory: {self.root / 'data'}", "  delete:", "    enabled: true",
-            "http:", f"  addr: {self.host}",
         ]
+        if self.readonly:
+            lines += ["  maintenance:", "    readonly:", "      enabled: true"]
+        lines += ["http:", f"  addr: {self.host}"]
         if self.tls:
             certs = self.root / "certs"
             if self.ca is None:

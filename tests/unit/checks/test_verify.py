@@ -91,3 +91,25 @@ def test_secret_detection(item, flagged):
     found = secret_in_env([item])
     assert bool(found) == flagged
     assert all(item.split("=", 1)[1] not in f for f in found)  # never echo the value
+
+
+def kaniko_like(config, created_label):
+    """kaniko --reproducible: the zero time in the config, the creation time in the label."""
+    c = with_labels(config, **({"org.opencontainers.image.created": created_label} if created_label else {}))
+    c["created"] = "0001-01-01T00:00:00Z"
+    return c
+
+
+@pytest.mark.parametrize("label, sde, status", [
+    ("2023-11-14T22:13:20Z", 1700000000, "pass"),
+    ("2023-11-14T22:13:20Z", None, "pass"),
+    ("2020-01-01T00:00:00Z", 1700000000, "fail"),
+    (None, 1700000000, "fail"),
+])
+def test_a_stripped_creation_time_is_read_from_the_label(label, sde, status):
+    c = kaniko_like(FULL, label)
+    if label is None:
+        c["config"]["Labels"].pop("org.opencontainers.image.created", None)
+    check = next(x for x in evaluate("r", RAW, c, VerifyPolicy(platforms=["linux/amd64"]), source_date_epoch=sde).checks
+                 if x.rule == "created")
+    assert check.status == status, check.detail

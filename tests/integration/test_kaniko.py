@@ -1,0 +1,416 @@
+"""The kaniko executor, for real, on the Job `aurora build --engine kaniko --emit-job` writes.
+
+The executor (Chainguard's maintained fork, built from the Go module proxy) runs in an image laid
+out as upstream's, with the Job's own args, env and mounts, the context delivered as the Job's
+README says, and the credentials where the Secret mounts them. It pushes to a loopback registry
+with TLS (a CA made here) and basic auth. Besides the Job, the runner adds only: host networking
+(the registry is on loopback) and the test CA as one more file in the executor's cert folder (a
+cluster with a private CA mounts it the same way). No --insecure flag is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aurora.deploy.kaniko_job import CONTEXT_IMAGE, EXECUTOR_IMAGE
+from aurora.engines.kaniko import failure_reason
+from tests.conftest import require_tool
+from tests.integration.conftest import SDE, aurora, sh
+from tests.integration.kaniko import (
+    JobRunner,
+    aurora_in_container,
+    build_image,
+    executor_binary,
+    file_owners,
+    repacked,
+    run_executor_dir,
+    stage_aurora_bundle,
+    stage_executor_image,
+    uploads_to,
+)
+from tests.integration.registry import Registry
+
+pytestmark = pytest.mark.integration
+USER, PASSWORD = "kaniko", "push-secret-22"
+OFFLINE_CONTEXT_IMAGE = "localhost/aurora/debian:12"  # stands in for busybox: sh, tar, sha256sum
+
+
+@pytest.fixture(scope="session")
+def kaniko_executor(tools):
+    require_tool("buildah", "podman", "skopeo", "docker-registry")
+    return executor_binary()
+
+
+@pytest.fixture(scope="session")
+def kaniko_executor_image(kaniko_executor, tmp_path_factory):
+    """scratch + /kaniko/executor + the CA bundle, as upstream lays it out; a unique tag, removed after."""
+    tag = f"localhost/aurora-test/kaniko-executor:{uuid.uuid4().hex[:10]}"
+    build_image(stage_executor_image(tmp_path_factory.mktemp("executor-image"), kaniko_executor), tag)
+    yield tag
+    sh("buildah", "rmi", "-f", tag, check=False)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, offline_bases):
+    reg = Registry(tmp_path_factory.mktemp("kaniko-registry"), tls=True, users={USER: PASSWORD}).start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="module")
+def reg_opts(registry, tmp_path_factory) -> list[str]:
+    """skopeo/aurora flags for the test registry: its CA and the credentials."""
+    folder = tmp_path_factory.mktemp("kaniko-client")
+    certs = folder / "certs"
+    certs.mkdir()
+    shutil.copy2(registry.ca, certs / "ca.crt")
+    return ["--cert-dir", str(certs), "--authfile", str(registry.authfile(folder, USER, PASSWORD))]
+
+
+def skopeo(*args: str, opts: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    return sh("skopeo", *args[:1], *opts, *args[1:], timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def pinned_bases(registry, reg_opts) -> dict[str, str]:
+    """The offline bases, copied to the registry and pinned by digest: kaniko pulls its bases from
+    a registry, never from this machine's storage."""
+    dest_opts = ["--dest-cert-dir", reg_opts[1], "--dest-authfile", reg_opts[3]]
+    out = {}
+    for role, ref in (("jdk", "jdk:17"), ("node", "node:18"), ("runtime", "runtime:12")):
+        target = f"docker://{registry.host}/aurora/{ref}"
+        sh("skopeo", "copy", "--quiet", *dest_opts, f"containers-storage:localhost/aurora/{ref}", target, timeout=900)
+        digest = skopeo("inspect", "--format", "{{.Digest}}", target, opts=reg_opts).stdout.strip()
+        out[role] = f"{registry.host}/aurora/{ref.split(':')[0]}@{digest}"
+    return out
+
+
+def commit(app: Path, message: str) -> None:
+    git = ["git", "-C", str(app), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    env = {**os.environ, "GIT_COMMITTER_DATE": f"@{SDE}", "GIT_AUTHOR_DATE": f"@{SDE}"}
+    subprocess.run([*git, "add", "-A"], check=True, capture_output=True, env=env)
+    subprocess.run([*git, "commit", "-qm", message], check=True, capture_output=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def kaniko_app(demo_app, pinned_bases, tmp_path_factory) -> Path:
+    """The demo (whatever back end it has), with its bases named in the registry."""
+    app = tmp_path_factory.mktemp("kaniko-app") / "zero-demo"
+    shutil.copytree(demo_app, app, symlinks=True, ignore=shutil.ignore_patterns(".aurora"))
+    toml = app / "aurora.toml"
+    text = re.sub(r'(?m)^bases\s*=.*\n', "", toml.read_text())
+    assert "[bases]" not in text, "the demo's aurora.toml has a [bases] table: merge it here"
+    text += '\n[bases]\nset = "offline"\n' + "".join(f'{k} = "{v}"\n' for k, v in pinned_bases.items())
+    toml.write_text(text)
+    commit(app, "bases from the registry")
+    return app
+
+
+def emit(app: Path, out: Path, tag: str, cache_repo: str) -> subprocess.CompletedProcess:
+    return aurora("build", "-C", str(app), "--engine", "kaniko", "--emit-job", "-o", str(out), "--tag", tag,
+                  "--cache-repo", cache_repo)
+
+
+def filled_secret(job_dir: Path, registry: Registry, password: str = PASSWORD) -> dict:
+    """The Secret template aurora wrote, filled in as its comment says."""
+    (secret,) = list(yaml.safe_load_all((job_dir / "registry-secret.template.yaml").read_text()))
+    token = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    key = ".dockerconfigjson"
+    assert registry.host in secret["stringData"][key]
+    secret["stringData"][key] = secret["stringData"][key].replace("REPLACE_WITH_BASE64_USER_COLON_TOKEN", token)
+    return secret
+
+
+def runner(job_dir: Path, image: str, registry: Registry, workdir: Path, secrets: list[dict] | None = None,
+           job: dict | None = None) -> JobRunner:
+    kw = dict(images={EXECUTOR_IMAGE: image, CONTEXT_IMAGE: OFFLINE_CONTEXT_IMAGE},
+              secrets=[filled_secret(job_dir, registry)] if secrets is None else secrets,
+              workdir=workdir,
+              extra=("--network", "host", "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro"))
+    if job is not None:
+        return JobRunner(job, **kw)
+    return JobRunner.from_file(job_dir / "job.yaml", **kw)
+
+
+def image_lines(run) -> list[str]:
+    """The termination message's IMAGE:TAG@DIGEST lines but the cache layers' (kaniko writes one
+    for each cache push too; those name the cache repository)."""
+    return [line for line in run.termination_message.splitlines() if "/cache-" not in line.split("@")[0]]
+
+
+def pushed_digest(run) -> str:
+    (line,) = image_lines(run)
+    return line.rsplit("@", 1)[1]
+
+
+def manifest(ref: str, reg_opts: list[str]) -> dict:
+    return json.loads(skopeo("inspect", "--raw", f"docker://{ref}", opts=reg_opts).stdout)
+
+
+@pytest.fixture(scope="module")
+def first_build(kaniko_app, kaniko_executor_image, registry, reg_opts, tmp_path_factory):
+    tag = f"{registry.host}/zero/kaniko-demo:1"
+    job_dir = tmp_path_factory.mktemp("job-1")
+    emit(kaniko_app, job_dir, tag, f"{registry.host}/cache-a")
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path_factory.mktemp("pod-1")).run(job_dir / "context.tar.gz")
+    assert run.init_rc == 0, run.init_log
+    assert run.rc == 0, run.log[-4000:]
+    return tag, job_dir, run
+
+
+def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts, registry):
+    tag, job_dir, run = first_build
+    digest = skopeo("inspect", "--format", "{{.Digest}}", f"docker://{tag}", opts=reg_opts).stdout.strip()
+    assert image_lines(run) == [f"{tag}@{digest}"]  # the Job's termination message
+    assert f"Pushed {tag.rsplit(':', 1)[0]}@{digest}" in run.log
+    assert "context.tar.gz: OK" in run.init_log  # the init container checked the tarball's sha256
+    # Exactly the Job's args went to the executor, after its image.
+    (container,) = yaml.safe_load((job_dir / "job.yaml").read_text())["spec"]["template"]["spec"]["containers"]
+    assert run.argv[-len(container["args"]):] == container["args"]
+    assert not any(a.startswith("--insecure") or a.startswith("--skip-tls") for a in run.argv)
+
+
+def test_aurora_verify_passes_on_the_pushed_image(first_build, kaniko_app, reg_opts):
+    tag, _, _ = first_build
+    out = aurora("verify", f"docker://{tag}", "-C", str(kaniko_app), *reg_opts, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("PASS") and "created" in line and "stripped" in line for line in lines)
+    assert any(line.startswith("PASS") and "base annotations" in line for line in lines)
+
+
+def test_the_pushed_image_serves_the_demo(first_build, kaniko_app, reg_opts):
+    tag, _, _ = first_build
+    local = f"localhost/aurora-test/kaniko-pulled:{uuid.uuid4().hex[:8]}"
+    src_opts = ["--src-cert-dir", reg_opts[1], "--src-authfile", reg_opts[3]]
+    sh("skopeo", "copy", "--quiet", *src_opts, f"docker://{tag}", f"containers-storage:{local}", timeout=900)
+    try:
+        out = aurora("smoke", local, "-C", str(kaniko_app), check=False, timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+        # kaniko's COPY keeps the context's owners: root's, as buildah gives (not the init
+        # container's user, 65534, nor whoever staged the files).
+        owners = file_owners(local, ("app/lib/", "app/conf/", "app/app.jar", "etc/passwd", "app/aurora/"))
+        assert owners and set(owners.values()) == {(0, 0)}, owners
+    finally:
+        sh("podman", "rmi", "-f", local, check=False)
+
+
+# On the runtime base: small, bash (no coreutils): the RUN writes its files with builtins.
+SMALL_CONTAINERFILE = """FROM {base}
+COPY data/ /data/
+RUN ["bash", "-c", "echo made > /data/stamp && echo \\"$(< /data/hello.txt)\\" > /data/copied.txt"]
+"""
+
+
+def test_cold_runs_of_a_small_context_give_the_same_digest(pinned_bases, kaniko_executor_image, registry, reg_opts,
+                                                           tmp_path):
+    """Two cold runs (no cache) of a small build whose RUN writes files: their times (a different
+    now each run) are stripped by --reproducible, so both runs push one image; a third run
+    without --reproducible pushes another (the check can fail)."""
+    digests = []
+    for n, reproducible in ((1, True), (2, True), (3, False)):
+        ctx = tmp_path / f"ctx-{n}"
+        (ctx / "data").mkdir(parents=True)
+        (ctx / "data" / "hello.txt").write_text("hello\n")
+        (ctx / "Containerfile").write_text(SMALL_CONTAINERFILE.format(base=pinned_bases["runtime"]))
+        tag = f"{registry.host}/zero/kaniko-small:{n}"
+        proc = run_executor_dir(kaniko_executor_image, ctx, registry, reg_opts, tag, tmp_path / f"out-{n}",
+                                reproducible=reproducible)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "Found cached layer" not in proc.stderr + proc.stdout
+        digests.append((tmp_path / f"out-{n}" / "digest").read_text().strip())
+    assert digests[0].startswith("sha256:") and digests[0] == digests[1]
+    assert digests[2] != digests[0]
+
+
+# -- aurora build --engine kaniko --push, run in the executor's container -------------------
+
+@pytest.fixture(scope="session")
+def aurora_executor_image(kaniko_executor, tmp_path_factory):
+    """The executor image with aurora in /kaniko/aurora, as a CI job in the executor image has it."""
+    folder = tmp_path_factory.mktemp("aurora-executor")
+    bundle = stage_aurora_bundle(folder / "bundle")
+    tag = f"localhost/aurora-test/kaniko-aurora:{uuid.uuid4().hex[:10]}"
+    build_image(stage_executor_image(folder / "image", kaniko_executor, {"aurora": bundle}), tag)
+    yield tag
+    sh("buildah", "rmi", "-f", tag, check=False)
+
+
+def test_aurora_build_push_in_the_executor_container(first_build, kaniko_app, aurora_executor_image, registry,
+                                                     reg_opts, tmp_path):
+    """The second executor run of the demo (one cold build per session: the suite's time), started
+    another way, on the same context tarball bytes: the same digest as the Job's (--reproducible).
+    It runs on the cache the Job filled: the RUN layers come from it (but for those of a stage on
+    an earlier stage, whose key changes: app-modules.sh runs again); every COPY layer, the config
+    and the manifest are made again. The small cold runs below prove that fresh files lose their
+    times."""
+    tag = f"{registry.host}/zero/kaniko-cli:1"
+    # The Job's cache repository, warm: the RUN layers are the Job's; the rest is made here.
+    proc = aurora_in_container(aurora_executor_image, kaniko_app, registry, tmp_path / "out", "--tag", tag,
+                               "--cache-repo", f"{registry.host}/cache-a", authfile=Path(reg_opts[3]))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    digest = skopeo("inspect", "--format", "{{.Digest}}", f"docker://{tag}", opts=reg_opts).stdout.strip()
+    assert proc.stdout.strip() == f"{tag}@{digest}"
+    assert (tmp_path / "out" / "digest").read_text().strip() == digest
+    # The same plan as the Job's: the same image, whichever way the executor was started.
+    job_digest = pushed_digest(first_build[2])
+    job_ref = f"{registry.host}/zero/kaniko-demo@{job_digest}"
+    if digest != job_digest:
+        for ref in (f"docker://{tag}", f"docker://{job_ref}"):
+            print(ref, skopeo("inspect", "--config", ref, opts=reg_opts).stdout)
+            print(skopeo("inspect", "--raw", ref, opts=reg_opts).stdout)
+        print(proc.stderr[-6000:])
+    assert digest == job_digest
+    assert not any((kaniko_app / ".aurora").glob("context-*"))  # the staged context is gone
+
+
+def test_aurora_build_push_without_credentials_fails_with_the_reason(kaniko_app, aurora_executor_image, registry,
+                                                                     tmp_path):
+    proc = aurora_in_container(aurora_executor_image, kaniko_app, registry, tmp_path / "out",
+                               "--tag", f"{registry.host}/zero/kaniko-cli:nocreds")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "error: the kaniko executor failed" in proc.stderr
+    error = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    assert "UNAUTHORIZED" in error or "authentication required" in error, error
+    assert proc.stdout.strip() == "" and not (tmp_path / "out" / "digest").exists()  # no digest claimed
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_registry_that_refuses_the_push(kaniko_app, aurora_executor_image, registry, reg_opts, tmp_path):
+    registry.stop()
+    registry.readonly = True
+    registry.start()
+    try:
+        proc = aurora_in_container(aurora_executor_image, kaniko_app, registry, tmp_path / "out",
+                                   "--tag", f"{registry.host}/zero/kaniko-cli:refused",
+                                   "--cache-repo", f"{registry.host}/cache-a", authfile=Path(reg_opts[3]))
+    finally:
+        registry.stop()
+        registry.readonly = False
+        registry.start()
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    error = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    assert "the kaniko executor failed" in error and ("read-only" in error or "UNSUPPORTED" in error
+                                                      or "405" in error or "503" in error), error
+    assert proc.stdout.strip() == "" and not (tmp_path / "out" / "digest").exists()
+
+
+# -- bad input on the Job path ---------------------------------------------------------------
+
+def test_a_tarball_other_than_the_jobs_never_reaches_the_executor(first_build, kaniko_executor_image, registry,
+                                                                  tmp_path):
+    """The init container checks the sha256 aurora wrote into the Job: the executor never starts."""
+    _, job_dir, _ = first_build
+    other = tmp_path / "other.tar.gz"
+    other.write_bytes(gzip.compress((job_dir / "context.tar.gz").read_bytes() + b"\0" * 1024, mtime=0))
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod").run(other)
+    assert run.init_rc != 0 and run.rc is None
+    assert "FAILED" in run.init_log  # sha256sum's word for it, before the executor unpacks anything
+    assert image_lines(run) == []
+
+
+def test_a_context_that_does_not_match_the_containerfile(first_build, kaniko_executor_image, registry, tmp_path):
+    _, job_dir, _ = first_build
+    # The first stage's first COPY source: the executor stops there, before building anything.
+    tarball, job = repacked(job_dir, tmp_path / "repack", "frontend-deps")
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", job=job).run(tarball)
+    assert run.init_rc == 0, run.init_log
+    assert run.rc == 1, run.log[-3000:]
+    assert "frontend-deps" in failure_reason(run.log), failure_reason(run.log)
+    assert image_lines(run) == []  # no digest claimed
+
+
+def test_the_secret_template_applied_unedited(first_build, kaniko_executor_image, registry, tmp_path):
+    _, job_dir, _ = first_build
+    (template,) = list(yaml.safe_load_all((job_dir / "registry-secret.template.yaml").read_text()))
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", secrets=[template]).run(
+        job_dir / "context.tar.gz")
+    assert run.rc == 1, run.log[-3000:]
+    reason = failure_reason(run.log)
+    assert "push permission" in reason or "base64" in reason or "UNAUTHORIZED" in reason, reason
+    assert image_lines(run) == []
+
+
+def test_a_job_without_the_registry_secret(first_build, kaniko_executor_image, registry, tmp_path):
+    _, job_dir, _ = first_build
+    job = yaml.safe_load((job_dir / "job.yaml").read_text())
+    pod = job["spec"]["template"]["spec"]
+    pod["volumes"] = [v for v in pod["volumes"] if "secret" not in v]
+    pod["containers"][0]["volumeMounts"] = [m for m in pod["containers"][0]["volumeMounts"]
+                                            if m["name"] == "workspace"]
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", secrets=[], job=job).run(
+        job_dir / "context.tar.gz")
+    assert run.rc == 1, run.log[-3000:]
+    assert "UNAUTHORIZED" in failure_reason(run.log) or "authentication required" in failure_reason(run.log)
+    assert image_lines(run) == []
+
+
+# -- last: these change the app or add images ------------------------------------------------
+
+def test_kaniko_and_buildah_images_of_the_same_plan(first_build, demo_image, registry, reg_opts, capsys):
+    """Sizes, layers and labels side by side (docs/kaniko.md has the figures of a run)."""
+    tag, _, _ = first_build
+    buildah_ref = f"{registry.host}/zero/buildah-demo:1"
+    sh("buildah", "push", "--quiet", *reg_opts, demo_image.image, f"docker://{buildah_ref}", timeout=900)
+    rows = {}
+    for engine, ref in (("kaniko", tag), ("buildah", buildah_ref)):
+        m = manifest(ref, reg_opts)
+        cfg = json.loads(skopeo("inspect", "--config", f"docker://{ref}", opts=reg_opts).stdout)
+        rows[engine] = {
+            "layers": [layer["size"] for layer in m["layers"]],
+            "compressed": sum(layer["size"] for layer in m["layers"]),
+            "labels": cfg["config"]["Labels"],
+            "created": cfg["created"],
+            "mediaType": m.get("mediaType"),
+            "annotations": sorted(m.get("annotations") or {}),
+            "history": [h.get("created_by", "")[:70] for h in cfg.get("history", []) if not h.get("empty_layer")],
+        }
+    with capsys.disabled():
+        print("\nkaniko vs buildah:", json.dumps(rows, indent=1))
+    k, b = rows["kaniko"], rows["buildah"]
+    # kaniko adds one layer: WORKDIR /app makes the folder in a layer of its own (buildah folds
+    # it into the next one). Every other instruction gives a layer in both.
+    assert len(k["layers"]) == len(b["layers"]) + 1
+    assert sorted(k["layers"])[0] < 1024  # that folder layer
+    # Same labels but for the commit they were built from (the kaniko app has its bases in the registry).
+    differ = {key for key in set(k["labels"]) | set(b["labels"]) if k["labels"].get(key) != b["labels"].get(key)}
+    assert differ <= {"org.opencontainers.image.revision", "org.opencontainers.image.version"}, differ
+    assert abs(k["compressed"] - b["compressed"]) < 0.15 * b["compressed"]
+
+
+def test_a_code_change_pushes_only_the_changed_layer(first_build, kaniko_app, kaniko_executor_image, registry,
+                                                     reg_opts, tmp_path):
+    tag, _, _ = first_build
+    before = manifest(tag, reg_opts)
+    # A back-end code change: app.jar alone changes (its entries get another date).
+    subprocess.run(["sh", str(kaniko_app / "backend" / "build.sh")], check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": str(int(SDE) + 86400)})
+    # target/ is not committed: the revision, and so the labels, stay as they were.
+    new_tag = f"{registry.host}/zero/kaniko-demo:2"
+    job_dir = tmp_path / "job"
+    emit(kaniko_app, job_dir, new_tag, f"{registry.host}/cache-a")
+    since = registry.log.stat().st_size
+    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod").run(job_dir / "context.tar.gz")
+    assert run.rc == 0, run.log[-4000:]
+    assert "Found cached layer" in run.log or "Using caching version" in run.log
+    after = manifest(new_tag, reg_opts)
+    old = [layer["digest"] for layer in before["layers"]]
+    new = [layer["digest"] for layer in after["layers"]]
+    assert len(new) == len(old)
+    changed = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+    assert len(changed) == 1, changed
+    # The only blobs sent to the image's repository: that layer and the config.
+    sent = uploads_to(registry, "zero/kaniko-demo", since)
+    assert len(sent) == 2, sent
+    assert after["config"]["digest"] != before["config"]["digest"]
