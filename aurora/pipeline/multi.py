@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -148,28 +149,45 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
 
     def lead_log(line: str) -> None:
         if not shared.is_set() and shared_stages_done(line):
-            step(f"{order[0]}: the shared stages are built; {', '.join(order[1:])} start(s) beside it")
+            if order[1:]:
+                step(f"{order[0]}: the shared stages are built; {', '.join(order[1:])} start(s) beside it")
             shared.set()
         log(line)
 
+    # The first failure is the one said: a failed buildah removes the working containers made
+    # since it started (bud.remove_new_containers), which can fail the build beside it too.
+    errors: list[tuple[float, BaseException]] = []
+
+    def failure(exc: BaseException) -> None:
+        errors.append((time.monotonic(), exc))
+        failed.set()
+
     def follow(platform: str) -> PlatformImage | None:
         shared.wait()
-        return None if failed.is_set() else one(platform, log)
+        if failed.is_set():
+            return None
+        try:
+            return one(platform, log)
+        except BaseException as exc:
+            failure(exc)
+            return None
 
+    done: dict[str, PlatformImage] = {}
     with ThreadPoolExecutor(max_workers=max(1, len(order) - 1)) as pool:
         followers = [pool.submit(follow, p) for p in order[1:]]
         try:
             lead = one(order[0], lead_log)
-        except BaseException:
-            failed.set()
-            raise
+            done[lead.platform] = lead
+        except BaseException as exc:
+            failure(exc)
         finally:
             shared.set()  # a lead that built nothing (all cached) or failed: the others go now
-        done = {lead.platform: lead}
         for future in followers:
             image = future.result()
             if image is not None:
                 done[image.platform] = image
+    if errors:
+        raise min(errors, key=lambda e: e[0])[1]
     images = [done[p] for p in plan.platforms]
     ids = tuple(i.built.id for i in images)
     for tag in plan.tags:
