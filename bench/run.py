@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import payload as payload_mod
 from bench import peer_stats, sh, startup, stats
+from bench import multiarch as multiarch_mod
 from bench import peers as peers_mod
 from bench import web as web_mod
 from bench.registry import Registry
@@ -68,7 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=0, help="also build each cold pair with --jobs N on both sides "
                    "(aurora build --jobs, buildah bud --jobs): parallel stages, measured on the baseline too")
     p.add_argument("--sections", default="main,peers", help="comma-separated: main (aurora vs plain buildah and "
-                   "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change)")
+                   "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change), "
+                   "multiarch (two platforms against one, and a code change's push: bench/multiarch.py, own results files)")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
     p.add_argument("--startup-runs", type=int, help="start-ups of the demo image per variant, without and with CDS"
                    " (default 7, or 3 with --quick; 0: none)")
@@ -86,7 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.sections = [x.strip() for x in args.sections.split(",") if x.strip()]
     for x in args.sections:
-        if x not in ("main", "peers"):
+        if x not in ("main", "peers", "multiarch"):
             p.error(f"unknown section {x!r}")
     for w in args.workloads:
         if w not in ("demo", "scaled"):
@@ -413,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         say("run as root: the bench mounts images (buildah mount) and chroots into them")
         return 2
+    if "multiarch" in args.sections:
+        rc = multiarch_mod.main((["--quick"] if args.quick else ["--reps", str(args.reps)]) + ["--out", args.out])
+        args.sections = [x for x in args.sections if x != "multiarch"]
+        if not args.sections:
+            return rc
     signal.signal(signal.SIGTERM, _terminate)
     t_start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="aurora-bench-", dir="/var/tmp"))

@@ -5,11 +5,20 @@ Containerfile, same digest). Each foreign platform's Containerfile starts every 
 runs something ``--platform=BUILD-PLATFORM`` (those stages are the build platform's ones again,
 so the layer cache serves them); its final stages only copy onto the target's runtime base.
 Everything that could stop the build is checked first.
+
+The platforms' builds overlap: the first (the build platform's, when it is asked for) runs the
+stages every platform shares; each other platform's build starts as soon as those are committed
+(the first build's ``java`` stage starts), so its shared stages come from the layer cache and its
+own jlink runs beside the first one's instead of after it.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from aurora.engines import capabilities
@@ -92,6 +101,15 @@ def check(plan: Plan, engine: Engine, name: str) -> None:
                              hint=f"a foreign platform's stages may only copy; run steps in --platform={target.build_platform} stages")
 
 
+# The first stage after the shared ones (front end, web layer, source back end, JDK modules):
+# once a build prints it, they are committed and the layer cache serves them to the others.
+_AFTER_SHARED = re.compile(r"STEP 1/\d+: FROM \S+ AS java\s*$")
+
+
+def shared_stages_done(line: str) -> bool:
+    return _AFTER_SHARED.search(line) is not None
+
+
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
           step: Callable[[str], None]) -> tuple[Plan, MultiBuilt]:
     """Every platform's image, then one index per tag listing them."""
@@ -102,20 +120,75 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
     engine = engines(name)
     check(plan, engine, name)
     native = build_platform()
-    images = []
-    for platform in plan.platforms:
+    # The build platform's image leads (it is the one-platform build); the others follow it.
+    order = sorted(plan.platforms, key=lambda p: p != native)
+    lock = threading.Lock()
+    shared = threading.Event()
+    failed = threading.Event()
+
+    def say(out: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+        def said(line: str) -> None:
+            with lock:
+                out(prefix + line)
+        return said
+
+    def one(platform: str, out: Callable[[str], None]) -> PlatformImage:
         target: Target | None = next((t for t in plan.targets if t.platform == platform), None)
         arch = platform.split("/")[1]
         p_plan = replace(plan, tags=platform_tags(plan, arch))
+        p_step, p_log = say(step, ""), say(out, f"[{arch}] ")
         if target is None:
-            step(f"{platform}: the build platform's image, as a single-platform build makes it")
-            built = build_plan(p_plan, opts, engine, name, log, step)
+            p_step(f"{platform}: the build platform's image, as a single-platform build makes it")
+            built = build_plan(p_plan, opts, engine, name, p_log, p_step)
         else:
-            step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
-                 f" the {platform} stages only copy onto {target.runtime}")
-            built = build_plan(p_plan, opts, PlatformEngine(engine, platform), name, log, step, target)  # type: ignore[arg-type]
-            step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
-        images.append(PlatformImage(platform, built))
+            p_step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
+                   f" the {platform} stages only copy onto {target.runtime}")
+            built = build_plan(p_plan, opts, PlatformEngine(engine, platform), name, p_log, p_step, target)  # type: ignore[arg-type]
+            p_step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
+        return PlatformImage(platform, built)
+
+    def lead_log(line: str) -> None:
+        if not shared.is_set() and shared_stages_done(line):
+            if order[1:]:
+                step(f"{order[0]}: the shared stages are built; {', '.join(order[1:])} start(s) beside it")
+            shared.set()
+        log(line)
+
+    # The first failure is the one said: a failed buildah removes the working containers made
+    # since it started (bud.remove_new_containers), which can fail the build beside it too.
+    errors: list[tuple[float, BaseException]] = []
+
+    def failure(exc: BaseException) -> None:
+        errors.append((time.monotonic(), exc))
+        failed.set()
+
+    def follow(platform: str) -> PlatformImage | None:
+        shared.wait()
+        if failed.is_set():
+            return None
+        try:
+            return one(platform, log)
+        except BaseException as exc:
+            failure(exc)
+            return None
+
+    done: dict[str, PlatformImage] = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(order) - 1)) as pool:
+        followers = [pool.submit(follow, p) for p in order[1:]]
+        try:
+            lead = one(order[0], lead_log)
+            done[lead.platform] = lead
+        except BaseException as exc:
+            failure(exc)
+        finally:
+            shared.set()  # a lead that built nothing (all cached) or failed: the others go now
+        for future in followers:
+            image = future.result()
+            if image is not None:
+                done[image.platform] = image
+    if errors:
+        raise min(errors, key=lambda e: e[0])[1]
+    images = [done[p] for p in plan.platforms]
     ids = tuple(i.built.id for i in images)
     for tag in plan.tags:
         engine.make_index(tag, ids)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from aurora.engines.buildah import bud_argv
 from aurora.engines.protocol import BuildRequest
 from aurora.errors import ConfigError, UsageError
 from aurora.pipeline import offline, offline_arch, platforms
-from aurora.pipeline.multi import is_multi, platform_tags
+from aurora.pipeline.multi import is_multi, platform_tags, shared_stages_done
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import render
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
@@ -89,6 +89,38 @@ def test_the_foreign_containerfile_runs_everything_on_the_build_platform(tmp_pat
     assert "RUN --mount=type=bind,from=jmods,source=/jmods,target=/jmods [" in text
     assert '"jlink", "/jmods"]' in text
     assert "apt-get" not in text
+
+
+def _stages_before_java(text: str) -> list[str]:
+    """Each stage before the java stage, its FROM without --platform, and its other lines."""
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            if line.endswith(" AS java"):
+                return ["\n".join(s) for s in stages]
+            stages.append([line.replace("--platform=linux/amd64 ", "")])
+        elif stages and line.strip() and not line.startswith("#"):
+            stages[-1].append(line)
+    raise AssertionError("no java stage")
+
+
+def test_the_stages_a_foreign_build_waits_for_are_the_native_builds_own(tmp_path):
+    # A foreign platform's build starts when the native build's java stage starts
+    # (multi.shared_stages_done): what comes before it there must be the native stages, unchanged
+    # but for --platform, so the layer cache serves them (the target's bases are only FROMs).
+    plan, target = _foreign(tmp_path)
+    native = _stages_before_java(render(plan)["Containerfile"])
+    foreign = _stages_before_java(render(plan, target=target)["Containerfile"])
+    assert foreign[:2] == ["FROM localhost/aurora/jmods:17-arm64 AS jmods",
+                           "FROM localhost/aurora/runtime:12-arm64 AS target-runtime"]
+    assert foreign[2:] == native and any(s.endswith(" AS modules") or " AS modules\n" in s for s in native)
+
+
+def test_the_line_that_says_the_shared_stages_are_built():
+    assert shared_stages_done("  [4/7] STEP 1/4: FROM localhost/aurora/jdk:17 AS java")
+    assert shared_stages_done("[6/9] STEP 1/4: FROM localhost/aurora/jdk:17 AS java\n")
+    assert not shared_stages_done("[5/7] STEP 1/3: FROM " + "e" * 64 + " AS app")
+    assert not shared_stages_done("[3/7] STEP 4/4: RUN [\"sh\", \"/aurora/lib-modules.sh\"] AS java-ish")
 
 
 def test_the_native_containerfile_is_untouched_and_would_need_emulation_abroad(tmp_path):
