@@ -58,9 +58,16 @@ def test_a_build_secret_never_reaches_the_image(demo_app, offline_bases, tmp_pat
         sh("buildah", "rmi", tag, check=False)
 
 
+def _default_sigint() -> None:
+    # A suite started as a background job of a non-interactive shell (`cmd &`) inherits SIGINT
+    # ignored, and so would aurora: give it the default disposition a terminal's Ctrl-C meets.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(args: list[str], sig: int, when: str, timeout: float = 300) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "aurora", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "SOURCE_DATE_EPOCH": SDE}, start_new_session=True)
+                            text=True, env={**os.environ, "SOURCE_DATE_EPOCH": SDE}, start_new_session=True,
+                            preexec_fn=_default_sigint)
     seen = []
 
     def read():
