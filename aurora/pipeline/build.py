@@ -300,9 +300,9 @@ def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str,
           step: Callable[[str], None], *, top_only: bool) -> Staged:
     """Check the bases, write the context, and compute its cache keys (the app.jar-only one
     when the engine can build on an earlier build's stage images)."""
-    digests = check_bases(plan, engine)
     step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
-    context.stage(plan, files, ctx)  # the app's own mistakes (exit 2) are said first
+    context.stage(plan, files, ctx)  # the app's own mistakes (exit 2) are said first, before the bases'
+    digests = check_bases(plan, engine)
     check_runtime_format(plan, name)
     metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
     snap = buildcache.snapshot(ctx)
