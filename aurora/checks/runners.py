@@ -19,21 +19,29 @@ from aurora.host import runner
 from aurora.host.dockerapi import DockerConnection
 
 
+def _state_of(container: str) -> tuple[bool, int | None]:
+    out = runner.run(["podman", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", container],
+                     check=False, merge_stderr=False)
+    if out.returncode != 0:
+        return False, None
+    running, code = out.output.split()
+    return running == "true", int(code)
+
+
+def _logs_of(container: str) -> str:
+    return runner.run(["podman", "logs", container], check=False).output
+
+
 class _PodmanContainer:
     """State, logs and stop of one podman container, shared by the podman runners."""
 
     container = ""
 
     def state(self) -> tuple[bool, int | None]:
-        out = runner.run(["podman", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", self.container],
-                         check=False, merge_stderr=False)
-        if out.returncode != 0:
-            return False, None
-        running, code = out.output.split()
-        return running == "true", int(code)
+        return _state_of(self.container)
 
     def logs(self) -> str:
-        return runner.run(["podman", "logs", self.container], check=False).output
+        return _logs_of(self.container)
 
     def stop(self, grace: int) -> int | None:
         runner.run(["podman", "stop", "-t", str(grace), self.container], check=False)
@@ -111,7 +119,7 @@ class KubePlay(_PodmanContainer):
         runner.run([*play, str(self.file)])
 
     def node_logs(self, node: kube_smoke.Node) -> str:
-        return runner.run(["podman", "logs", node.container], check=False).output
+        return _logs_of(node.container)
 
     def logs(self) -> str:
         if len(self.nodes) == 1:
@@ -121,11 +129,7 @@ class KubePlay(_PodmanContainer):
     def stop(self, grace: int) -> int | None:
         """Every node at once (podman stops them in parallel); the first non-zero exit code."""
         runner.run(["podman", "stop", "-t", str(grace), *(n.container for n in self.nodes)], check=False)
-        codes = []
-        for n in self.nodes:
-            self.container = n.container
-            codes.append(self.state()[1])
-        self.container = self.nodes[0].container
+        codes = [_state_of(n.container)[1] for n in self.nodes]
         return next((c for c in codes if c != 0), codes[0])
 
     def cleanup(self) -> None:

@@ -122,8 +122,6 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, str, str]:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
 
 
-_get = http_get
-
 
 def _request(url: str, headers: dict[str, str], timeout: float = 5) -> tuple[int, dict[str, str], str]:
     """(status, headers with lower-case names, body) of a GET with ``headers``."""
@@ -215,8 +213,8 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
                 last = f"the container exited (status {code}) before it was ready"
                 break
             try:
-                web = _get(base + "/", timeout=2)[0]
-                api = _get(base + probe, timeout=2)[0]
+                web = http_get(base + "/", timeout=2)[0]
+                api = http_get(base + probe, timeout=2)[0]
                 if web == 200 and (api == 200 if expect.health else api not in (502, 503, 504)):
                     ready = True
                     break
@@ -230,7 +228,7 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
             return report
 
         t = time.monotonic()
-        status, ctype, index = _get(base + "/")
+        status, ctype, index = http_get(base + "/")
         record("index", status == 200 and "text/html" in ctype and "<html" in index.lower(),
                t, f"GET / → {status} {ctype.split(';')[0]}")
 
@@ -284,7 +282,7 @@ def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120
 
         t = time.monotonic()
         path = expect.health or expect.api_prefix + "/"
-        status, ctype, body = _get(base + path)
+        status, ctype, body = http_get(base + path)
         if expect.health:
             first = body.strip().splitlines()[0][:60] if body.strip() else ""
             record("api health", status == 200, t, f"GET {path} through the web port → {status} {first}")

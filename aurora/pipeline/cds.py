@@ -60,12 +60,13 @@ def launch(dist: Path, jar: str, lib: str, conf: str) -> CdsLaunch:
     app_jar = dist / jar
     attrs = jarinfo.read_manifest(app_jar)  # read before: _check_app_jar has vouched for it
     jars = jarinfo.class_path_jars(attrs)
+    on_disk = {entry: dist / lib / entry.split("/", 1)[1] for entry in jars}  # lib/x.jar -> the file
     entries: dict[str, frozenset[str]] = {}
-    for entry in jars:
+    for entry, path in on_disk.items():
         try:
-            entries[entry] = jarinfo.entries(dist / lib / entry.split("/", 1)[1])
+            entries[entry] = jarinfo.entries(path)
         except jarinfo.JarError as exc:
-            raise ConfigError(f"{CONFIG_NAME}: backend -> cds: {dist / lib / entry.split('/', 1)[1]}: {exc}",
+            raise ConfigError(f"{CONFIG_NAME}: backend -> cds: {path}: {exc}",
                               hint="rebuild the back end: every jar on app.jar's Class-Path must be a jar") from None
     found = shadowed(entries, jarinfo.entries(app_jar), _conf_files(dist / conf))
     if found:
@@ -73,7 +74,7 @@ def launch(dist: Path, jar: str, lib: str, conf: str) -> CdsLaunch:
         where = dist / conf / name if was == "conf/" else app_jar
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ConfigError(
-            f"{CONFIG_NAME}: backend -> cds: {name} is in {where} and in {dist / lib / jar_entry.split('/', 1)[1]}{more}:"
+            f"{CONFIG_NAME}: backend -> cds: {name} is in {where} and in {on_disk[jar_entry]}{more}:"
             f" with cds = true the back end starts with lib/ before {was} on its class path (the archive needs"
             f" that order), so the jar's {name} would be used instead",
             hint=f"rename or remove one of the two copies of {name}, or set cds = false")

@@ -124,7 +124,6 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
     order = sorted(plan.platforms, key=lambda p: p != native)
     lock = threading.Lock()
     shared = threading.Event()
-    failed = threading.Event()
 
     def say(out: Callable[[str], None], prefix: str) -> Callable[[str], None]:
         def said(line: str) -> None:
@@ -160,11 +159,10 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
 
     def failure(exc: BaseException) -> None:
         errors.append((time.monotonic(), exc))
-        failed.set()
 
     def follow(platform: str) -> PlatformImage | None:
         shared.wait()
-        if failed.is_set():
+        if errors:  # a build has failed already: start no other
             return None
         try:
             return one(platform, log)
