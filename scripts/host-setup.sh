@@ -8,7 +8,8 @@ packages=(buildah podman skopeo runc crun fuse-overlayfs uidmap slirp4netns
           docker-registry mmdebstrap apache2-utils catatonit openssl procps containerd openjdk-17-jdk-headless
           maven mariadb-server qemu-user-static   # mariadb: the database tests (tests/integration/test_database.py); qemu: the arm64 image's runtime, user mode
           python3-venv git curl ca-certificates shellcheck patchelf
-          chromium)  # the browser test (tests/integration/test_browser.py), driven by Playwright
+          chromium   # the browser test (tests/integration/test_browser.py), driven by Playwright
+          etcd-server containernetworking-plugins iptables conntrack iproute2)  # the one-node Kubernetes of the kube tests (tests/integration/kubenode.py)
 # node and npm for the workflow linter: Debian's, unless the machine already has a Node.js.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

@@ -6,6 +6,8 @@
 #               (Debian 12's podman and skopeo are built with sigstore disabled)
 #   kaniko-executor-VERSION  the kaniko executor the kaniko tests run in its own container
 #               (scripts/kaniko-executor.sh: the module and version tests/tools/kaniko/go.mod pins)
+#   kube-VERSION/  Kubernetes and CoreDNS for the one-node cluster of the kube tests
+#               (scripts/kube-node.sh: the versions tests/tools/kube and tests/tools/coredns pin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${AURORA_TEST_BIN:-$HOME/.cache/aurora-tests/bin}"
@@ -25,4 +27,5 @@ if [ ! -x "$bin/policypull" ] || ! cmp -s "$stamp" <(cat tests/tools/policypull/
   cat tests/tools/policypull/go.sum tests/tools/policypull/main.go > "$stamp"
 fi
 AURORA_TEST_BIN="$bin" bash scripts/kaniko-executor.sh >/dev/null
+AURORA_TEST_BIN="$bin" bash scripts/kube-node.sh >/dev/null
 echo "$bin"
