@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import err, handles_errors, step
-from aurora.cli.options import AuthFile, CertDir, JsonFlag, TlsVerify, registry_options
+from aurora.cli.options import AuthFile, CertDir, JsonFlag, Kubeconfig, KubeContext, TlsVerify, registry_options
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -103,9 +103,17 @@ def smoke(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the app to answer.")] = 120,
     grace: Annotated[int, typer.Option("--grace", help="Seconds the app gets to stop after SIGTERM.")] = 10,
     error_pattern: Annotated[Optional[str], typer.Option("--error-pattern", help="Regex that marks an error line in the start-up log.")] = None,
+    cluster: Annotated[bool, typer.Option("--cluster", help="Check the app `aurora deploy` put on a cluster instead: every ready Pod, each through a port-forward (implied by --kubeconfig / --context).")] = False,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="With --cluster: the app's namespace (default: [kube] namespace, then the context's).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run the image on a loopback port, check it serves and stops cleanly, then remove it."""
+    """Run the image on a loopback port, check it serves and stops cleanly, then remove it
+    (or, with --cluster, check every Pod of the app deployed on a cluster)."""
+    if cluster or kubeconfig is not None or context is not None:
+        return _smoke_cluster(app_dir or Path("."), kubeconfig, context, namespace, timeout, error_pattern, as_json,
+                              conflicting=ref is not None or kube_mode or engine != "podman")
     import contextlib
     import re
     import tempfile
@@ -185,6 +193,55 @@ def smoke(
             err("the end of the container's log (back end and web server):" if report.logs_from == "the container"
                 else f"the failing node's log ({report.logs_from}; back end and web server):")
             err("\n".join("  " + line for line in report.logs_tail.splitlines()))
+        raise typer.Exit(1)
+
+
+def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, namespace: str | None,
+                   timeout: float, error_pattern: str | None, as_json: bool, conflicting: bool) -> None:
+    """`smoke --cluster`: the checks for every ready Pod of the app, each through a port-forward."""
+    import re
+
+    from aurora import config as config_mod
+    from aurora.checks import smoke as sm
+    from aurora.checks.cluster_smoke import ClusterPod, ready_pods
+    from aurora.errors import AuroraError, UsageError
+    from aurora.host import git as gitinfo
+    from aurora.host.kubeapi import KubeApi
+    from aurora.pipeline.plan import make_plan
+
+    if conflicting:
+        raise UsageError("--cluster checks the deployed Pods: it takes no IMAGE, --kube or --engine")
+    if error_pattern is not None:
+        try:
+            re.compile(error_pattern)
+        except re.error as exc:
+            raise UsageError(f"--error-pattern: not a regular expression: {exc}") from None
+    cfg = config_mod.load(app_dir)
+    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
+    expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
+                             plan.websocket, tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
+    reports = []
+    with KubeApi(kubeconfig, context) as api:
+        ns = namespace or cfg.kube.namespace or api.namespace
+        pods = ready_pods(api, ns, plan.name)
+        if not pods:
+            raise AuroraError(f"no ready Pod of {plan.name} in {api.context}/{ns}",
+                              hint="deploy it first: aurora deploy")
+        for pod in pods:
+            step(f"pod {pod}")
+            reports.append(sm.smoke(ClusterPod(api, ns, pod, plan.web_port), pod, expect, timeout=timeout,
+                                    error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step))
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            print(f"{'PASS' if r.ok else 'FAIL'}  {r.image} ({r.mode})")
+    failed = [r for r in reports if not r.ok]
+    for r in failed[:1]:
+        if r.logs_tail:
+            err(f"the end of {r.image}'s log:")
+            err("\n".join("  " + line for line in r.logs_tail.splitlines()))
+    if failed:
         raise typer.Exit(1)
 
 

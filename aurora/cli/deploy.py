@@ -1,4 +1,5 @@
-"""The deployment commands: kube (Kubernetes YAML) and ci github (a release workflow)."""
+"""The deployment commands: kube (Kubernetes YAML), deploy / undeploy (to a cluster) and ci github
+(a release workflow)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import handles_errors, step
-from aurora.cli.options import AppDir
+from aurora.cli.options import AppDir, Kubeconfig, KubeContext
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -29,6 +30,34 @@ def kube(
 ) -> None:
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
+    from aurora.deploy import kube as kube_mod
+    from aurora.deploy.pod import Target
+
+    plan, cfg, opts, objs = _objects(app_dir, image, digest_file, target, layout, namespace, replicas)
+    clustered = kube_mod.cluster_plan(plan, cfg, opts)
+    if clustered is not None and opts.target == Target.PODMAN:
+        members = kube_mod.podman_cluster(plan, cfg, opts)
+        step(f"Vert.x cluster: {clustered.manager} (member list {', '.join(ip for _, ip in members.members)},"
+             f" from {clustered.origin}); play the Pods with: {members.play_command()}")
+    elif clustered is not None:
+        step(f"Vert.x cluster: {clustered.manager} ({clustered.discovery} discovery, from {clustered.origin});"
+              f" headless Service {clustered.service}")
+        for note in clustered.notes:
+            step(f"note: {note}")
+    if db_secret_template is not None:
+        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
+        db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
+        step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
+    if out is None:
+        sys.stdout.write(kube_mod.dump(objs))
+    else:
+        for path in kube_mod.write(objs, out):
+            print(path)
+
+
+def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target: str, layout: str,
+             namespace: str | None, replicas: int | None):
+    """The app's plan, config, options and its `aurora kube` objects."""
     from dataclasses import replace
 
     from aurora import config as config_mod
@@ -53,26 +82,92 @@ def kube(
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
     opts = replace(chosen, image=ref)
-    objs = kube_mod.objects(plan, cfg, opts)
-    clustered = kube_mod.cluster_plan(plan, cfg, opts)
-    if clustered is not None and opts.target == Target.PODMAN:
-        members = kube_mod.podman_cluster(plan, cfg, opts)
-        step(f"Vert.x cluster: {clustered.manager} (member list {', '.join(ip for _, ip in members.members)},"
-             f" from {clustered.origin}); play the Pods with: {members.play_command()}")
-    elif clustered is not None:
-        step(f"Vert.x cluster: {clustered.manager} ({clustered.discovery} discovery, from {clustered.origin});"
-              f" headless Service {clustered.service}")
-        for note in clustered.notes:
-            step(f"note: {note}")
-    if db_secret_template is not None:
-        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
-        db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
-        step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
-    if out is None:
-        sys.stdout.write(kube_mod.dump(objs))
+    return plan, cfg, opts, kube_mod.objects(plan, cfg, opts)
+
+
+@handles_errors
+def deploy(
+    app_dir: AppDir = Path("."),
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
+    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace (default: [kube] namespace, then the context's); created when missing.")] = None,
+    replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
+    filename: Annotated[Optional[Path], typer.Option("-f", "--filename", help="Apply these objects (a file or folder of `aurora kube` YAML, perhaps edited) instead of the app's.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the rollout.")] = 300,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Let the API server validate and admit every object (server-side dry run); change nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Also delete what aurora applied earlier for this app that is no longer among the objects.")] = False,
+) -> None:
+    """Apply the `aurora kube` objects to a cluster (server-side apply, field manager aurora), wait
+    for the rollout, and say why when it fails."""
+    from aurora.deploy import apply as apply_mod
+    from aurora.errors import UsageError
+    from aurora.host.kubeapi import KubeApi
+
+    if timeout <= 0:
+        raise UsageError(f"--timeout {timeout:g}: give a number of seconds above 0")
+    if filename is not None:
+        objs = _read_objects(filename)
     else:
-        for path in kube_mod.write(objs, out):
-            print(path)
+        objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[3]
+    instance = apply_mod.instance_of(objs)
+    deployments = [o["metadata"]["name"] for o in objs if o["kind"] == "Deployment"]
+    with KubeApi(kubeconfig, context) as api:
+        ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
+        step(f"deploying {instance} to context {api.context} ({api.server}), namespace {ns}")
+        outcome = apply_mod.apply(api, objs, ns, dry_run=dry_run, step=step)
+        if prune:
+            apply_mod.remove(api, ns, instance, keep=set(outcome.applied), dry_run=dry_run, step=step)
+        if dry_run:
+            print(f"PASS  the API server accepted {len(outcome.applied)} object(s) for {instance} (dry run: nothing changed)")
+            return
+        seconds = sum(apply_mod.wait(api, name, ns, instance, timeout=timeout, step=step) for name in deployments)
+    print(f"PASS  {instance} deployed to {api.context}/{ns}: " +
+          (f"Deployment {', '.join(deployments)} available after {seconds:.1f}s" if deployments else "no Deployment to wait for"))
+
+
+def _read_objects(path: Path) -> list[dict]:
+    """The objects of a YAML file, or of every *.yaml / *.yml in a folder (not a kustomization.yaml)."""
+    import yaml
+
+    from aurora.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"-f {path}: no such file or folder")
+    paths = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.stem != "kustomization") \
+        if path.is_dir() else [path]
+    objs = []
+    for p in paths:
+        try:
+            objs += [d for d in yaml.safe_load_all(p.read_text(encoding="utf-8")) if d]
+        except yaml.YAMLError as exc:
+            raise UsageError(f"-f {p}: not YAML: {exc}") from None
+    bad = [str(o)[:60] for o in objs if not isinstance(o, dict) or "kind" not in o or not (o.get("metadata") or {}).get("name")]
+    if bad or not objs:
+        raise UsageError(f"-f {path}: not Kubernetes objects" + (f" ({bad[0]})" if bad else " (none found)"))
+    return objs
+
+
+@handles_errors
+def undeploy(
+    app_dir: AppDir = Path("."),
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace (default: [kube] namespace, then the context's).")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+) -> None:
+    """Delete from the cluster what `aurora deploy` applied for the app (found by its labels)."""
+    from aurora.deploy import apply as apply_mod
+    from aurora.host.kubeapi import KubeApi
+
+    objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[3]
+    instance = apply_mod.instance_of(objs)
+    with KubeApi(kubeconfig, context) as api:
+        ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
+        removed = apply_mod.remove(api, ns, instance, dry_run=dry_run, step=step)
+    print(f"{'would delete' if dry_run else 'deleted'} {len(removed)} object(s) of {instance} in {api.context}/{ns}")
 
 
 @handles_errors

@@ -32,3 +32,7 @@ def registry_options(authfile: Path | None, cert_dir: Path | None, tls_verify: b
 def write_digest(path: Path | None, digest: str) -> None:
     if path is not None:
         path.write_text(digest + "\n")
+
+
+Kubeconfig = Annotated[Optional[Path], typer.Option("--kubeconfig", help="The kubeconfig (default: $KUBECONFIG, then ~/.kube/config).")]
+KubeContext = Annotated[Optional[str], typer.Option("--context", help="The kubeconfig context (default: its current context).")]

@@ -18,8 +18,9 @@ ROOMS = ("host", "config", "engines", "pipeline", "supply", "deploy", "checks", 
 # Modules at the package's top that every room may use: errors, choices, image references, resources.
 FOUNDATION = ("aurora", "aurora.errors", "aurora.choices", "aurora.refs", "aurora.resources", "aurora._release")
 # Imports inside a function, allowed only where they keep `aurora --help` fast: the commands
-# import the pipeline when they run, and the Docker SDK (an optional extra) is imported on use.
-LAZY_OK = ("aurora.cli", "aurora.host.dockerapi")
+# import the pipeline when they run, and the Docker SDK (an optional extra) and the Kubernetes client
+# are imported on use.
+LAZY_OK = ("aurora.cli", "aurora.host.dockerapi", "aurora.host.kubeapi")
 
 
 @dataclass(frozen=True)
