@@ -67,11 +67,12 @@ def resolve(name: str, server: str) -> str:
     return socket.inet_ntoa(answer[-4:])
 
 
-def test_deploy_smoke_undeploy(demo_image, kube_node, demo_app, demo_ref):
+def test_deploy_smoke_undeploy(demo_image, kube_node, demo_app, demo_ref, tmp_path):
     """The demo's objects are admitted under enforced `restricted`, the Deployment becomes
     Available, the Service answers on its ClusterIP, smoke passes on every replica through a
-    port-forward; a rollout to an image that cannot be pulled fails with the reason within its
-    timeout and leaves the previous ReplicaSet serving; undeploy removes what deploy applied."""
+    port-forward; --prune deletes what is no longer among the objects; a rollout to an image that
+    cannot be pulled fails with the reason within its timeout and leaves the previous ReplicaSet
+    serving; undeploy removes what deploy applied."""
     ns = "aurora-demo"
     dry, _ = deploy(kube_node, demo_app, "--image", demo_ref, "-n", ns, "--dry-run")
     assert dry.returncode == 1 and "does not exist" in dry.stderr, dry.stderr  # nothing to validate in yet
@@ -95,6 +96,13 @@ def test_deploy_smoke_undeploy(demo_image, kube_node, demo_app, demo_ref):
     print(f"smoke: {time.monotonic() - start:.1f}s")
     assert smoke.returncode == 0, smoke.stderr
     assert smoke.stdout.count("PASS  zero-demo-") == 2, smoke.stdout
+
+    folder = tmp_path / "yaml"
+    aurora("kube", "-C", str(demo_app), "--image", demo_ref, "--replicas", "2", "-o", str(folder))
+    (folder / "networkpolicy-zero-demo.yaml").unlink()
+    pruned, _ = deploy(kube_node, demo_app, "-f", str(folder), "-n", ns, "--prune", "--timeout", "60")
+    assert pruned.returncode == 0 and "NetworkPolicy/zero-demo: deleted" in pruned.stderr, pruned.stderr
+    assert kube_node.kubectl("-n", ns, "get", "networkpolicies", "-o", "name").stdout.strip() == ""
 
     bad, took = deploy(kube_node, demo_app, "--image", demo_ref.split("@")[0] + "@" + MISSING, "-n", ns,
                        "--replicas", "2", "--timeout", "120")
@@ -137,9 +145,9 @@ def test_failing_readiness_probe_is_reported(kube_node, demo_app, demo_ref, tmp_
     """A readiness probe that never passes: exit 1 when --timeout runs out, with the probe's answer."""
     folder = edited(kube_node, demo_app, demo_ref, tmp_path / "yaml",
                     lambda c: c["readinessProbe"]["httpGet"].update({"path": "/api/aurora-no-such-path"}))
-    proc, took = deploy(kube_node, demo_app, "-f", str(folder), "-n", "aurora-unready", "--timeout", "90")
+    proc, took = deploy(kube_node, demo_app, "-f", str(folder), "-n", "aurora-unready", "--timeout", "60")
     print(f"failing readiness probe: {took:.1f}s")
-    assert proc.returncode == 1 and took < 110, proc.stderr
-    assert "not available within 90s" in proc.stderr
+    assert proc.returncode == 1 and took < 80, proc.stderr
+    assert "not available within 60s" in proc.stderr
     assert "Readiness probe failed: HTTP probe failed with statuscode: 404" in proc.stderr, proc.stderr
 
