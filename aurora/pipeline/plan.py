@@ -18,12 +18,14 @@ from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
+from aurora.host.jarshape import Shape
 from aurora.pipeline import bases as base_sets
 from aurora.pipeline import cds
 from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
+from aurora.pipeline.shapes import describe, dist_shape
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
@@ -70,6 +72,7 @@ class BackendPlan:
     java: int
     jlink: bool
     modules: tuple[str, ...]
+    shape: Shape | None = None  # dist mode, a jar not in Zero's layout: brought to it when staged
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ def make_plan(
         notes.append(sde_note)
 
     backend = _backend(config, app_dir)
+    if backend.shape is not None:
+        notes.append(describe(backend.shape))
     extras = plan_extras(config, app_dir)
     if extras.agents:  # -javaagent first: an agent must see the classes the other options load
         backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
@@ -305,6 +310,9 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
     assert b.dist is not None
     dist = _need_dir(app_dir, b.dist, "backend -> dist", "dist folder",
                      "build the back end first (mvn package), or use backend.source with a build command")
+    shape = dist_shape(b, app_dir, dist)
+    if shape is not None:
+        return replace(backend_plan("dist", dist, shape.jar.name), shape=shape)
     jars = sorted(p.name for p in dist.glob(b.jar) if p.is_file())
     if not jars:
         raise ConfigError(
@@ -317,7 +325,6 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
             hint="name the application jar exactly",
         )
     lib = _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
-    _need_dir(dist, b.conf, "backend -> conf", "configuration folder", "Zero's dist holds app.jar, lib/ and conf/")
     _check_app_jar(dist / jars[0], lib)
     return backend_plan("dist", dist, jars[0])
 
