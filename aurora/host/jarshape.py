@@ -109,18 +109,16 @@ def _own_entries(fat: Path, names: frozenset[str], main: str, verticle: str | No
     thin = [dist / f"original-{fat.name}"] + [dist / (stem.removesuffix(s) + ".jar") for s in ("-all", "-fat", "-shadow", "-runner") if stem.endswith(s)]
     for jar in thin:
         if jar.is_file():
-            own = jarinfo.entries(jar) & names
-            return tuple(sorted(own)), f"the app's classes are those of {jar.name}"
+            return tuple(sorted(jarinfo.entries(jar) & names)), f"the app's classes are those of {jar.name}"
     classes = dist / "classes"
     if classes.is_dir():
-        own = {p.relative_to(classes).as_posix() for p in classes.rglob("*") if p.is_file()} & names
-        if own:
-            return tuple(sorted(own)), f"the app's classes are those of {classes.name}/ beside the jar"
+        in_classes = {p.relative_to(classes).as_posix() for p in classes.rglob("*") if p.is_file()} & names
+        if in_classes:
+            return tuple(sorted(in_classes)), f"the app's classes are those of {classes.name}/ beside the jar"
     cls = verticle if main in pomfacts.LAUNCHERS and verticle else main
     package = "/".join(cls.split(".")[:-1][:2])
     if package and not package.startswith(("io/vertx", "java")):
-        own = {n for n in names if n.startswith(package + "/")}
-        return tuple(sorted(own)), f"the app's classes told apart by their package {package}/ (no original jar or classes/ beside it)"
+        return tuple(sorted(n for n in names if n.startswith(package + "/"))), f"the app's classes told apart by their package {package}/ (no original jar or classes/ beside it)"
     return (), f"cannot tell the app's classes apart from the libraries' ({cls}): every code change uploads the whole fat jar"
 
 

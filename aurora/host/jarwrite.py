@@ -82,7 +82,7 @@ def _original_attrs(jar: Path) -> list[tuple[str, str]]:
         except KeyError:
             return []
     attrs = jarinfo.parse_manifest(text)
-    names = {}
+    names: dict[str, str] = {}
     for line in text.replace("\r\n", "\n").split("\n"):
         if line and not line.startswith(" ") and ":" in line:
             names.setdefault(line.split(":", 1)[0].strip().lower(), line.split(":", 1)[0].strip())
