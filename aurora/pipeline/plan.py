@@ -25,7 +25,7 @@ from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
-from aurora.pipeline.shapes import describe, dist_shape
+from aurora.pipeline.shapes import describe, dist_shape, source_main
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
@@ -73,6 +73,8 @@ class BackendPlan:
     jlink: bool
     modules: tuple[str, ...]
     shape: Shape | None = None  # dist mode, a jar not in Zero's layout: brought to it when staged
+    main: str | None = None  # source mode: the main class from backend.main or the pom, if any
+    verticle: str | None = None  # source mode: Vert.x's Main-Verticle from the pom, if any
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,8 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
         src = _need_dir(app_dir, b.source, "backend -> source", "source folder",
                         "point backend.source at the back end's sources")
         _check_build_file(src, b.build)
-        return backend_plan("source", src, b.jar)
+        main, verticle = source_main(b, src)
+        return replace(backend_plan("source", src, b.jar), main=main, verticle=verticle)
 
     assert b.dist is not None
     dist = _need_dir(app_dir, b.dist, "backend -> dist", "dist folder",

@@ -12,8 +12,10 @@ from pathlib import Path
 from aurora.config import CONFIG_NAME
 from aurora.config.app import Backend
 from aurora.errors import ConfigError
-from aurora.host import jarinfo, jarshape
+from aurora.host import jarinfo, jarshape, pomfacts
 
+# Plugins whose main class ends up in the jar's own manifest.
+MANIFEST_WRITERS = ("maven-jar-plugin", "maven-shade-plugin", "vertx-maven-plugin", "maven-assembly-plugin")
 KIND_NAMES = {"thin": "a jar and its dependencies", "fat": "a fat jar", "gradle": "Gradle's installDist layout"}
 
 
@@ -49,3 +51,16 @@ def describe(shape: jarshape.Shape) -> str:
     """One line for the build's notes: what the back end is and where its main class came from."""
     line = f"back end: {KIND_NAMES[shape.kind]} ({shape.jar.name}), main class {shape.main} from {shape.main_from}"
     return line + (f"; {shape.note}" if shape.note else "")
+
+
+def source_main(b: Backend, src: Path) -> tuple[str | None, str | None]:
+    """Source mode: the main class (and Vert.x main verticle) the build's jar gets when its
+    manifest names none: backend.main, else the pom of the module that leaves the jar."""
+    module = (src / b.output).parent
+    pom = module / "pom.xml" if (module / "pom.xml").is_file() else src / "pom.xml"
+    facts = pomfacts.read(pom) if pom.is_file() else None
+    if b.main:
+        return b.main, facts.verticle if facts else None
+    if facts is None or facts.main is None or any(p in facts.main_from for p in MANIFEST_WRITERS):
+        return None, None  # none, or one the build writes into the jar's manifest itself
+    return facts.main, facts.verticle
