@@ -24,7 +24,9 @@ from aurora.host import jarinfo, pomfacts
 
 DEPS_FOLDERS = ("lib", "dependency", "libs")
 _CLASSPATH = re.compile(r"^CLASSPATH=(.*)$", re.M)
-_MAIN_AFTER_CP = re.compile(r'-classpath\s+"[^"\n]*CLASSPATH[^"\n]*"\s*(?:\\\s*)?\s+([A-Za-z_$][\w$.]*)')
+# The main class follows the class path in Gradle's start scripts: `-classpath "$CLASSPATH" \`
+# (Gradle 7+) or `-classpath "\"$CLASSPATH\""` (older), then the class, maybe on the next line.
+_MAIN_AFTER_CP = re.compile(r'-classpath\s+"(?:\\"|[^"\n])*CLASSPATH(?:\\"|[^"\n])*"[\s\\]+([A-Za-z_$][\w$.]*)')
 
 
 class ShapeError(Exception):
