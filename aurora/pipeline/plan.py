@@ -25,7 +25,7 @@ from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
 from aurora.pipeline.labels import OCI, is_public_url, label_notes
-from aurora.pipeline.shapes import describe, dist_shape, source_main
+from aurora.pipeline.shapes import KIND_NAMES, describe, dist_shape, source_main
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
@@ -144,6 +144,9 @@ def make_plan(
     if extras.agents:  # -javaagent first: an agent must see the classes the other options load
         backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
                           modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
+    if extras.cds and backend.shape is not None:
+        raise ConfigError(f"{CONFIG_NAME}: backend -> cds: not available for {KIND_NAMES[backend.shape.kind]} yet",
+                          hint="set cds = false, or lay the back end out as Zero's dist (app.jar with a Class-Path, lib/, conf/)")
     if extras.cds:
         notes.append(CDS_NOTE)
         if backend.mode == "dist":
