@@ -47,7 +47,11 @@ if [ -z "$deps" ]; then
     fail "${jarfile##*/} has no Class-Path and $dist holds no $lib/ or dependency/ folder: add 'dependency:copy-dependencies -DincludeScope=runtime' to backend.build (Maven gathers the runtime dependencies into target/dependency)"
   fi
 fi
-[ -n "$deps" ] && cp "$deps"/*.jar "$out/lib/"
+if [ -n "$deps" ]; then
+  for f in "$deps"/*.jar; do
+    if [ -f "$f" ]; then cp "$f" "$out/lib/"; fi
+  done
+fi
 {
   [ -z "$has_main" ] && echo "Main-Class: $main"
   [ -z "$has_main" ] && [ -n "$verticle" ] && echo "Main-Verticle: $verticle"
