@@ -90,12 +90,12 @@ def _original_attrs(jar: Path) -> list[tuple[str, str]]:
 
 
 def stage(shape: Shape, dest: Path) -> list[str]:
-    """Write ``dest``/app.jar, ``dest``/lib/ and ``dest``/conf/ for ``shape``; the names in lib/."""
+    """Write ``dest``/app.jar and ``dest``/lib/ for ``shape`` (conf/ is the caller's: it copies
+    folders with its own checks); the names in lib/, in class-path order."""
     lib = dest / "lib"
     lib.mkdir(parents=True, exist_ok=True)
-    (dest / "conf").mkdir(exist_ok=True)
-    if shape.conf is not None:
-        shutil.copytree(shape.conf, dest / "conf", dirs_exist_ok=True)
+    for folder in (dest, lib):
+        folder.chmod(0o755)  # whatever the umask: the image's modes are fixed
     names: list[str] = []
     for dep in shape.deps:
         shutil.copyfile(dep, lib / dep.name)

@@ -75,6 +75,10 @@ def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
         for src in (be.shape.jar, *be.shape.deps):
             _resolve(src, root)  # a link out of the app folder is refused here too
         jarwrite.stage(be.shape, dest / "backend")
+        if be.shape.conf is not None:
+            _copy_tree(be.shape.conf, dest / "backend" / "conf", root, skip=())
+        else:
+            (dest / "backend" / "conf").mkdir(mode=0o755)
     elif be.mode == "dist":
         _copy_file(be.path / be.jar, dest / "backend" / "app.jar", root)
         _copy_tree(be.path / be.lib, dest / "backend" / "lib", root, skip=())
