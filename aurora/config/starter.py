@@ -316,7 +316,9 @@ def missing(f: Findings) -> list[str]:
     """What init looked for and did not find (the written file says what to set instead)."""
     out = []
     if not (f.backend_dist or f.backend_source):
-        out.append("no back end found (a jar with a Main-Class beside lib/ and conf/, or a pom.xml): set [backend] dist or source")
+        out.append("no back end found (a built one: Zero's dist, a jar beside its dependencies, a fat jar, Gradle's"
+                   " build/install/<name>; or a pom.xml): build it (mvn package, gradle installDist) and run init again,"
+                   " or set [backend] dist or source")
     if not (f.frontend_source or f.frontend_prebuilt):
         out.append("no front end found (package.json, or build/ or dist/ with index.html): set [frontend] source or prebuilt")
     return out
