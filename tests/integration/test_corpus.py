@@ -226,3 +226,14 @@ def test_init_writes_what_build_accepts_for_each_shape_without_maven_in_the_imag
         assert "Traceback" not in out.stderr
         assert (tmp_path / f"{name}-ctx" / "backend" / "app.jar").is_file()
 
+
+
+def test_a_shaded_app_built_from_sources_is_layered_by_mavens_dependency_list(built, registry, offline_bases, tmp_path):
+    """No target/ yet: init proposes the in-image Maven build, which gathers the runtime
+    dependencies; shade's original jar (the app's classes) becomes app.jar."""
+    app = tmp_path / "shade-source"
+    shutil.copytree(CORPUS / "shade", app)
+    result = package(app, registry, lambda a: None, "hello from shade")
+    written = (app / "aurora.toml").read_text()
+    assert 'source = "."' in written and "dependency:copy-dependencies -DincludeScope=runtime" in written
+    assert_one_small_layer(result)

@@ -4,7 +4,8 @@
 #   JAR may be a glob (e.g. *.jar) and must match exactly one jar in DIST (shade's original-*.jar,
 #   sources and javadoc jars left out). Zero's layout (a Class-Path naming lib/) is taken as it
 #   is; a jar without a Class-Path gets its dependencies from LIB or Maven's dependency/ and a
-#   manifest naming them (and MAIN, VERTICLE when it has no Main-Class); a fat jar goes as it is.
+#   manifest naming them (and MAIN, VERTICLE when it has no Main-Class); a fat jar beside
+#   dependency/ is replaced by the app's own classes, else it goes as it is.
 set -eu
 dist=$1 jar=$2 lib=$3 conf=$4 out=$5 main=${6:-} verticle=${7:-}
 fail() { echo "aurora: $*" >&2; exit 1; }
@@ -39,9 +40,28 @@ if [ -n "$(attr Class-Path || true)" ]; then  # Zero's layout: its lib/ as it is
   cp -R "$deps/." "$out/lib/"
   exit 0
 fi
+fat=""
+jar tf "$out/app.jar" | grep -q '^io/vertx/core/' && fat=yes
+if [ -n "$fat" ] && [ -n "$deps" ]; then
+  # A fat jar with Maven's dependency list beside it: app.jar gets the app's own classes (shade's
+  # original jar, or classes/), lib/ the dependencies, so a code change uploads about the classes.
+  if [ -f "$dist/original-${jarfile##*/}" ]; then
+    cp "$dist/original-${jarfile##*/}" "$out/app.jar"
+    fat=""
+  elif [ -d "$dist/classes" ]; then
+    rm "$out/app.jar" && jar --create --file "$out/app.jar" -C "$dist/classes" .
+    fat=""
+  else
+    deps=""  # cannot tell the app's classes apart: the fat jar alone
+  fi
+  if [ -z "$fat" ]; then  # the fat jar's launch attributes on the app's jar
+    main=${has_main:-$main} verticle=$(attr Main-Verticle || true) has_main=""
+    verticle=${verticle:-${7:-}}
+  fi
+fi
 if [ -z "$deps" ]; then
-  if jar tf "$out/app.jar" | grep -q '^io/vertx/core/'; then
-    echo "aurora: ${jarfile##*/} is a fat jar: it goes as it is, and every code change uploads all of it" >&2
+  if [ -n "$fat" ]; then
+    echo "aurora: ${jarfile##*/} is a fat jar and neither shade's original jar nor classes/ is beside it: it goes as it is, and every code change uploads all of it" >&2
     [ -n "$has_main" ] && exit 0
   else
     fail "${jarfile##*/} has no Class-Path and $dist holds no $lib/ or dependency/ folder: add 'dependency:copy-dependencies -DincludeScope=runtime' to backend.build (Maven gathers the runtime dependencies into target/dependency)"
