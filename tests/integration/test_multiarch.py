@@ -187,12 +187,12 @@ def test_verify_checks_the_platforms_the_index_offers(pushed, tmp_path):
     both = tmp_path / "both.toml"
     both.write_text('[verify]\nplatforms = ["linux/amd64", "linux/arm64"]\nlabels = []\n')
     out = json.loads(aurora("verify", ref, "--no-tls-verify", "--policy", str(both), "--json", check=False).stdout)
-    check = {c["rule"]: c for c in out["checks"]}["platforms"]
+    check = {c["name"]: c for c in out["checks"]}["platforms"]
     assert check["status"] == "pass", check
     more = tmp_path / "more.toml"
     more.write_text('[verify]\nplatforms = ["linux/amd64", "linux/arm64", "linux/s390x"]\nlabels = []\n')
     result = aurora("verify", ref, "--no-tls-verify", "--policy", str(more), "--json", check=False)
-    check = {c["rule"]: c for c in json.loads(result.stdout)["checks"]}["platforms"]
+    check = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["platforms"]
     assert result.returncode == 1 and check["status"] == "fail"
     assert "linux/s390x" in check["detail"]
 

@@ -51,7 +51,7 @@ def test_verify_passes_on_the_pushed_demo(pushed_demo, demo_app):
     report = json.loads(out.stdout)
     failed = [c for c in report["checks"] if c["status"] == "fail"]
     assert out.returncode == 0 and report["ok"], failed
-    rules = {c["rule"]: c["status"] for c in report["checks"]}
+    rules = {c["name"]: c["status"] for c in report["checks"]}
     for rule in ("manifest", "config", "platforms", "labels", "non-root user", "exposed ports",
                  "entrypoint", "no secrets in env", "layers", "size", "created", "base annotations"):
         assert rules[rule] == "pass", rule
@@ -64,7 +64,7 @@ def test_verify_reads_every_transport(pushed_demo, demo_image, tmp_path):
     for ref in (f"oci-archive:{archive}", f"oci:{tmp_path / 'layout'}", f"containers-storage:{demo_image.image}"):
         out = aurora("verify", ref, "--json", check=False)
         report = json.loads(out.stdout)
-        assert {c["rule"]: c["status"] for c in report["checks"]}["non-root user"] == "pass", ref
+        assert {c["name"]: c["status"] for c in report["checks"]}["non-root user"] == "pass", ref
 
 
 def test_verify_fails_on_a_root_image_without_labels(registry, offline_bases, tmp_path):
