@@ -20,7 +20,6 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.integration.conftest import aurora, free_port, http_get, sh
-from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -44,13 +43,6 @@ def arm64_bases(offline_bases):
         aurora("base", "build", "--arch", "arm64", timeout=1800)
     return {"runtime": "localhost/aurora/runtime:12-arm64", "jmods": "localhost/aurora/jmods:17-arm64"}
 
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, tools):
-    require_tool("docker-registry", "skopeo")
-    reg = Registry(tmp_path_factory.mktemp("registry")).start()
-    yield reg
-    reg.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,11 @@ import uuid
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.integration.conftest import SDE, aurora, sh
 from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, tools):
-    require_tool("docker-registry", "skopeo")
-    reg = Registry(tmp_path_factory.mktemp("registry")).start()
-    yield reg
-    reg.stop()
 
 
 @pytest.fixture(scope="module")
