@@ -143,7 +143,7 @@ def test_wrong_password_names_the_registry(tmp_path_factory, demo_image):
         # REGISTRY_AUTH_FILE is honoured the same way.
         env_ok = aurora("verify", f"{reg.host}/zero/demo:1", "--no-tls-verify", "--json", check=False,
                         env={"REGISTRY_AUTH_FILE": str(good)})
-        assert json.loads(env_ok.stdout)["digest"].startswith("sha256:")
+        assert json.loads(env_ok.stdout)["facts"]["digest"].startswith("sha256:")
     finally:
         reg.stop()
 
