@@ -148,30 +148,34 @@ def find(dist: Path, jar: Path | None, *, lib: str, conf: str, root: Path, main:
     if start and jar.parent == dist / "lib":
         order = [dist / "lib" / n for n in start[0] if n != jar.name and (dist / "lib" / n).is_file()]
         rest = sorted(p for p in (dist / "lib").glob("*.jar") if p != jar and p not in order)
-        return Shape("gradle", jar, tuple(order + rest), conf_dir, found[0], found[1], found[2])
+        return _checked(Shape("gradle", jar, tuple(order + rest), conf_dir, found[0], found[1], found[2]), names)
     deps = deps_folder(dist, lib)
     if is_fat(names):
         own, note = _own_entries(jar, names, found[0], found[2])
-        return Shape("fat", jar, (), conf_dir, found[0], found[1], found[2], own, note)
+        return _checked(Shape("fat", jar, (), conf_dir, found[0], found[1], found[2], own, note), names)
     if deps is None:
         raise ShapeError(
             f"{jar.name} holds only the app's classes, and {dist} has no folder of its dependencies ({', '.join(DEPS_FOLDERS)})",
             "gather them: mvn dependency:copy-dependencies -DincludeScope=runtime (into target/dependency), or build a fat jar",
         )
-    return Shape("thin", jar, tuple(sorted(deps.glob("*.jar"))), conf_dir, found[0], found[1], found[2])
+    return _checked(Shape("thin", jar, tuple(sorted(deps.glob("*.jar"))), conf_dir, found[0], found[1], found[2]), names)
 
 
-def is_zero(dist: Path, jar: Path, lib: str, conf: str) -> bool:
-    """Zero's own layout: lib/ and conf/ beside a jar whose manifest names the main class and
-    whose Class-Path lib/ holds (the image starts it as it is)."""
-    if not ((dist / lib).is_dir() and (dist / conf).is_dir()):
-        return False
+def _checked(shape: Shape, names: frozenset[str]) -> Shape:
+    """The main class must be in the app's jar or one of its dependencies: a typo would
+    otherwise surface only as the image's ClassNotFoundException."""
+    wanted = shape.main.replace(".", "/") + ".class"
+    if wanted in names or any(wanted in _entries_or_none(dep) for dep in shape.deps):
+        return shape
+    raise ShapeError(f"main class {shape.main} (from {shape.main_from}) is in neither {shape.jar.name} nor its dependencies",
+                     "set backend.main to a class the jar holds (its package and name, e.g. com.example.Main)")
+
+
+def _entries_or_none(jar: Path) -> frozenset[str]:
     try:
-        attrs = jarinfo.read_manifest(jar)
+        return jarinfo.entries(jar)
     except jarinfo.JarError:
-        return False
-    cp = jarinfo.class_path_jars(attrs)
-    return bool(attrs.get("main-class", "").strip()) and bool(cp) and not jarinfo.missing_from_lib(cp, dist / lib)
+        return frozenset()
 
 
 def main_jars(folder: Path) -> list[str]:

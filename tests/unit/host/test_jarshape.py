@@ -153,3 +153,10 @@ def test_the_module_with_the_main_class_is_found(tmp_path):
     src.write_text("public class Main { public static void main(String[] a) {} }")
     module, _facts = pomfacts.main_module(tmp_path)
     assert module == "server"
+
+
+def test_a_main_class_the_jars_do_not_hold_is_an_error_before_the_build(tmp_path):
+    app = jar(tmp_path / "target" / "app.jar", APP, "Main-Class: org.acme.Main\n")
+    jar(tmp_path / "target" / "dependency" / "vertx-core-5.jar", VERTX)
+    with pytest.raises(jarshape.ShapeError, match="main class org.acme.Nope \\(from backend.main\\) is in neither app.jar"):
+        jarshape.find(tmp_path / "target", app, lib="lib", conf="conf", root=tmp_path, main="org.acme.Nope")
