@@ -8,6 +8,7 @@ Use it through the session fixture ``kube_node`` (tests/integration/conftest.py)
         ref = node.push("containers-storage:localhost/app:1", "app")   # → 127.0.0.1:PORT/app@sha256:…
         node.kubectl("get", "nodes")                                    # CompletedProcess (check=True)
         node.kubeconfig                                                 # admin kubeconfig (a token)
+        resolve("kube-dns.kube-system.svc.cluster.local")              # an A record from the cluster DNS
 
 The namespaces are under PodSecurity `restricted` by default (kube-system is exempt); RBAC is on.
 The binaries come from scripts/kube-node.sh (built once per machine, cached by version); in CI a
@@ -22,7 +23,9 @@ import contextlib
 import fcntl
 import json
 import os
+import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -194,6 +197,19 @@ def _images(node: KubeNode) -> tuple[str, str]:
     return node.push(f"oci:{pause}", "aurora/pause", "catatonit"), node.push(f"oci:{coredns}", "aurora/coredns")
 
 
+def resolve(name: str, server: str = files.DNS_IP) -> str:
+    """The first A record for ``name`` from the DNS server at ``server`` (one UDP query)."""
+    query = struct.pack(">HHHHHH", 0x4155, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(query, (server, 53))
+        answer = s.recv(512)
+    flags, count = struct.unpack(">H", answer[2:4])[0], struct.unpack(">H", answer[6:8])[0]
+    assert flags & 0xF == 0 and count >= 1, f"{name}: rcode {flags & 0xF}, {count} answers"
+    return socket.inet_ntoa(answer[-4:])
+
+
 def _network() -> None:
     """The bridge with the node's address, before the kubelet: its --node-ip must exist."""
     sh("ip", "link", "add", files.BRIDGE, "type", "bridge")
@@ -229,6 +245,9 @@ def start_node(root: Path, registry: Registry) -> Iterator[KubeNode]:
             node.apply(files.coredns_objects(coredns))
             node.wait("CoreDNS available", lambda: _ok(node, "-n", "kube-system", "wait", "--for=condition=Available",
                                                         "deployment/coredns", "--timeout=5s"), deadline=120)
+            # kube-proxy refuses traffic to a Service until it has synced its endpoints
+            node.wait("cluster DNS answers", lambda: resolve(f"kubernetes.default.svc.{files.DOMAIN}") == files.API_SERVICE_IP,
+                      deadline=30)
             node.timings["total"] = round(time.monotonic() - started, 1)
             yield node
         finally:

@@ -9,8 +9,6 @@ arguments so that the demo builds while the node may still wait for another sess
 from __future__ import annotations
 
 import json
-import socket
-import struct
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import aurora, http_get
+from tests.integration.kubenode import resolve
 from tests.integration.kubenode_files import API_SERVICE_IP, DNS_IP
 
 pytestmark = pytest.mark.integration
@@ -53,18 +52,6 @@ def test_node_enforces_restricted_and_resolves_names(demo_image, kube_node):
     assert resolve("kubernetes.default.svc.cluster.local", DNS_IP) == API_SERVICE_IP
     kube_node.kubectl("delete", "namespace", "aurora-psa", "--wait=false")
 
-
-def resolve(name: str, server: str) -> str:
-    """The first A record for ``name`` from the DNS server at ``server`` (one UDP query)."""
-    query = struct.pack(">HHHHHH", 0x4155, 0x0100, 1, 0, 0, 0)
-    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(5)
-        s.sendto(query, (server, 53))
-        answer = s.recv(512)
-    flags, count = struct.unpack(">H", answer[2:4])[0], struct.unpack(">H", answer[6:8])[0]
-    assert flags & 0xF == 0 and count >= 1, f"{name}: rcode {flags & 0xF}, {count} answers"
-    return socket.inet_ntoa(answer[-4:])
 
 
 def test_deploy_smoke_undeploy(demo_image, kube_node, demo_app, demo_ref, tmp_path):
