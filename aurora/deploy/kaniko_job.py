@@ -12,8 +12,11 @@ from pathlib import Path
 
 from aurora.deploy.kube import dump, label_value, labels
 from aurora.pipeline import context as staging
+from aurora.engines import Opened
 from aurora.engines.kaniko import annotation_args
+from aurora.errors import UsageError
 from aurora.pipeline.build import Options, plan_for
+from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.tarball import context_tarball
@@ -149,9 +152,19 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
 
-def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None) -> list[Path]:
+def emit_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
+                 step: Callable[[str], None]) -> BuildResult:
+    """The --emit-job builder (pipeline/builders.BUILDERS): the files an in-cluster build needs."""
+    if job.out is None:
+        raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
+    options = job.job if isinstance(job.job, JobOptions) else JobOptions()
+    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, note=step, plan=plan)))
+
+
+def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None,
+             plan: Plan | None = None) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
-    plan = plan_for(opts)
+    plan = plan or plan_for(opts)
     for text in kaniko_notes(plan):
         note(text)
     files = kaniko_files(plan)

@@ -115,6 +115,11 @@ class BudEngine(Lifetime):
         return [cls.program, *cls.build_command, *bud_flags(req, iidfile)]
 
     @classmethod
+    def exists_argv(cls, name: str) -> list[str]:
+        """A command that exits 0 when an image NAME is in local storage."""
+        return [cls.program, "inspect", "--type", "image", name]
+
+    @classmethod
     def push_argv(cls, image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
         return [cls.program, "push", *push_flags(image, dest, opts, digestfile)]
 
@@ -140,8 +145,7 @@ class BudEngine(Lifetime):
         """An OCI image index NAME in local storage listing the images (each names its
         platform in its config); one already under NAME is replaced."""
         runner.run([self.program, "manifest", "rm", name], check=False)
-        if runner.run([self.program, "inspect", "--type", "image", name] if self.program == "buildah"
-                      else [self.program, "image", "exists", name], check=False, merge_stderr=False).returncode == 0:
+        if runner.run(self.exists_argv(name), check=False, merge_stderr=False).returncode == 0:
             runner.run([self.program, "rmi", name], check=False)  # an image under that name: untag it
         runner.run([self.program, "manifest", "create", name])
         for image_id in image_ids:

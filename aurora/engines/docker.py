@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
-from aurora.errors import BuildError
+from aurora.errors import BuildError, UsageError
 from aurora.host.dockerapi import DockerConnection
 from aurora.host.registry import RegistryOptions
 
@@ -93,6 +93,12 @@ class DockerEngine(Lifetime):
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         return push_with_digest_file(lambda digestfile: push_argv(image, dest, opts, digestfile,
                                                                   podman=self.conn.is_podman), opts, log)
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        raise UsageError("the docker engine cannot make an image index", hint="use --engine buildah or podman")
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        raise UsageError("the docker engine cannot push an image index", hint="use --engine buildah or podman")
 
     def close(self) -> None:
         self.conn.close()

@@ -63,6 +63,12 @@ class Engine(Protocol):
 
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage: ...
 
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        """An OCI image index NAME in local storage listing the images (capability ``platforms``)."""
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        """Push the index NAME and every image it lists; returns the index's digest."""
+
     def close(self) -> None:
         """Release what the engine started (an API socket service)."""
 

@@ -119,7 +119,7 @@ def check_runtime_format(plan: Plan, engine_name: str,
     brotli_static module since base format 3) would give an image whose web server does not
     start: said before the build, with the fix. Only buildah and podman share the storage
     ``aurora base build`` writes to."""
-    if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or engine_name not in ("buildah", "podman"):
+    if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or not capabilities(engine_name).storage:
         return
     why = reason(plan.bases.runtime)
     if why:
@@ -162,10 +162,10 @@ def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple
 
 
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
-    """Plan, render, stage and build. ``engines`` opens an engine by name (``engines.opened()``:
-    the command's ``with`` block closes it)."""
-    plan = plan_for(opts)
+          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, BuiltImage]:
+    """Plan (unless given), render, stage and build. ``engines`` opens an engine by name
+    (``engines.opened()``: the command's ``with`` block closes it)."""
+    plan = plan or plan_for(opts)
     for note in plan.notes:
         step(note)
     name = engine_for(opts, step)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from aurora.engines import capabilities
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, UsageError
+from aurora.host.registry import RegistryOptions
 from aurora.pipeline.build import Options, build_plan, engine_for, plan_for
 from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_ID_LABEL, JDK_VERSION_LABEL, image_digest, image_labels
 from aurora.pipeline.plan import Plan
@@ -57,12 +58,37 @@ class PlatformEngine:
 
     def __init__(self, engine: Engine, platform: str) -> None:
         self._engine, self.platform = engine, platform
+        self.name = engine.name
 
     def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
         return self._engine.build(replace(request, platform=self.platform), log)
 
-    def __getattr__(self, attr: str):
-        return getattr(self._engine, attr)
+    def image_digest(self, ref: str) -> str | None:
+        return self._engine.image_digest(ref)
+
+    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        return self._engine.push(image, dest, opts, log)
+
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
+        self._engine.tag(image_id, tags)
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
+        return self._engine.describe(image_id, tags)
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        self._engine.make_index(name, image_ids)
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        return self._engine.push_index(name, dest, opts, log)
+
+    def close(self) -> None:
+        pass  # the engine it wraps is the command's to close
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def platform_tags(plan: Plan, arch: str) -> tuple[str, ...]:
@@ -111,9 +137,9 @@ def shared_stages_done(line: str) -> bool:
 
 
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None]) -> tuple[Plan, MultiBuilt]:
+          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, MultiBuilt]:
     """Every platform's image, then one index per tag listing them."""
-    plan = plan_for(opts)
+    plan = plan or plan_for(opts)
     for note in plan.notes:
         step(note)
     name = engine_for(opts, step)
@@ -142,7 +168,7 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
         else:
             p_step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
                    f" the {platform} stages only copy onto {target.runtime}")
-            built = build_plan(p_plan, opts, PlatformEngine(engine, platform), name, p_log, p_step, target)  # type: ignore[arg-type]
+            built = build_plan(p_plan, opts, PlatformEngine(engine, platform), name, p_log, p_step, target)
             p_step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
         return PlatformImage(platform, built)
 
@@ -189,6 +215,6 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
     images = [done[p] for p in plan.platforms]
     ids = tuple(i.built.id for i in images)
     for tag in plan.tags:
-        engine.make_index(tag, ids)  # type: ignore[attr-defined]
+        engine.make_index(tag, ids)
         step(f"index {tag}: {', '.join(f'{i.platform} {i.built.id[:12]}' for i in images)}")
     return plan, MultiBuilt(plan.tags, tuple(images))

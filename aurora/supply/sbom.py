@@ -39,7 +39,7 @@ from aurora import config as config_mod
 from aurora.errors import AuroraError, UsageError
 from aurora.host import git as gitinfo
 from aurora.host.registry import RegistryOptions, transport_ref
-from aurora.pipeline.plan import make_plan
+from aurora.pipeline.plan import Plan, make_plan
 from aurora.supply import attach, imagefs
 from aurora.supply import inventory as inv
 from aurora.supply.imagefs import ImageFiles
@@ -106,8 +106,11 @@ def _application(c: inv.Component, labels: dict[str, str]) -> inv.Component:
 
 def lockfile_for(app_dir: Path) -> Path | None:
     """The front end's npm lockfile, when the app builds its front end from sources with npm."""
+    return lockfile_of(make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)))
 
-    plan = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir))
+
+def lockfile_of(plan: Plan) -> Path | None:
+    """``lockfile_for`` of a plan already made."""
     fe = plan.frontend
     if fe.mode != "source" or not fe.lockfile:
         return None
