@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aurora.engines.events import LayerDigests, OnEvent, ignore, reader
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
 from aurora.errors import BuildError, UsageError
 from aurora.host.dockerapi import DockerConnection
@@ -48,7 +49,8 @@ class DockerEngine(Lifetime):
         except (self.errors.ImageNotFound, self.errors.APIError):
             return None
 
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
+    def build(self, request: BuildRequest, log: Callable[[str], None], on_event: OnEvent = ignore) -> BuiltImage:
+        log = reader(log, on_event)
         image_id: str | None = None
         tail: list[str] = []
         try:
@@ -76,7 +78,9 @@ class DockerEngine(Lifetime):
         if image_id is None:
             raise BuildError("the build finished without naming an image", hint="rerun with --debug")
         self.tag(image_id, request.tags)
-        return self.describe(image_id, request.tags)
+        built = self.describe(image_id, request.tags)
+        on_event(LayerDigests(built.id, built.diff_ids))
+        return built
 
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
         for tag in tags:
