@@ -130,13 +130,10 @@ def smoke(
             raise UsageError(f"--error-pattern: not a regular expression: {exc}") from None
     cfg = plan = None
     if app_dir is not None or kube_mode or ref is None:
-        from aurora import config as config_mod
-        from aurora.host import git as gitinfo
-        from aurora.pipeline.plan import make_plan
+        from aurora.pipeline.project import Project
 
-        directory = app_dir or Path(".")
-        cfg = config_mod.with_kube_flags(config_mod.load(directory), replicas=replicas)
-        plan = make_plan(cfg, directory, gitinfo.read(directory))
+        project = Project.load(app_dir or Path("."), replicas=replicas)
+        cfg, plan = project.config, project.plan
     image = ref if ref is not None else plan.image  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
         # The Docker Engine API is asked everything (labels, the run) on one connection, which
@@ -156,10 +153,10 @@ def smoke(
 
             assert plan is not None and cfg is not None
             opts = KubeOptions(target=Target.PODMAN, image=image)
-            db = cfg.kube.database
+            db = plan.kube.database
             values = kube_smoke.db_values_for(db, db_secret)
-            objs = kube_mod.objects(plan, cfg, opts)
-            members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
+            objs = kube_mod.objects(plan, opts)
+            members = kube_mod.podman_cluster(plan, opts) if kube_mod.cluster_plan(plan, opts) else None
             play = runners.KubePlay(objs, Path(tmp), cluster=members, db=db, db_values=values)
             if members is not None or db is not None:
                 seconds, source = kube_smoke.join_timeout(cfg.smoke, kube_mod.conf_files(plan))

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from aurora.config import CONFIG_NAME, Config
+from aurora.config import CONFIG_NAME
 from aurora.deploy import cluster_env
 from aurora.deploy.cluster_env import CONFIG_LOAD_FILES
 from aurora.deploy.cluster_sources import (
@@ -36,6 +36,7 @@ from aurora.deploy.cluster_sources import (
     PORT_IGNITE_REST,
 )
 from aurora.errors import ConfigError
+from aurora.pipeline.plan import Plan
 
 Manager = Literal["ignite", "hazelcast"]
 Discovery = Literal["kubernetes-api", "dns"]
@@ -132,10 +133,10 @@ def event_bus_ports(yml: dict) -> set[int]:
     return ports
 
 
-def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *,
+def detect(app: Plan, files: dict[str, bytes] | None, lib: list[str] | None, *,
            namespace: str | None, web_port: int, api_port: int) -> ClusterPlan | None:
     """The cluster plan, or None when the app is not clustered. Explicit [kube.cluster] wins."""
-    explicit = cfg.kube.cluster
+    explicit = app.kube.cluster
     yml = _vertx_yml(files or {})
     clustered = _get(yml, "zero", "vertx", "clustered") or {}
     yml_on = isinstance(clustered, dict) and clustered.get("enabled") is True
@@ -203,7 +204,7 @@ def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *
         communication_port=communication, probe_port=probe,
         readiness_path=explicit.readiness_path if explicit is not None else None,
         min_ready_seconds=explicit.min_ready_seconds if explicit is not None else 20,
-        service=f"{cfg.app.name}-cluster"[:63], account=cfg.app.name, namespace=namespace, origin=origin,
+        service=f"{app.name}-cluster"[:63], account=app.name, namespace=namespace, origin=origin,
         env_discovery=manager == "hazelcast" and any(n in (files or {}) for n in CONFIG_LOAD_FILES),
     )
     notes += _check_app(plan, files, lib)

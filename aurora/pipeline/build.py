@@ -9,13 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aurora import config as config_mod
 from aurora.engines import EngineName, capabilities, choose
 from aurora.engines.events import BuildEvent, MissingModules, OnEvent, StageStarted, UnknownPackages, WebLayer, ignore
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
-from aurora.host import git as gitinfo
 from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
@@ -23,7 +21,8 @@ from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
 from aurora.pipeline.extras import unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.offline import runtime_stale_reason
-from aurora.pipeline.plan import SECRETS, Plan, make_plan
+from aurora.pipeline.plan import SECRETS, Plan
+from aurora.pipeline.project import Project
 from aurora.pipeline.platforms import Target
 from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
 
@@ -77,9 +76,9 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
 
 
 def plan_for(opts: Options) -> Plan:
-    cfg = config_mod.load(opts.app_dir)
-    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases and opts.bases.value,
-                     secrets=tuple(k for k, _ in opts.secrets), platforms=list(opts.platforms))
+    """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take it)."""
+    return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
+                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms).plan
 
 
 def render_to(plan: Plan, out: Path) -> Path:

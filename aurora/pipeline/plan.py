@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from aurora.config import CONFIG_NAME, Config
+from aurora.config.kube import Kube
 from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
@@ -97,6 +98,8 @@ class Plan:
     templates: Path | None = None  # the app's template overrides (OVERRIDES_DIR), if it has any
     platforms: tuple[str, ...] = ()  # OS/ARCH asked for; empty: the build machine's only
     targets: tuple[platform_sets.Target, ...] = ()  # the foreign ones among them
+    # [kube], with the command's --namespace/--replicas: what deploy reads (not compared: a model).
+    kube: Kube = field(default_factory=Kube, compare=False)
 
     @property
     def created(self) -> str:
@@ -200,6 +203,7 @@ def make_plan(
     return Plan(
         app_dir=app_dir,
         name=config.app.name,
+        kube=config.kube,
         version=version,
         source_date_epoch=sde,
         backend=backend,

@@ -35,11 +35,10 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from aurora import __version__
-from aurora import config as config_mod
 from aurora.errors import AuroraError, UsageError
-from aurora.host import git as gitinfo
 from aurora.host.registry import RegistryOptions, transport_ref
-from aurora.pipeline.plan import Plan, make_plan
+from aurora.pipeline.plan import Plan
+from aurora.pipeline.project import Project
 from aurora.supply import attach, imagefs
 from aurora.supply import inventory as inv
 from aurora.supply.imagefs import ImageFiles
@@ -106,7 +105,7 @@ def _application(c: inv.Component, labels: dict[str, str]) -> inv.Component:
 
 def lockfile_for(app_dir: Path) -> Path | None:
     """The front end's npm lockfile, when the app builds its front end from sources with npm."""
-    return lockfile_of(make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)))
+    return lockfile_of(Project.load(app_dir).plan)
 
 
 def lockfile_of(plan: Plan) -> Path | None:
@@ -264,7 +263,7 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
     if image is None:
         assert app_dir is not None
         # The app's own image, as `aurora build -C DIR` left it in local storage.
-        image = "containers-storage:" + make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image
+        image = "containers-storage:" + Project.load(app_dir).plan.image
     ref = image.removeprefix("docker://")
     remote = image.startswith("docker://") or _names_registry(ref)
     if remote and attached and fmt == "spdx" and note:
