@@ -160,25 +160,8 @@ def detect(app: Plan, files: dict[str, bytes] | None, lib: list[str] | None, *,
                               " (TcpDiscoveryKubernetesIpFinder)", hint='remove `discovery`, or set it to "kubernetes-api"')
         discovery = explicit.discovery
 
-    # The event bus port: fixed, so that it can be a named port (Vert.x picks a random one by default).
-    yml_ports = event_bus_ports(yml)
-    if len(yml_ports) > 1:
-        raise ConfigError(f"backend -> conf: vertx.yml gives different eventBusOptions.port values: {sorted(yml_ports)}")
-    yml_port = next(iter(yml_ports), None)
-    chosen = explicit.event_bus_port if explicit is not None else None
-    if chosen is not None and yml_port is not None and chosen != yml_port:
-        raise ConfigError(
-            f"kube -> cluster -> event_bus_port: {chosen}, but conf/vertx.yml sets eventBusOptions.port = {yml_port}"
-            " (the port the app listens on)",
-            hint="make them equal, or drop event_bus_port to use vertx.yml's")
-    event_bus = chosen or yml_port
-    if event_bus is None:
-        raise ConfigError(
-            "kube -> cluster -> event_bus_port: the event bus port is not fixed; Vert.x then picks a random port,"
-            " which no Kubernetes port or policy can name",
-            hint="add to conf/vertx.yml: zero.vertx.instance[0].options.eventBusOptions.port: 5711"
-                 f" (or, for a source build, set [kube.cluster] event_bus_port in {CONFIG_NAME})")
-    if yml_port is None and files:
+    event_bus = _event_bus_port(yml, explicit.event_bus_port if explicit is not None else None)
+    if not event_bus_ports(yml) and files:
         notes.append(f"conf/vertx.yml sets no eventBusOptions.port: make sure the app's event bus listens on {event_bus}")
 
     def pick(name: str) -> int | None:
@@ -209,6 +192,28 @@ def detect(app: Plan, files: dict[str, bytes] | None, lib: list[str] | None, *,
     )
     notes += _check_app(plan, files, lib)
     return ClusterPlan(**{**plan.__dict__, "notes": tuple(notes)})
+
+
+def _event_bus_port(yml: Any, chosen: int | None) -> int:
+    """The event bus port: fixed, so that it can be a named port (Vert.x picks a random one by
+    default). [kube.cluster]'s and vertx.yml's must agree."""
+    yml_ports = event_bus_ports(yml)
+    if len(yml_ports) > 1:
+        raise ConfigError(f"backend -> conf: vertx.yml gives different eventBusOptions.port values: {sorted(yml_ports)}")
+    yml_port = next(iter(yml_ports), None)
+    if chosen is not None and yml_port is not None and chosen != yml_port:
+        raise ConfigError(
+            f"kube -> cluster -> event_bus_port: {chosen}, but conf/vertx.yml sets eventBusOptions.port = {yml_port}"
+            " (the port the app listens on)",
+            hint="make them equal, or drop event_bus_port to use vertx.yml's")
+    event_bus = chosen or yml_port
+    if event_bus is None:
+        raise ConfigError(
+            "kube -> cluster -> event_bus_port: the event bus port is not fixed; Vert.x then picks a random port,"
+            " which no Kubernetes port or policy can name",
+            hint="add to conf/vertx.yml: zero.vertx.instance[0].options.eventBusOptions.port: 5711"
+                 f" (or, for a source build, set [kube.cluster] event_bus_port in {CONFIG_NAME})")
+    return event_bus
 
 
 def _text(files: dict[str, bytes], name: str) -> str | None:

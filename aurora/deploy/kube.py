@@ -144,34 +144,46 @@ def objects(plan: Plan, opts: KubeOptions) -> list[dict]:
     image = opts.image or plan.image
     namespace = opts.namespace or plan.kube.namespace
     files = conf_files(plan)
-    has_conf = bool(files)
     clustered = cluster_plan(plan, opts)
     out: list[dict] = []
-    if has_conf:
-        assert files is not None
+    if files:
         out.append(configmap(plan, files, namespace))
     if clustered is not None and opts.target != Target.PODMAN:
         out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
     spec = pod_spec(plan, image, opts, files, clustered)
     annotations = istio_mod.pod_annotations() if plan.kube.istio else {}
     if opts.target == Target.PODMAN:
-        members = podman_cluster(plan, opts) if clustered is not None else None
-        for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
-            if members is not None:
-                spec = pod_spec(plan, image, opts, files, clustered, members, index)
-            pod_meta = _meta(name, plan, None)
-            pod_meta["labels"] = {**labels(plan)}
-            if annotations:
-                pod_meta["annotations"] = annotations
-            spec["restartPolicy"] = "Never"
-            out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
-        return out
+        return out + _pods(plan, image, opts, files, clustered, spec, annotations)
+    out += [_deployment(plan, opts, namespace, clustered, spec, annotations), _service(plan, namespace)]
+    if clustered is not None:
+        out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
+    return out + _around(plan, opts, namespace, clustered)
 
+
+def _pods(plan: Plan, image: str, opts: KubeOptions, files: dict[str, bytes] | None,
+          clustered: cluster_mod.ClusterPlan | None, spec: dict, annotations: dict) -> list[dict]:
+    """`podman kube play`'s Pods: one, or one per cluster member (each its own ports and env)."""
+    out = []
+    members = podman_cluster(plan, opts) if clustered is not None else None
+    for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
+        if members is not None:
+            spec = pod_spec(plan, image, opts, files, clustered, members, index)
+        pod_meta = _meta(name, plan, None)
+        pod_meta["labels"] = {**labels(plan)}
+        if annotations:
+            pod_meta["annotations"] = annotations
+        spec["restartPolicy"] = "Never"
+        out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
+    return out
+
+
+def _deployment(plan: Plan, opts: KubeOptions, namespace: str | None, clustered: cluster_mod.ClusterPlan | None,
+                spec: dict, annotations: dict) -> dict:
     template_meta: dict = {"labels": labels(plan)}
     if annotations:
         template_meta["annotations"] = annotations
     replicas = opts.replicas if opts.replicas is not None else plan.kube.replicas
-    out.append({
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(plan.name, plan, namespace),
@@ -183,9 +195,12 @@ def objects(plan: Plan, opts: KubeOptions) -> list[dict]:
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": template_meta, "spec": spec},
         },
-    })
+    }
+
+
+def _service(plan: Plan, namespace: str | None) -> dict:
     istio = plan.kube.istio
-    out.append({
+    return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta(plan.name, plan, namespace),
@@ -199,9 +214,14 @@ def objects(plan: Plan, opts: KubeOptions) -> list[dict]:
                  "targetPort": "http-api" if istio else "api", "protocol": "TCP", "appProtocol": "http"},
             ],
         },
-    })
-    if clustered is not None:
-        out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
+    }
+
+
+def _around(plan: Plan, opts: KubeOptions, namespace: str | None,
+            clustered: cluster_mod.ClusterPlan | None) -> list[dict]:
+    """What [kube] adds around the Deployment: autoscaling, a disruption budget, Istio routing,
+    the NetworkPolicy."""
+    out: list[dict] = []
     if plan.kube.autoscaling:
         a = plan.kube.autoscaling  # the model checked min <= max
         out.append({

@@ -164,12 +164,7 @@ def pod_spec(plan: Plan, image: str, opts: KubeOptions, conf: dict[str, bytes] |
         if env:
             c["env"] = env
         c["resources"] = _resources(plan)
-        c.update(_probes(plan, probe_port) if java or not plan.backend.health else {
-            # The web container alone: its own port answers, whatever the back end does.
-            "startupProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
-            "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
-            "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
-        })
+        c.update(_probes(plan, probe_port) if java or not plan.backend.health else _web_probes(probe_port))
         if java and clustered is not None:
             # Ready only once the node joined the cluster (startup and liveness stay the app's).
             c["readinessProbe"] = cluster_mod.readiness(clustered, api_port_name)
@@ -188,16 +183,32 @@ def pod_spec(plan: Plan, image: str, opts: KubeOptions, conf: dict[str, bytes] |
             container("api", "api", ("api",), mounts_api, api_port_name, True),
             container("web", "web", ("web",), mounts_web, port_for_probe, False),
         ]
+    return _pod(plan, clustered, containers, _volumes(plan, writable, conf))
+
+
+def _web_probes(probe_port: str) -> dict:
+    """The web container alone: its own port answers, whatever the back end does."""
+    return {
+        "startupProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
+        "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+        "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
+    }
+
+
+def _volumes(plan: Plan, writable: tuple[str, ...], conf: dict[str, bytes] | None) -> list[dict]:
     volumes: list[dict] = [{"name": _volume_name(d), "emptyDir": {}} for d in writable]
-    if has_conf:
-        files = conf or {}
+    if conf:
         volumes.append({
             "name": "conf",
             "configMap": {
                 "name": f"{plan.name}-conf",
-                "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in files],
+                "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in conf],
             },
         })
+    return volumes
+
+
+def _pod(plan: Plan, clustered: cluster_mod.ClusterPlan | None, containers: list[dict], volumes: list[dict]) -> dict:
     spec: dict = {}
     if clustered is not None:
         spec["serviceAccountName"] = clustered.account
