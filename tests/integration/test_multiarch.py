@@ -24,6 +24,7 @@ from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 INDEX = "application/vnd.oci.image.index.v1+json"
+PASSPHRASE = "index signing passphrase 7f3e"  # long: a short word could occur in a document
 EM_X86_64, EM_AARCH64 = 62, 183
 
 
@@ -58,10 +59,10 @@ def pushed(registry, demo_app, demo_image, arm64_bases, tmp_path_factory):
     """The demo for both platforms, pushed as one reference (built once for the module)."""
     ref = f"{registry.host}/zero/multi:{uuid.uuid4().hex[:6]}"
     key = tmp_path_factory.mktemp("key") / "aurora.key"
-    aurora("key", "generate", "-o", str(key), env={"AURORA_SIGN_PASSPHRASE": "multi"})
+    aurora("key", "generate", "-o", str(key), env={"AURORA_SIGN_PASSPHRASE": PASSPHRASE})
     result = aurora("build", "-C", str(demo_app), "--platform", "linux/amd64,linux/arm64", "-t", ref,
                     "--push", "--no-tls-verify", "--sign-key", str(key), "--json", timeout=1800,
-                    env={"AURORA_SIGN_PASSPHRASE": "multi"})
+                    env={"AURORA_SIGN_PASSPHRASE": PASSPHRASE})
     out = json.loads(result.stdout)
     yield ref, out, result.stderr
     sh("buildah", "manifest", "rm", ref, check=False)
