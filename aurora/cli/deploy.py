@@ -84,17 +84,11 @@ def ci_github(
     and signature, verify, kube YAML)."""
     from aurora import config as config_mod
     from aurora.deploy import ci
-    from aurora.errors import CommandError
-    from aurora.host import runner
+    from aurora.host.git import folder_in_repository
+    from aurora.pipeline.platforms import parse
 
     cfg = config_mod.load(app_dir)
-    rel = "."
-    try:  # the app folder relative to the repository's top, as the workflow sees it
-        top = Path(runner.output(["git", "-C", str(app_dir), "rev-parse", "--show-toplevel"], merge_stderr=False))
-        rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
-    except (CommandError, ValueError, OSError):
-        pass
-    from aurora.pipeline.platforms import parse
+    rel = folder_in_repository(app_dir)  # as the workflow sees it
 
     wanted = parse([platforms]) if platforms else parse(cfg.image.platforms, "aurora.toml: image -> platforms")
     text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom,
