@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aurora.engines.events import LayerDigests, OnEvent, ignore, reader
+from aurora.engines.events import LayerDigests, OnEvent, ignore, reader, report
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
 from aurora.errors import BuildError, UsageError
 from aurora.host.dockerapi import DockerConnection
@@ -68,6 +68,7 @@ class DockerEngine(Lifetime):
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"]
                 if "error" in chunk:
+                    report(chunk["error"], on_event)
                     raise BuildError(f"the image build failed (its output is above):\n  {chunk['error'].strip()}",
                                      hint="fix the step above; rerun with --debug",
                                      log="\n".join((tail + [chunk["error"]])[-40:]))

@@ -54,7 +54,21 @@ class LayerDigests:
     diff_ids: tuple[str, ...]
 
 
-BuildEvent = StageStarted | StageCommitted | MissingModules | UnknownPackages | WebLayer | LayerDigests
+@dataclass(frozen=True)
+class StepFailed:
+    """A step's command failed: the line that says so (it names the step) and the exit status."""
+
+    line: str
+    status: int
+
+
+@dataclass(frozen=True)
+class HeapExhausted:
+    """Node said its JavaScript heap ran out."""
+
+
+BuildEvent = (StageStarted | StageCommitted | MissingModules | UnknownPackages | WebLayer | LayerDigests | StepFailed
+              | HeapExhausted)
 OnEvent = Callable[[BuildEvent], None]
 
 
@@ -68,6 +82,9 @@ _MISSING = re.compile(r"^aurora-missing-modules=([a-z][a-z0-9_.,]*)$")
 _UNKNOWN = re.compile(r"^(?:aurora-unknown-packages=([a-z0-9+.,-]+)|E: Unable to locate package (\S+)"
                       r"|E: Package '([a-z0-9+.-]+)' has no installation candidate)$")
 _WEB = re.compile(r"^aurora-web: (.*)$")
+# buildah: error building at STEP "RUN ...": ... exit status N; docker: ... returned a non-zero code: N
+_FAILED = re.compile(r"(?:exit status|exit code:?|non-zero code:?)\s*(\d+)\b")
+_HEAP = re.compile(r"JavaScript heap out of memory|Reached heap limit|Allocation failed - JavaScript heap")
 
 
 def parse(line: str) -> BuildEvent | None:
@@ -83,7 +100,19 @@ def parse(line: str) -> BuildEvent | None:
         return UnknownPackages(tuple(n for n in (m.group(1) or m.group(2) or m.group(3)).split(",") if n))
     if m := _WEB.match(text):
         return WebLayer(m.group(1))
+    if _HEAP.search(text):
+        return HeapExhausted()
+    if m := _FAILED.search(text):
+        return StepFailed(text, int(m.group(1)))
     return None
+
+
+def report(text: str, on_event: OnEvent) -> None:
+    """The events of output that was not streamed line by line (an error the tool returned)."""
+    for line in text.splitlines():
+        event = parse(line)
+        if event is not None:
+            on_event(event)
 
 
 def reader(log: Callable[[str], None], on_event: OnEvent) -> Callable[[str], None]:

@@ -186,7 +186,7 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
             raise unknown_packages_error(tuple(dict.fromkeys(unknown))) from None
         missing = next((e.modules for e in said if isinstance(e, MissingModules)), ())
         if not missing:
-            raise explain_build_failure(exc, plan.frontend) from None
+            raise explain_build_failure(exc, plan.frontend, said) from None
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
     step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
          f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "

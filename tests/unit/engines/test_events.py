@@ -26,7 +26,8 @@ def test_stage_lines_of_buildah():
 
 def test_missing_modules_and_what_is_not_a_list_of_them():
     assert said("aurora: app.jar needs JDK modules that lib/ does not\n  aurora-missing-modules=java.sql,jdk.httpserver\n"
-                "error building at STEP \"RUN ...\": exit status 3") == [MissingModules(("java.sql", "jdk.httpserver"))]
+                "error building at STEP \"RUN ...\": exit status 3") == [
+        MissingModules(("java.sql", "jdk.httpserver")), events.StepFailed('error building at STEP "RUN ...": exit status 3', 3)]
     assert said("aurora-missing-modules=java.sql; rm -rf /") == []
 
 
@@ -48,3 +49,14 @@ def test_the_reader_shows_each_line_then_reports_its_event():
     read("[3/5] STEP 1/3: FROM x AS app")
     read("compiling")
     assert order == ["[3/5] STEP 1/3: FROM x AS app", StageStarted("app", "x"), "compiling"]
+
+
+def test_a_failed_step_and_node_s_heap():
+    line = 'error building at STEP "RUN npm run build": error while running runtime: exit status 137'
+    assert events.parse(line) == events.StepFailed(line, 137)
+    assert events.parse("The command '/bin/sh -c npm run build' returned a non-zero code: 134").status == 134
+    assert events.parse("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory") == \
+        events.HeapExhausted()
+    got: list[events.BuildEvent] = []
+    events.report("compiling\nexit status 2\n", got.append)  # an error the tool returned whole (docker)
+    assert got == [events.StepFailed("exit status 2", 2)]
