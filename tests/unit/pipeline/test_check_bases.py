@@ -65,7 +65,7 @@ def test_an_engine_with_one_api_client_is_asked_one_question_at_a_time(plan, mon
 class StoreEngine:
     """Local storage that holds exactly ``present``."""
 
-    name = "buildah"
+    name = "fake"  # asked with buildah's capabilities (check_bases(..., name="buildah"))
 
     def __init__(self, present: set[str]):
         self.present = present
@@ -81,7 +81,7 @@ def test_missing_official_bases_and_no_registry_say_to_use_the_offline_set(plan)
     asked: list[tuple[str, int]] = []
     engine = StoreEngine(set(offline_refs().values()))
     with pytest.raises(AuroraError) as info:
-        check_bases(plan, engine, reachable=lambda a: asked.append(a) or False)
+        check_bases(plan, engine, reachable=lambda a: asked.append(a) or False, name="buildah")
     assert asked == [("registry-1.docker.io", 443)]
     assert "registry-1.docker.io cannot be reached" in info.value.message
     assert "--bases offline" in info.value.hint and "aurora base build" not in info.value.hint
@@ -92,14 +92,14 @@ def test_without_the_offline_set_the_hint_is_to_make_it(plan):
     from aurora.errors import AuroraError
 
     with pytest.raises(AuroraError) as info:
-        check_bases(plan, StoreEngine(set()), reachable=lambda a: False)
+        check_bases(plan, StoreEngine(set()), reachable=lambda a: False, name="buildah")
     assert "aurora base build" in info.value.hint
 
 
 def test_a_reachable_registry_or_bases_already_here_ask_nothing_more(plan):
-    assert check_bases(plan, StoreEngine(set()), reachable=lambda a: True)["jdk"] is None
+    assert check_bases(plan, StoreEngine(set()), reachable=lambda a: True, name="buildah")["jdk"] is None
     here = {plan.bases.jdk, plan.bases.node, plan.bases.runtime}
-    assert all(check_bases(plan, StoreEngine(here), reachable=lambda a: pytest.fail("asked")).values())
+    assert all(check_bases(plan, StoreEngine(here), reachable=lambda a: pytest.fail("asked"), name="buildah").values())
 
 
 def test_a_pull_that_cannot_reach_docker_hub_gets_the_fix():
@@ -140,7 +140,7 @@ def test_only_the_offline_set_with_brotli_is_checked(app):
 class MissingEngine:
     """Local storage without the images it is told of."""
 
-    name = "buildah"
+    name = "fake"  # asked with buildah's capabilities (check_bases(..., name="buildah"))
 
     def __init__(self, missing: set[str]):
         self.missing = missing
@@ -156,8 +156,8 @@ def test_a_missing_node_20_stage_says_how_to_make_it(tmp_path):
     app = write_app(tmp_path / "app", 'bases = "offline"\n' + MINIMAL + "node = 20\n")
     plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
     with pytest.raises(AuroraError, match="localhost/aurora/node:20") as err:
-        check_bases(plan, MissingEngine({"localhost/aurora/node:20"}))
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20"}), name="buildah")
     assert err.value.hint == "make them with `aurora base build --only node-20` (from Debian packages, no registry needed)"
     with pytest.raises(AuroraError) as err:
-        check_bases(plan, MissingEngine({"localhost/aurora/node:20", "localhost/aurora/jdk:17"}))
+        check_bases(plan, MissingEngine({"localhost/aurora/node:20", "localhost/aurora/jdk:17"}), name="buildah")
     assert (err.value.hint or "").startswith("make them with `aurora base build` then `aurora base build --only node-20`")
