@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from aurora.checks.verify import Check
+from aurora.checks.report import Check
 from aurora.config.secrets import secrets_in_text
 from aurora.engines import named, opened
 from aurora.errors import AuroraError

@@ -12,8 +12,10 @@ from aurora.cli.app import err, handles_errors, log, step
 from aurora.cli.options import (
     AppDir,
     AuthFile,
+    BasesOption,
     CertDir,
     DigestFile,
+    EngineOption,
     JsonFlag,
     SignKey,
     SignPassphrase,
@@ -64,7 +66,7 @@ def _offline_set_present() -> bool:
 def render(
     app_dir: AppDir = Path("."),
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder; default DIR/.aurora/context.")] = None,
-    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+    bases: BasesOption = None,
     show: Annotated[bool, typer.Option("--show", help="Print the Containerfile (with the app's template overrides) instead of the folder.")] = False,
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
@@ -83,8 +85,8 @@ def build(
     app_dir: AppDir = Path("."),
     tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (NAME:TAG or TAG); repeatable.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
-    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Build engine: buildah, podman, docker, kaniko or auto.")] = "buildah",
+    bases: BasesOption = None,
+    engine: EngineOption = "buildah",
     push: Annotated[bool, typer.Option("--push", help="Push every tag after the build, then read it back.")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import handles_errors, step
-from aurora.cli.options import AppDir
+from aurora.cli.options import AppDir, LayoutOption, TargetOption
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -20,8 +20,8 @@ def kube(
     app_dir: AppDir = Path("."),
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
-    target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
-    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    target: TargetOption = "k8s",
+    layout: LayoutOption = "single",
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
@@ -32,7 +32,7 @@ def kube(
     from dataclasses import replace
 
     from aurora.deploy import kube as kube_mod
-    from aurora.deploy.pod import Layout, Target
+    from aurora.choices import Layout, Target
     from aurora.errors import UsageError
     from aurora.pipeline.project import Project
     from aurora.refs import ReferenceError, parse_ref
