@@ -31,17 +31,14 @@ def kube(
     Vert.x clustering, database references and Istio routing when configured."""
     from dataclasses import replace
 
-    from aurora import config as config_mod
     from aurora.deploy import kube as kube_mod
     from aurora.choices import Layout, Target
     from aurora.errors import UsageError
-    from aurora.host import git as gitinfo
-    from aurora.pipeline.plan import make_plan
+    from aurora.pipeline.project import Project
     from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
-    cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
-    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
+    plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
     ref = plan.image if image is None else image  # --image '' is an error, not the default
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
@@ -53,10 +50,10 @@ def kube(
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
     opts = replace(chosen, image=ref)
-    objs = kube_mod.objects(plan, cfg, opts)
-    clustered = kube_mod.cluster_plan(plan, cfg, opts)
+    objs = kube_mod.objects(plan, opts)
+    clustered = kube_mod.cluster_plan(plan, opts)
     if clustered is not None and opts.target == Target.PODMAN:
-        members = kube_mod.podman_cluster(plan, cfg, opts)
+        members = kube_mod.podman_cluster(plan, opts)
         step(f"Vert.x cluster: {clustered.manager} (member list {', '.join(ip for _, ip in members.members)},"
              f" from {clustered.origin}); play the Pods with: {members.play_command()}")
     elif clustered is not None:
@@ -65,7 +62,7 @@ def kube(
         for note in clustered.notes:
             step(f"note: {note}")
     if db_secret_template is not None:
-        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
+        templates = kube_mod.database_templates(plan, plan.kube.namespace)
         db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
         step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
     if out is None:
@@ -87,17 +84,11 @@ def ci_github(
     and signature, verify, kube YAML)."""
     from aurora import config as config_mod
     from aurora.deploy import ci
-    from aurora.errors import CommandError
-    from aurora.host import runner
+    from aurora.host.git import folder_in_repository
+    from aurora.pipeline.platforms import parse
 
     cfg = config_mod.load(app_dir)
-    rel = "."
-    try:  # the app folder relative to the repository's top, as the workflow sees it
-        top = Path(runner.output(["git", "-C", str(app_dir), "rev-parse", "--show-toplevel"], merge_stderr=False))
-        rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
-    except (CommandError, ValueError, OSError):
-        pass
-    from aurora.pipeline.platforms import parse
+    rel = folder_in_repository(app_dir)  # as the workflow sees it
 
     wanted = parse([platforms]) if platforms else parse(cfg.image.platforms, "aurora.toml: image -> platforms")
     text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom,
