@@ -104,6 +104,7 @@ def build(
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
     platform: Annotated[Optional[list[str]], typer.Option("--platform", help="OS/ARCH to build, comma-separated or repeated (linux/amd64,linux/arm64): one image each and an OCI image index, nothing emulated. Default: [image] platforms, else this machine's.")] = None,
+    assemble: Annotated[bool, typer.Option("--assemble", help="Write the copy layers (lib/, conf/, app.jar, aurora's files) with aurora itself and push only the blobs the registry lacks; the engine builds only the jlink runtime and the web layer, when their inputs change.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
@@ -168,16 +169,20 @@ def build(
 
         return build_multi(opts, push=push, reg=reg, digest_file=digest_file, sbom=sbom_flag,
                            signing=sign_key is not None, as_json=as_json)
+    from aurora.pipeline.assemble.run import assemble as assemble_build
+
     key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        plan, built = run_build(opts, engines, log=log, step=step)
+        assembled = assemble_build(opts, engines, log, step) if assemble else None
+        plan, built = (assembled.plan, assembled.built) if assembled else run_build(opts, engines, log=log, step=step)
         result = built.as_dict()
         step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
         if push:
             from aurora.pipeline.build import check_bases
             from aurora.supply import publish as supply_publish
 
-            pushed = [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags]
+            pushed = (push_assembled(assembled, reg, step) if assembled else
+                      [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags])
             for p in pushed:
                 step(f"pushed {p.destination} {p.digest} (read back from the registry)")
             name = choose(engine)
@@ -195,6 +200,19 @@ def build(
         print(json.dumps(result, indent=2))
     else:
         print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
+
+
+def push_assembled(assembled, reg, note) -> list:
+    """Each tag of an assembled image, pushed from aurora's layout (only what the registry lacks)."""
+    from aurora.pipeline.assemble.publish import push_tag
+
+    out = []
+    for tag in assembled.built.tags:
+        pushed, stats = push_tag(assembled.written, tag, reg)
+        note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
+             f"{len(stats.mounted)} mounted, {len(stats.present)} already there")
+        out.append(pushed)
+    return out
 
 
 def signing_key(path: Path | None, passphrase_file: Path | None):

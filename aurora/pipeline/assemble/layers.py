@@ -1,0 +1,63 @@
+"""The copy layers of the image, as the Containerfile's COPY steps lay them out, from a staged
+build context: what each holds (paths, modes, owners), in the image's order. Pure but for
+reading the staged files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora.pipeline.assemble.tarlayer import Entry, tree
+from aurora.pipeline.plan import Plan
+
+APP = "app"
+
+
+@dataclass(frozen=True)
+class CopyLayer:
+    """One layer aurora writes itself: a name (for the log and the record) and its entries."""
+
+    name: str
+    entries: tuple[Entry, ...]
+    created_by: str  # the Containerfile step it stands for (the image's history)
+
+
+def _root_dirs(*paths: str) -> list[Entry]:
+    return [Entry(p, "dir", 0o755) for p in paths]
+
+
+def etc_layer(ctx: Path) -> CopyLayer:
+    files = [Entry(f"etc/{n}", "file", 0o644, source=ctx / "aurora" / "etc" / n) for n in ("passwd", "group")]
+    return CopyLayer("etc", (*_root_dirs("etc"), *files), "COPY aurora/etc/passwd aurora/etc/group /etc/")
+
+
+def writable_layer(ctx: Path, plan: Plan) -> CopyLayer:
+    inside = [e for e in tree(ctx / "writable", APP, uid=plan.uid, gid=plan.gid) if e.path != APP]
+    return CopyLayer("writable", (*_root_dirs(APP), *inside),
+                     f"COPY --chown={plan.uid}:{plan.gid} writable/ /app/")
+
+
+def aurora_layer(ctx: Path) -> CopyLayer:
+    return CopyLayer("aurora", tuple(tree(ctx / "aurora" / "app", f"{APP}/aurora", parents=(APP,))),
+                     "COPY aurora/app/ /app/aurora/")
+
+
+def lib_layer(ctx: Path) -> CopyLayer:
+    return CopyLayer("lib", tuple(tree(ctx / "backend" / "lib", f"{APP}/lib", parents=(APP,))),
+                     "COPY backend/lib/ /app/lib/")
+
+
+def conf_layer(ctx: Path) -> CopyLayer:
+    return CopyLayer("conf", tuple(tree(ctx / "backend" / "conf", f"{APP}/conf", parents=(APP,))),
+                     "COPY backend/conf/ /app/conf/")
+
+
+def app_jar_layer(ctx: Path) -> CopyLayer:
+    jar = ctx / "backend" / "app.jar"
+    return CopyLayer("app.jar", (*_root_dirs(APP), Entry(f"{APP}/app.jar", "file", 0o644, source=jar)),
+                     "COPY --from=app /deps/app.jar /app/app.jar")
+
+
+def below_web(ctx: Path, plan: Plan) -> list[CopyLayer]:
+    """The copy layers between the Java runtime and the web layer, in the Containerfile's order."""
+    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx), lib_layer(ctx), conf_layer(ctx)]

@@ -1,0 +1,57 @@
+"""Push an assembled image from the layout: only the blobs the registry lacks go up (mounted
+from another repository of it where aurora pushed them before), then the manifest, read back."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aurora.host.distribution import Client
+from aurora.host.oci_registry import PushStats, push
+from aurora.host.registry import RegistryError, RegistryOptions
+from aurora.pipeline.assemble import image, store
+from aurora.pipeline.publish import Pushed
+from aurora.refs import parse_ref
+
+
+def _where_file() -> Path:
+    return store.root() / "pushed.json"
+
+
+def where(registry: str) -> dict[str, str]:
+    """digest → the repository of ``registry`` aurora last pushed it to."""
+    try:
+        return dict(json.loads(_where_file().read_text()).get(registry) or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _remember(registry: str, repo: str, digests: list[str]) -> None:
+    path = _where_file()
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    seen = data.setdefault(registry, {})
+    seen.update({d: repo for d in digests})
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def push_tag(written: image.Written, tag: str, opts: RegistryOptions) -> tuple[Pushed, PushStats]:
+    ref = parse_ref(tag)
+    if not ref.registry or ref.digest:
+        raise RegistryError(f"pushing {tag}: name a registry (REGISTRY/NAME:TAG) to push to")
+    client = Client(ref.registry, opts)
+    known = where(ref.registry)
+    # The client retries what can pass (connection failures, 5xx) itself.
+    digest, stats = push(client, ref.repository, ref.tag or "latest", written.raw_manifest, image.OCI_MANIFEST,
+                         store.blob, lambda d: known.get(d))
+    layers = [d["digest"] for d in written.manifest["layers"]]
+    _remember(ref.registry, ref.repository, [written.manifest["config"]["digest"], *layers])
+    return Pushed(tag, f"{ref.registry}/{ref.repository}:{ref.tag or 'latest'}", digest), stats

@@ -1,0 +1,135 @@
+"""``aurora build --assemble``: the image from the copy layers aurora writes, the engine layers
+(built only when their inputs change) and the runtime base, written to the assembler's OCI
+layout, loaded into local storage and, with ``--push``, pushed blob by blob."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aurora.engines import EngineName
+from aurora.engines.protocol import BuiltImage, Engine
+from aurora.pipeline import cache as buildcache
+from aurora.pipeline import context
+from aurora.pipeline.assemble import image, store, tarlayer
+from aurora.pipeline.assemble.layers import CopyLayer, app_jar_layer, below_web
+from aurora.pipeline.assemble.stages import EngineLayer, split_stages
+from aurora.pipeline.assemble.stages import build as build_stage
+from aurora.pipeline.assemble.stages import key as stage_key
+from aurora.pipeline.build import Options, check_bases, check_runtime_format, image_annotations, plan_for
+from aurora.pipeline.plan import Plan
+from aurora.pipeline.render import render
+
+JAVA = EngineLayer("java", ("modules", "java"), "/opt/java", "opt/java",
+                   ("backend/lib/", "aurora/build/lib-modules.sh", "aurora/build/jlink.sh", "aurora/build/app-modules.sh"),
+                   "jdk", "COPY --from=java /opt/java /opt/java")
+WEB_INPUTS = ("frontend/", "frontend-deps/", "aurora/build/web-layer.js")
+
+
+@dataclass(frozen=True)
+class Assembled:
+    plan: Plan
+    built: BuiltImage
+    written: image.Written
+    reused: tuple[str, ...]  # layers taken from the record
+    made: tuple[str, ...]  # layers written (or built) by this run
+
+
+def unsupported(plan: Plan) -> str | None:
+    """Why the assembler cannot make this plan's image (the engine then builds all of it)."""
+    x = plan.extras
+    why = [("a source back end", plan.backend.mode != "dist"),
+           ("[runtime] packages, CA certificates, agents, files or CDS",
+            bool(x.packages or x.ca_certs or x.agents or x.files or x.cds)),
+           ("a runtime base that needs packages installed", not plan.bases.runtime_ready),
+           ("other platforms", bool(plan.targets)),
+           ("the app's own Containerfile template", bool(plan.templates and (plan.templates / "Containerfile.j2").is_file()))]
+    found = [what for what, yes in why if yes]
+    return ", ".join(found) if found else None
+
+
+def web_layer(plan: Plan) -> EngineLayer:
+    stages = ("frontend", "web") if plan.frontend.mode == "source" else ("web",)
+    return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/")
+
+
+def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
+                  log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, tuple[tarlayer.Layer, bool]]:
+    """The java and web layers: from the record, or built by the engine side by side."""
+    stages = split_stages(files["Containerfile"])
+    specs = [JAVA, web_layer(plan)]
+    keys = {s.name: stage_key(s, stages, snap, digests) for s in specs}
+    out = {s.name: (found, True) for s in specs if (found := store.lookup(keys[s.name])) is not None}
+    todo = [s for s in specs if s.name not in out]
+    if todo:
+        step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            made = dict(zip([s.name for s in todo],
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log), todo), strict=True))
+        store.remember({keys[n]: layer for n, layer in made.items()})
+        out.update({n: (layer, False) for n, layer in made.items()})
+    return out
+
+
+def copy_layers(layers: list[CopyLayer]) -> dict[str, tuple[tarlayer.Layer, bool]]:
+    """Each copy layer from the record, or written (side by side)."""
+    keys = {c.name: tarlayer.entries_key(c.name, c.entries, store.SALT) for c in layers}
+    out = {c.name: (found, True) for c in layers if (found := store.lookup(keys[c.name])) is not None}
+    todo = [c for c in layers if c.name not in out]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(todo)))) as pool:
+        made = dict(zip([c.name for c in todo], pool.map(lambda c: tarlayer.write(c.entries, store.blobs()), todo),
+                        strict=True))
+    store.remember({keys[n]: layer for n, layer in made.items()})
+    out.update({n: (layer, False) for n, layer in made.items()})
+    return out
+
+
+def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
+             step: Callable[[str], None], *, load: bool = True) -> Assembled | None:
+    """The image, or None (said in one line) when this plan needs the engine for all of it."""
+    plan = plan_for(opts)
+    why = unsupported(plan)
+    if why:
+        step(f"assembler: {why} — the engine builds the whole image")
+        return None
+    for note in plan.notes:
+        step(note)
+    engine = engines(EngineName.BUILDAH)
+    files = render(plan, cache_mounts=os.geteuid() == 0)
+    ctx = context.temporary(plan)
+    try:
+        step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+        context.stage(plan, files, ctx)
+        digests = check_bases(plan, engine)
+        check_runtime_format(plan, engine.name)
+        snap = buildcache.snapshot(ctx)
+        copies = [*below_web(ctx, plan), app_jar_layer(ctx)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step)
+            base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
+            copied = copy_layers(copies)
+            made_by_engine, runtime = engine_part.result(), base.result()
+        return _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
+    finally:
+        context.remove(ctx)
+
+
+def _finish(plan: Plan, runtime: image.Base, layers: dict[str, tuple[tarlayer.Layer, bool]],
+            copies: list[CopyLayer], digests: dict[str, str | None], load: bool,
+            step: Callable[[str], None]) -> Assembled:
+    order = ["java", *(c.name for c in copies[:-1]), "web", "app.jar"]
+    created_by = {"java": JAVA.created_by, "web": web_layer(plan).created_by, **{c.name: c.created_by for c in copies}}
+    chosen = [layers[n][0] for n in order]
+    doc = image.config(plan, runtime.config, [x.diff_id for x in chosen], [created_by[n] for n in order])
+    written = image.write_image(plan.tags[0], doc, runtime.layers, chosen, dict(image_annotations(plan, digests)))
+    reused = tuple(n for n in order if layers[n][1])
+    made = tuple(n for n in order if not layers[n][1])
+    step(f"assembled {plan.tags[0]}: {len(made)} layer(s) made ({', '.join(made) or 'none'}), {len(reused)} reused")
+    if load:
+        image.load(written, plan.tags)
+    size = sum(d["size"] for d in written.manifest["layers"])
+    built = BuiltImage(plan.tags[0], written.image_id.removeprefix("sha256:"), plan.tags, size,
+                       len(written.manifest["layers"]), tuple(doc["rootfs"]["diff_ids"]))
+    return Assembled(plan, built, written, reused, made)
