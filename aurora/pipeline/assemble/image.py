@@ -77,16 +77,9 @@ def base(ref: str, local_digest: str) -> Base:
 
 
 def _env(base_env: list[str], add: list[tuple[str, str]]) -> list[str]:
-    """ENV as the engine applies it: a key already set is replaced in place, a new one appended."""
-    out = list(base_env)
-    for key, value in add:
-        item = f"{key}={value}"
-        at = next((i for i, e in enumerate(out) if e.partition("=")[0] == key), None)
-        if at is None:
-            out.append(item)
-        else:
-            out[at] = item
-    return out
+    """ENV as buildah applies it: a key already set is taken out, then each key appended."""
+    keys = {key for key, _ in add}
+    return [e for e in base_env if e.partition("=")[0] not in keys] + [f"{k}={v}" for k, v in add]
 
 
 def config(plan: Plan, base_config: dict, diff_ids: list[str], history: list[str]) -> dict:

@@ -26,38 +26,45 @@ def _root_dirs(*paths: str) -> list[Entry]:
     return [Entry(p, "dir", 0o755) for p in paths]
 
 
+def app_dir(plan: Plan) -> Entry:
+    """/app as the writable layer leaves it: ``COPY --chown`` of the writable folders into it
+    gives /app itself that owner. Every later layer under /app names it so (a layer's folder
+    entries set the folder's owner and mode in the merged tree)."""
+    return Entry(APP, "dir", 0o755, plan.uid, plan.gid)
+
+
 def etc_layer(ctx: Path) -> CopyLayer:
     files = [Entry(f"etc/{n}", "file", 0o644, source=ctx / "aurora" / "etc" / n) for n in ("passwd", "group")]
     return CopyLayer("etc", (*_root_dirs("etc"), *files), "COPY aurora/etc/passwd aurora/etc/group /etc/")
 
 
 def writable_layer(ctx: Path, plan: Plan) -> CopyLayer:
-    inside = [e for e in tree(ctx / "writable", APP, uid=plan.uid, gid=plan.gid) if e.path != APP]
-    return CopyLayer("writable", (*_root_dirs(APP), *inside),
+    return CopyLayer("writable", tuple(tree(ctx / "writable", APP, uid=plan.uid, gid=plan.gid)),
                      f"COPY --chown={plan.uid}:{plan.gid} writable/ /app/")
 
 
-def aurora_layer(ctx: Path) -> CopyLayer:
-    return CopyLayer("aurora", tuple(tree(ctx / "aurora" / "app", f"{APP}/aurora", parents=(APP,))),
+def aurora_layer(ctx: Path, plan: Plan) -> CopyLayer:
+    return CopyLayer("aurora", tuple(tree(ctx / "aurora" / "app", f"{APP}/aurora", parents=(app_dir(plan),))),
                      "COPY aurora/app/ /app/aurora/")
 
 
-def lib_layer(ctx: Path) -> CopyLayer:
-    return CopyLayer("lib", tuple(tree(ctx / "backend" / "lib", f"{APP}/lib", parents=(APP,))),
+def lib_layer(ctx: Path, plan: Plan) -> CopyLayer:
+    return CopyLayer("lib", tuple(tree(ctx / "backend" / "lib", f"{APP}/lib", parents=(app_dir(plan),))),
                      "COPY backend/lib/ /app/lib/")
 
 
-def conf_layer(ctx: Path) -> CopyLayer:
-    return CopyLayer("conf", tuple(tree(ctx / "backend" / "conf", f"{APP}/conf", parents=(APP,))),
+def conf_layer(ctx: Path, plan: Plan) -> CopyLayer:
+    return CopyLayer("conf", tuple(tree(ctx / "backend" / "conf", f"{APP}/conf", parents=(app_dir(plan),))),
                      "COPY backend/conf/ /app/conf/")
 
 
-def app_jar_layer(ctx: Path) -> CopyLayer:
+def app_jar_layer(ctx: Path, plan: Plan) -> CopyLayer:
     jar = ctx / "backend" / "app.jar"
-    return CopyLayer("app.jar", (*_root_dirs(APP), Entry(f"{APP}/app.jar", "file", 0o644, source=jar)),
+    return CopyLayer("app.jar", (app_dir(plan), Entry(f"{APP}/app.jar", "file", 0o644, source=jar)),
                      "COPY --from=app /deps/app.jar /app/app.jar")
 
 
 def below_web(ctx: Path, plan: Plan) -> list[CopyLayer]:
     """The copy layers between the Java runtime and the web layer, in the Containerfile's order."""
-    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx), lib_layer(ctx), conf_layer(ctx)]
+    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx, plan), lib_layer(ctx, plan),
+            conf_layer(ctx, plan)]

@@ -14,7 +14,7 @@ from aurora.engines.protocol import BuiltImage, Engine
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.assemble import image, store, tarlayer
-from aurora.pipeline.assemble.layers import CopyLayer, app_jar_layer, below_web
+from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, below_web
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
 from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
@@ -52,7 +52,7 @@ def unsupported(plan: Plan) -> str | None:
 
 def web_layer(plan: Plan) -> EngineLayer:
     stages = ("frontend", "web") if plan.frontend.mode == "source" else ("web",)
-    return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/")
+    return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
 
 
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
@@ -105,7 +105,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
         digests = check_bases(plan, engine)
         check_runtime_format(plan, engine.name)
         snap = buildcache.snapshot(ctx)
-        copies = [*below_web(ctx, plan), app_jar_layer(ctx)]
+        copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
         with ThreadPoolExecutor(max_workers=2) as pool:
             engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")

@@ -33,6 +33,7 @@ class EngineLayer:
     inputs: tuple[str, ...]
     base_role: str
     created_by: str
+    top: Entry | None = None  # ``dest`` as the image has it (else as ``src`` is in the stage)
 
 
 def split_stages(containerfile: str) -> dict[str, str]:
@@ -53,7 +54,8 @@ def split_stages(containerfile: str) -> dict[str, str]:
 def key(spec: EngineLayer, stages: dict[str, str], snap: tuple[buildcache.Entry, ...],
         digests: dict[str, str | None]) -> str:
     h = hashlib.sha256()
-    for part in ("engine-layer", spec.name, store.SALT, spec.src, spec.dest, digests.get(spec.base_role) or "-",
+    for part in ("engine-layer", spec.name, store.SALT, spec.src, spec.dest, repr(spec.top),
+                 digests.get(spec.base_role) or "-",
                  os.environ.get("BUILDAH_ISOLATION", ""), *(stages[s] for s in spec.stages)):
         h.update(part.encode() + b"\0")
     for e in snap:
@@ -68,28 +70,28 @@ def build(spec: EngineLayer, stages: dict[str, str], ctx: Path, engine: Engine,
     containerfile = ctx / f"Containerfile.{spec.name}"
     containerfile.write_text("".join(stages[s] + "\n" for s in spec.stages))
     built = engine.build(BuildRequest(context=ctx, containerfile=containerfile, tags=(), timestamp=0), log)
-    return extract(built.id, spec.src, spec.dest)
+    return extract(built.id, spec.src, spec.dest, spec.top)
 
 
-def extract(image_id: str, src: str, dest: str) -> Layer:
+def extract(image_id: str, src: str, dest: str, top: Entry | None = None) -> Layer:
     """``src`` of an image (mounted by buildah) as a layer at ``dest``, owners and modes kept."""
     ctr = runner.run(["buildah", "from", "--pull=never", image_id], merge_stderr=False).output.strip().splitlines()[-1]
     try:
         mount = Path(runner.run(["buildah", "mount", ctr], merge_stderr=False).output.strip())
         try:
-            return write(walk(mount / src.strip("/"), dest.strip("/")), store.blobs())
+            return write(walk(mount / src.strip("/"), dest.strip("/"), top), store.blobs())
         finally:
             runner.run(["buildah", "umount", ctr], check=False)
     finally:
         runner.run(["buildah", "rm", ctr], check=False)
 
 
-def walk(top: Path, dest: str) -> list[Entry]:
+def walk(top: Path, dest: str, top_entry: Entry | None = None) -> list[Entry]:
     """Every path below ``top`` (and ``dest``'s folders) as entries, as they are on disk."""
     parts = dest.split("/")
     out = [Entry("/".join(parts[: i + 1]), "dir", 0o755) for i in range(len(parts) - 1)]
     st = top.lstat()
-    out.append(Entry(dest, "dir", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
+    out.append(top_entry or Entry(dest, "dir", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
         for name in sorted(dirnames + filenames):

@@ -130,10 +130,10 @@ def _add(tar: tarfile.TarFile, e: Entry) -> None:
             tar.addfile(info, fh)
 
 
-def tree(src: Path, dest: str, *, uid: int = 0, gid: int = 0, parents: tuple[str, ...] = ()) -> list[Entry]:
+def tree(src: Path, dest: str, *, uid: int = 0, gid: int = 0, parents: tuple[Entry, ...] = ()) -> list[Entry]:
     """A staged folder as layer entries under ``dest`` (its files' modes as staged, folders
-    0755), with ``parents`` (root-owned folders, 0755) and ``dest`` itself first."""
-    out = [Entry(p, "dir", 0o755) for p in parents]
+    0755), with ``parents`` (the folders above it, as the image has them) and ``dest`` first."""
+    out = list(parents)
     out.append(Entry(dest, "dir", 0o755, uid, gid))
     for path in sorted(src.rglob("*")):
         rel = f"{dest}/{path.relative_to(src).as_posix()}"

@@ -56,14 +56,14 @@ def test_the_same_entries_give_the_same_bytes_with_a_fixed_gzip_header(tmp_path)
 
 def test_a_changed_file_changes_only_its_layer(app, tmp_path):
     plan, ctx = staged(app, tmp_path / "ctx")
-    layers = [*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx)]
+    layers = [*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)]
     first = {n: x for n, (x, _) in write_copy_layers(layers).items()}
     again = write_copy_layers(layers)
     assert all(reused for _, reused in again.values())  # from the record: nothing written
     assert {n: x for n, (x, _) in again.items()} == first
     (app / "backend/target/dist/conf/vertx.yml").write_text("zero:\n  port: 6084\n")
     plan, ctx = staged(app, tmp_path / "ctx")
-    changed = write_copy_layers([*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx)])
+    changed = write_copy_layers([*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)])
     assert [n for n, (x, _) in changed.items() if x != first[n]] == ["conf"]
     assert [n for n, (_, reused) in changed.items() if not reused] == ["conf"]
 
@@ -72,7 +72,7 @@ def test_the_layers_hold_what_the_copy_steps_give(app, tmp_path):
     plan, ctx = staged(app, tmp_path / "ctx")
     by_name = {c.name: c for c in copy_layers.below_web(ctx, plan)}
     writable = {e.path: (e.kind, e.mode, e.uid, e.gid) for e in by_name["writable"].entries}
-    assert writable["app"] == ("dir", 0o755, 0, 0)
+    assert writable["app"] == ("dir", 0o755, plan.uid, plan.gid)  # COPY --chown gives /app that owner too
     assert writable["app/logs"] == ("dir", 0o755, plan.uid, plan.gid)
     aurora = {e.path: e.mode for e in by_name["aurora"].entries}
     assert aurora["app/aurora/entrypoint"] == 0o755 and aurora["app/aurora/nginx.conf"] == 0o644
@@ -80,6 +80,7 @@ def test_the_layers_hold_what_the_copy_steps_give(app, tmp_path):
     assert etc == [("etc", 0o755), ("etc/passwd", 0o644), ("etc/group", 0o644)]
     lib = [e.path for e in by_name["lib"].entries]
     assert lib == ["app", "app/lib", "app/lib/dep.jar"]
+    assert by_name["lib"].entries[0] == copy_layers.app_dir(plan)  # each layer keeps /app's owner
 
 
 def test_a_layer_key_follows_content_mode_and_owner(tmp_path):
