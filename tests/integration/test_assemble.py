@@ -69,7 +69,8 @@ def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, de
     assert {k: assembled_config["config"].get(k) for k in CONFIG_KEYS} == \
         {k: engine_config["config"].get(k) for k in CONFIG_KEYS}
     assert assembled_config["created"] == engine_config["created"]
-    assert result["layers"] == len(engine_config["rootfs"]["diff_ids"])
+    # lib/ goes into several layers (by how often its jars change): more layers, the same tree
+    assert result["layers"] > len(engine_config["rootfs"]["diff_ids"])
 
 
 def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app, tmp_path):
@@ -78,7 +79,7 @@ def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app,
     try:
         out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", again, "--json",
                      env={"XDG_CACHE_HOME": str(tmp_path / "cold")})
-        assert "8 layer(s) made" in out.stderr  # nothing came from a record
+        assert ", 0 reused" in out.stderr  # nothing came from a record
         assert json.loads(out.stdout)["id"] == result["id"]
     finally:
         sh("buildah", "rmi", again, check=False)

@@ -48,11 +48,6 @@ def aurora_layer(ctx: Path, plan: Plan) -> CopyLayer:
                      "COPY aurora/app/ /app/aurora/")
 
 
-def lib_layer(ctx: Path, plan: Plan) -> CopyLayer:
-    return CopyLayer("lib", tuple(tree(ctx / "backend" / "lib", f"{APP}/lib", parents=(app_dir(plan),))),
-                     "COPY backend/lib/ /app/lib/")
-
-
 def conf_layer(ctx: Path, plan: Plan) -> CopyLayer:
     return CopyLayer("conf", tuple(tree(ctx / "backend" / "conf", f"{APP}/conf", parents=(app_dir(plan),))),
                      "COPY backend/conf/ /app/conf/")
@@ -62,9 +57,3 @@ def app_jar_layer(ctx: Path, plan: Plan) -> CopyLayer:
     jar = ctx / "backend" / "app.jar"
     return CopyLayer("app.jar", (app_dir(plan), Entry(f"{APP}/app.jar", "file", 0o644, source=jar)),
                      "COPY --from=app /deps/app.jar /app/app.jar")
-
-
-def below_web(ctx: Path, plan: Plan) -> list[CopyLayer]:
-    """The copy layers between the Java runtime and the web layer, in the Containerfile's order."""
-    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx, plan), lib_layer(ctx, plan),
-            conf_layer(ctx, plan)]

@@ -8,13 +8,15 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from aurora.engines import EngineName
 from aurora.engines.protocol import BuiltImage, Engine
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.assemble import image, store, tarlayer
-from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, below_web
+from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
+from aurora.pipeline.assemble.libsplit import lib_layers
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
 from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
@@ -48,6 +50,12 @@ def unsupported(plan: Plan) -> str | None:
            ("the app's own Containerfile template", bool(plan.templates and (plan.templates / "Containerfile.j2").is_file()))]
     found = [what for what, yes in why if yes]
     return ", ".join(found) if found else None
+
+
+def below_web(ctx: Path, plan: Plan) -> list[CopyLayer]:
+    """The copy layers between the Java runtime and the web layer, in the Containerfile's order."""
+    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx, plan), *lib_layers(ctx, plan),
+            conf_layer(ctx, plan)]
 
 
 def web_layer(plan: Plan) -> EngineLayer:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import zlib
 
 import pytest
 
 from aurora import config
 from aurora.pipeline.assemble import layers as copy_layers
+from aurora.pipeline.assemble.libsplit import BUCKETS, LARGE, artifact, lib_layers
+from aurora.pipeline.assemble.run import below_web
 from aurora.pipeline.assemble.run import copy_layers as write_copy_layers
 from aurora.pipeline.assemble.run import unsupported
 from aurora.pipeline.assemble.stages import split_stages
@@ -56,21 +59,21 @@ def test_the_same_entries_give_the_same_bytes_with_a_fixed_gzip_header(tmp_path)
 
 def test_a_changed_file_changes_only_its_layer(app, tmp_path):
     plan, ctx = staged(app, tmp_path / "ctx")
-    layers = [*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)]
+    layers = [*below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)]
     first = {n: x for n, (x, _) in write_copy_layers(layers).items()}
     again = write_copy_layers(layers)
     assert all(reused for _, reused in again.values())  # from the record: nothing written
     assert {n: x for n, (x, _) in again.items()} == first
     (app / "backend/target/dist/conf/vertx.yml").write_text("zero:\n  port: 6084\n")
     plan, ctx = staged(app, tmp_path / "ctx")
-    changed = write_copy_layers([*copy_layers.below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)])
+    changed = write_copy_layers([*below_web(ctx, plan), copy_layers.app_jar_layer(ctx, plan)])
     assert [n for n, (x, _) in changed.items() if x != first[n]] == ["conf"]
     assert [n for n, (_, reused) in changed.items() if not reused] == ["conf"]
 
 
 def test_the_layers_hold_what_the_copy_steps_give(app, tmp_path):
     plan, ctx = staged(app, tmp_path / "ctx")
-    by_name = {c.name: c for c in copy_layers.below_web(ctx, plan)}
+    by_name = {c.name: c for c in below_web(ctx, plan)}
     writable = {e.path: (e.kind, e.mode, e.uid, e.gid) for e in by_name["writable"].entries}
     assert writable["app"] == ("dir", 0o755, plan.uid, plan.gid)  # COPY --chown gives /app that owner too
     assert writable["app/logs"] == ("dir", 0o755, plan.uid, plan.gid)
@@ -78,9 +81,9 @@ def test_the_layers_hold_what_the_copy_steps_give(app, tmp_path):
     assert aurora["app/aurora/entrypoint"] == 0o755 and aurora["app/aurora/nginx.conf"] == 0o644
     etc = [(e.path, e.mode) for e in by_name["etc"].entries]
     assert etc == [("etc", 0o755), ("etc/passwd", 0o644), ("etc/group", 0o644)]
-    lib = [e.path for e in by_name["lib"].entries]
-    assert lib == ["app", "app/lib", "app/lib/dep.jar"]
-    assert by_name["lib"].entries[0] == copy_layers.app_dir(plan)  # each layer keeps /app's owner
+    bucket = by_name[f"lib:bucket-{zlib.crc32(b'dep') % BUCKETS}"]
+    assert [e.path for e in bucket.entries] == ["app", "app/lib", "app/lib/dep.jar"]
+    assert bucket.entries[0] == copy_layers.app_dir(plan)  # each layer keeps /app's owner
 
 
 def test_a_layer_key_follows_content_mode_and_owner(tmp_path):
@@ -113,3 +116,30 @@ def test_what_the_assembler_leaves_to_the_engine(app):
     (app / "aurora.toml").write_text((app / "aurora.toml").read_text() + '\n[runtime]\npackages = ["curl"]\n')
     plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
     assert "packages" in (unsupported(plan) or "")
+
+
+def test_lib_goes_into_layers_by_how_often_its_jars_change(app, tmp_path):
+    lib = app / "backend/target/dist/lib"
+    (lib / "big-1.0.jar").write_bytes(b"x" * LARGE)
+    (lib / "mine-0.1-SNAPSHOT.jar").write_bytes(b"PK mine")
+    for name in ("netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar", "jackson-core-2.18.2.jar"):
+        (lib / name).write_bytes(b"PK " + name.encode())
+    plan, ctx = staged(app, tmp_path / "ctx")
+    names = [c.name for c in lib_layers(ctx, plan)]
+    assert names[0] == "lib:large-big" and names[-1] == "lib:project"
+    files = {c.name: [e.path.removeprefix("app/lib/") for e in c.entries if e.kind == "file"] for c in lib_layers(ctx, plan)}
+    assert files["lib:project"] == ["mine-0.1-SNAPSHOT.jar"]
+    assert sorted(f for fs in files.values() for f in fs) == sorted(p.name for p in lib.iterdir())
+    before = {n: x for n, (x, _) in write_copy_layers(lib_layers(ctx, plan)).items()}
+    (lib / "slf4j-api-2.0.17.jar").unlink()
+    (lib / "slf4j-api-2.0.18.jar").write_bytes(b"PK slf4j 2.0.18")
+    plan, ctx = staged(app, tmp_path / "ctx")
+    after = {n: x for n, (x, _) in write_copy_layers(lib_layers(ctx, plan)).items()}
+    assert [n for n in after if after[n] != before.get(n)] == [f"lib:bucket-{zlib.crc32(b'slf4j-api') % BUCKETS}"]
+
+
+def test_artifact_names_leave_the_version_out():
+    assert artifact("netty-common-4.2.9.Final.jar") == "netty-common"
+    assert artifact("slf4j-api-2.0.17.jar") == "slf4j-api"
+    assert artifact("mine-0.1-SNAPSHOT.jar") == "mine"
+    assert artifact("plain.jar") == "plain"
