@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora.engines import EngineName
@@ -16,6 +16,7 @@ from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.assemble import image, store, tarlayer
 from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
+from aurora.pipeline.assemble.jdeps import module_set
 from aurora.pipeline.assemble.libsplit import lib_layers
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
 from aurora.pipeline.assemble.stages import build as build_stage
@@ -63,12 +64,28 @@ def web_layer(plan: Plan) -> EngineLayer:
     return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
 
 
+def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None],
+               step: Callable[[str], None]) -> tuple[EngineLayer, str]:
+    """The java layer's spec and what stands for lib/ in its key: the module list its jars need
+    (jdeps per jar, known jars by digest), so a bump that keeps the list keeps the runtime;
+    all of lib/ when jdeps per jar cannot say."""
+    be = plan.backend
+    if not be.jlink:
+        return replace(JAVA, inputs=JAVA.inputs[1:]), "full"
+    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, step)
+    if found is None:
+        step("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
+        return JAVA, ""
+    return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
+
+
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
                   log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
-    specs = [JAVA, web_layer(plan)]
-    keys = {s.name: stage_key(s, stages, snap, digests) for s in specs}
+    java, modules = java_layer(plan, ctx, digests, step)
+    specs = [java, web_layer(plan)]
+    keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := store.lookup(keys[s.name])) is not None}
     todo = [s for s in specs if s.name not in out]
     if todo:

@@ -52,9 +52,11 @@ def split_stages(containerfile: str) -> dict[str, str]:
 
 
 def key(spec: EngineLayer, stages: dict[str, str], snap: tuple[buildcache.Entry, ...],
-        digests: dict[str, str | None]) -> str:
+        digests: dict[str, str | None], extra: str = "") -> str:
+    """What the layer depends on; ``extra`` stands for inputs left out of ``spec.inputs`` (the
+    module list lib/'s jars need, in place of the jars)."""
     h = hashlib.sha256()
-    for part in ("engine-layer", spec.name, store.SALT, spec.src, spec.dest, repr(spec.top),
+    for part in ("engine-layer", spec.name, store.SALT, spec.src, spec.dest, repr(spec.top), extra,
                  digests.get(spec.base_role) or "-",
                  os.environ.get("BUILDAH_ISOLATION", ""), *(stages[s] for s in spec.stages)):
         h.update(part.encode() + b"\0")
