@@ -173,7 +173,9 @@ def build(
 
     key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        assembled = assemble_build(opts, engines, log, step) if assemble else None
+        # Pushed with neither an SBOM nor a signature, nothing needs the image in local storage.
+        assembled = (assemble_build(opts, engines, log, step, load=not push or sbom_flag or sign_key is not None)
+                     if assemble else None)
         plan, built = (assembled.plan, assembled.built) if assembled else run_build(opts, engines, log=log, step=step)
         result = built.as_dict()
         step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,18 @@ from aurora.host.registry import RegistryError
 
 CHUNK = 64 * 1024 * 1024  # blobs above this go up in PATCH chunks of this size
 PARALLEL = 4
+
+
+@dataclass
+class PushClient(Client):
+    """The distribution client, with its TLS context made once: a push asks for many blobs."""
+
+    _ssl: ssl.SSLContext | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = super()._context()
+        return self._ssl
 
 
 @dataclass
@@ -100,6 +113,7 @@ def push(client: Client, repo: str, tag: str, raw_manifest: bytes, media_type: s
     manifest = json.loads(raw_manifest)
     digests = [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]
     stats = PushStats()
+    client._base()  # the scheme (HTTPS, or HTTP without --tls-verify) once, before the threads ask
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         futures = {d: pool.submit(send_blob, client, repo, d, path, mount_from(d)) for d in dict.fromkeys(digests)}
         for digest, future in futures.items():

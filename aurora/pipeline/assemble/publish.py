@@ -7,8 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from aurora.host.distribution import Client
-from aurora.host.oci_registry import PushStats, push
+from aurora.host.oci_registry import PushClient, PushStats, push
 from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.pipeline.assemble import image, store
 from aurora.pipeline.publish import Pushed
@@ -47,7 +46,7 @@ def push_tag(written: image.Written, tag: str, opts: RegistryOptions) -> tuple[P
     ref = parse_ref(tag)
     if not ref.registry or ref.digest:
         raise RegistryError(f"pushing {tag}: name a registry (REGISTRY/NAME:TAG) to push to")
-    client = Client(ref.registry, opts)
+    client = PushClient(ref.registry, opts)
     known = where(ref.registry)
     # The client retries what can pass (connection failures, 5xx) itself.
     digest, stats = push(client, ref.repository, ref.tag or "latest", written.raw_manifest, image.OCI_MANIFEST,
