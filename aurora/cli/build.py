@@ -183,7 +183,7 @@ def build(
             from aurora.pipeline.build import check_bases
             from aurora.supply import publish as supply_publish
 
-            pushed = (push_assembled(assembled, reg, step) if assembled else
+            pushed = (push_assembled(assembled, reg, step, opts.cache_to) if assembled else
                       [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags])
             for p in pushed:
                 step(f"pushed {p.destination} {p.digest} (read back from the registry)")
@@ -204,16 +204,20 @@ def build(
         print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
 
 
-def push_assembled(assembled, reg, note) -> list:
-    """Each tag of an assembled image, pushed from aurora's layout (only what the registry lacks)."""
-    from aurora.pipeline.assemble.publish import push_tag
+def push_assembled(assembled, reg, note, cache_to) -> list:
+    """Each tag of an assembled image, pushed from aurora's layout (only what the registry lacks);
+    then, with --cache-to, the record of its layers for runners with empty storage."""
+    from aurora.pipeline.assemble.publish import push_tag, share
 
     out = []
     for tag in assembled.built.tags:
-        pushed, stats = push_tag(assembled.written, tag, reg)
+        pushed, stats = push_tag(assembled.written, tag, reg, assembled.remote)
         note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
              f"{len(stats.mounted)} mounted, {len(stats.present)} already there")
         out.append(pushed)
+    if cache_to:
+        digest = share(assembled.used, out[0].destination.rsplit(":", 1)[0], cache_to, reg)
+        note(f"recorded {len(assembled.used)} layer keys in {cache_to} ({digest[:19]})")
     return out
 
 

@@ -100,9 +100,15 @@ def send_blob(client: Client, repo: str, digest: str, path: Callable[[str], Path
     """("present" | "mounted" | "uploaded", bytes uploaded) for one blob."""
     if client.has_blob(repo, digest):
         return "present", 0
+    if not path(digest).is_file() and not mount_from:
+        raise RegistryError(f"pushing to {client.registry}/{repo}: blob {digest} is neither there nor here",
+                            hint="its cache record names a repository of another registry; build without --cache-from")
     location = start_upload(client, repo, digest, mount_from if mount_from != repo else None)
     if location is None:
         return "mounted", 0
+    if not path(digest).is_file():
+        raise RegistryError(f"pushing to {client.registry}/{repo}: {client.registry} could not mount blob {digest}"
+                            f" from {mount_from}, and it is not here", hint="build without --cache-from")
     return "uploaded", upload(client, repo, location, digest, path(digest))
 
 

@@ -118,3 +118,31 @@ def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app
     assert "0 blob(s) uploaded" in third.stderr and "mounted" in third.stderr
     assert json.loads(third.stdout)["digest"] == pushed["digest"]
     sh("buildah", "rmi", ref, other, check=False)
+
+
+def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_changed(assembled, registry, demo_app,
+                                                                                      tmp_path):
+    """--cache-to records the layers' keys; a runner with an empty aurora cache and --cache-from
+    runs no engine stage and no jdeps, downloads only the record, uploads only the changed layer."""
+    _, _, env = assembled
+    cache = f"{registry.host}/zero/cache"
+    ref = f"{registry.host}/zero/ci:1"
+    flags = ("--push", "--no-tls-verify", "--no-sbom", "--cache-to", cache)
+    aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, *flags, env=env)
+    seen = len(registry.log.read_text(errors="replace").splitlines())
+    conf = demo_app / "backend/target/dist/conf/vertx.yml"
+    original = conf.read_text()
+    conf.write_text(original + "\n# changed on CI\n")
+    try:
+        uploads = registry.uploads()
+        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", f"{registry.host}/zero/ci:2", *flags,
+                     "--cache-from", cache, "--json", env={"XDG_CACHE_HOME": str(tmp_path / "empty")})
+    finally:
+        conf.write_text(original)
+    assert "building with buildah" not in out.stderr and "jdeps on" not in out.stderr
+    assert registry.uploads() - uploads == 3  # the conf layer, the config, the new record
+    gets = [line for line in registry.log.read_text(errors="replace").splitlines()[seen:]
+            if '"GET /v2/' in line and "/blobs/" in line]
+    assert gets and all("/v2/zero/cache/blobs/" in line for line in gets)  # the record only, no layer
+    served = json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/zero/ci:2").stdout)
+    assert served["Digest"] == json.loads(out.stdout)["digest"]

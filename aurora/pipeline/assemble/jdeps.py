@@ -147,12 +147,18 @@ def analyse(jdk: str, lib: Path, jars: list[str], release: int) -> dict[str, set
     return None
 
 
-def module_set(jdk: str, jdk_digest: str, lib: Path, release: int,
-               step: Callable[[str], None]) -> tuple[str, ...] | None:
-    """The JDK modules all of lib/'s jars use, from the record and jdeps on the jars it lacks."""
+def records() -> dict[str, list[str]]:
+    """jar key → JDK modules, as this machine found them."""
+    return _records()
+
+
+def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, step: Callable[[str], None],
+               shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
+    """The JDK modules all of lib/'s jars use, from the records (this machine's, a cache
+    repository's) and jdeps on the jars they lack."""
     jars = sorted(j.name for j in lib.glob("*.jar"))
     keys = {j: jar_key(lib / j, jdk_digest, release) for j in jars}
-    known = _records()
+    known = {**(shared or {}), **_records()}
     todo = [j for j in jars if keys[j] not in known]
     if todo:
         step(f"jdeps on {len(todo)} of lib/'s {len(jars)} jars (the others are known by their digest)")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from aurora.host.oci_registry import PushClient, PushStats, push
 from aurora.host.registry import RegistryError, RegistryOptions
-from aurora.pipeline.assemble import image, store
+from aurora.pipeline.assemble import image, jdeps, record, store
+from aurora.pipeline.assemble.tarlayer import Layer
 from aurora.pipeline.publish import Pushed
 from aurora.refs import parse_ref
 
@@ -42,15 +43,31 @@ def _remember(registry: str, repo: str, digests: list[str]) -> None:
         pass
 
 
-def push_tag(written: image.Written, tag: str, opts: RegistryOptions) -> tuple[Pushed, PushStats]:
+def push_tag(written: image.Written, tag: str, opts: RegistryOptions,
+             remote: dict[str, str] | None = None) -> tuple[Pushed, PushStats]:
+    """Push one tag; ``remote``: digest → REGISTRY/NAME of blobs a cache record named (mounted
+    from there when this repository lacks them)."""
     ref = parse_ref(tag)
     if not ref.registry or ref.digest:
         raise RegistryError(f"pushing {tag}: name a registry (REGISTRY/NAME:TAG) to push to")
     client = PushClient(ref.registry, opts)
     known = where(ref.registry)
+    for digest, holder in (remote or {}).items():
+        registry, _, repo = holder.partition("/")
+        if registry == ref.registry:
+            known[digest] = repo
     # The client retries what can pass (connection failures, 5xx) itself.
     digest, stats = push(client, ref.repository, ref.tag or "latest", written.raw_manifest, image.OCI_MANIFEST,
                          store.blob, lambda d: known.get(d))
     layers = [d["digest"] for d in written.manifest["layers"]]
     _remember(ref.registry, ref.repository, [written.manifest["config"]["digest"], *layers])
     return Pushed(tag, f"{ref.registry}/{ref.repository}:{ref.tag or 'latest'}", digest), stats
+
+
+def share(used: dict[str, Layer], pushed_to: str, cache_to: str, opts: RegistryOptions) -> str:
+    """Add this build's layers (their blobs now in ``pushed_to``, REGISTRY/NAME) and the jdeps
+    per jar known here to the record in ``cache_to``: its new digest."""
+    shared = record.fetch(cache_to, opts)
+    shared.layers.update({key: {**layer.as_dict(), "repo": pushed_to} for key, layer in used.items()})
+    shared.jdeps.update(jdeps.records())
+    return record.push(cache_to, opts, shared)

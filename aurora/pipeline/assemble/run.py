@@ -7,17 +7,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aurora.engines import EngineName
 from aurora.engines.protocol import BuiltImage, Engine
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
-from aurora.pipeline.assemble import image, store, tarlayer
+from aurora.host.registry import RegistryOptions
+from aurora.pipeline.assemble import image, record, store, tarlayer
 from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
 from aurora.pipeline.assemble.jdeps import module_set
 from aurora.pipeline.assemble.libsplit import lib_layers
+from aurora.pipeline.assemble.record import Shared
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
 from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
@@ -38,6 +40,33 @@ class Assembled:
     written: image.Written
     reused: tuple[str, ...]  # layers taken from the record
     made: tuple[str, ...]  # layers written (or built) by this run
+    used: dict[str, tarlayer.Layer] = field(default_factory=dict)  # input key → layer, each layer of the image
+    remote: dict[str, str] = field(default_factory=dict)  # digest → REGISTRY/NAME: blobs only a registry holds
+
+
+@dataclass
+class Lookup:
+    """Finds a layer by its key: in this machine's record (its blob here), else, when the image
+    will not be loaded here, in a cache repository's record (its blob in the registry)."""
+
+    shared: Shared | None = None
+    remote_ok: bool = False
+    used: dict[str, tarlayer.Layer] = field(default_factory=dict)
+    remote: dict[str, str] = field(default_factory=dict)
+
+    def find(self, key: str) -> tarlayer.Layer | None:
+        found = store.lookup(key)
+        if found is None and self.shared is not None and self.remote_ok:
+            hit = self.shared.layer(key)
+            if hit is not None:
+                found, self.remote[hit[0].digest] = hit
+        if found is not None:
+            self.used[key] = found
+        return found
+
+    def made(self, made: dict[str, tarlayer.Layer]) -> None:
+        store.remember(made)
+        self.used.update(made)
 
 
 def unsupported(plan: Plan) -> str | None:
@@ -64,15 +93,16 @@ def web_layer(plan: Plan) -> EngineLayer:
     return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
 
 
-def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None],
-               step: Callable[[str], None]) -> tuple[EngineLayer, str]:
+def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Callable[[str], None],
+               shared: Shared | None = None) -> tuple[EngineLayer, str]:
     """The java layer's spec and what stands for lib/ in its key: the module list its jars need
     (jdeps per jar, known jars by digest), so a bump that keeps the list keeps the runtime;
     all of lib/ when jdeps per jar cannot say."""
     be = plan.backend
     if not be.jlink:
         return replace(JAVA, inputs=JAVA.inputs[1:]), "full"
-    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, step)
+    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, step,
+                       shared.jdeps if shared else None)
     if found is None:
         step("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
         return JAVA, ""
@@ -80,33 +110,35 @@ def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None],
 
 
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
-                  log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, tuple[tarlayer.Layer, bool]]:
+                  log: Callable[[str], None], step: Callable[[str], None],
+                  lookup: Lookup) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
-    java, modules = java_layer(plan, ctx, digests, step)
+    java, modules = java_layer(plan, ctx, digests, step, lookup.shared)
     specs = [java, web_layer(plan)]
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
-    out = {s.name: (found, True) for s in specs if (found := store.lookup(keys[s.name])) is not None}
+    out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
     todo = [s for s in specs if s.name not in out]
     if todo:
         step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo],
                             pool.map(lambda s: build_stage(s, stages, ctx, engine, log), todo), strict=True))
-        store.remember({keys[n]: layer for n, layer in made.items()})
+        lookup.made({keys[n]: layer for n, layer in made.items()})
         out.update({n: (layer, False) for n, layer in made.items()})
     return out
 
 
-def copy_layers(layers: list[CopyLayer]) -> dict[str, tuple[tarlayer.Layer, bool]]:
+def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """Each copy layer from the record, or written (side by side)."""
+    lookup = lookup or Lookup()
     keys = {c.name: tarlayer.entries_key(c.name, c.entries, store.SALT) for c in layers}
-    out = {c.name: (found, True) for c in layers if (found := store.lookup(keys[c.name])) is not None}
+    out = {c.name: (found, True) for c in layers if (found := lookup.find(keys[c.name])) is not None}
     todo = [c for c in layers if c.name not in out]
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(todo)))) as pool:
         made = dict(zip([c.name for c in todo], pool.map(lambda c: tarlayer.write(c.entries, store.blobs()), todo),
                         strict=True))
-    store.remember({keys[n]: layer for n, layer in made.items()})
+    lookup.made({keys[n]: layer for n, layer in made.items()})
     out.update({n: (layer, False) for n, layer in made.items()})
     return out
 
@@ -122,6 +154,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
     for note in plan.notes:
         step(note)
     engine = engines(EngineName.BUILDAH)
+    shared = record.fetch(opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) if opts.cache_from else None
+    lookup = Lookup(shared, remote_ok=not load)
     files = render(plan, cache_mounts=os.geteuid() == 0)
     ctx = context.temporary(plan)
     try:
@@ -132,11 +166,12 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
         snap = buildcache.snapshot(ctx)
         copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step)
+            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
-            copied = copy_layers(copies)
+            copied = copy_layers(copies, lookup)
             made_by_engine, runtime = engine_part.result(), base.result()
-        return _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
+        done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
+        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
     finally:
         context.remove(ctx)
 
