@@ -51,10 +51,13 @@ class Lookup:
 
     shared: Shared | None = None
     remote_ok: bool = False
+    no_cache: bool = False  # --no-cache: every layer made again
     used: dict[str, tarlayer.Layer] = field(default_factory=dict)
     remote: dict[str, str] = field(default_factory=dict)
 
     def find(self, key: str) -> tarlayer.Layer | None:
+        if self.no_cache:
+            return None
         found = store.lookup(key)
         if found is None and self.shared is not None and self.remote_ok:
             hit = self.shared.layer(key)
@@ -110,8 +113,8 @@ def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Call
 
 
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
-                  log: Callable[[str], None], step: Callable[[str], None],
-                  lookup: Lookup) -> dict[str, tuple[tarlayer.Layer, bool]]:
+                  log: Callable[[str], None], step: Callable[[str], None], lookup: Lookup,
+                  secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
     java, modules = java_layer(plan, ctx, digests, step, lookup.shared)
@@ -123,7 +126,8 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
         step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo],
-                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log), todo), strict=True))
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets), todo),
+                            strict=True))
         lookup.made({keys[n]: layer for n, layer in made.items()})
         out.update({n: (layer, False) for n, layer in made.items()})
     return out
@@ -147,7 +151,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
              step: Callable[[str], None], *, load: bool = True) -> Assembled | None:
     """The image, or None (said in one line) when this plan needs the engine for all of it."""
     plan = plan_for(opts)
-    why = unsupported(plan)
+    why = unsupported(plan) or (f"the {opts.engine} engine (it works in buildah's storage)"
+                                if opts.engine != EngineName.BUILDAH else None)
     if why:
         step(f"assembler: {why} — the engine builds the whole image")
         return None
@@ -155,7 +160,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
         step(note)
     engine = engines(EngineName.BUILDAH)
     shared = record.fetch(opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) if opts.cache_from else None
-    lookup = Lookup(shared, remote_ok=not load)
+    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache)
     files = render(plan, cache_mounts=os.geteuid() == 0)
     ctx = context.temporary(plan)
     try:
@@ -166,7 +171,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
         snap = buildcache.snapshot(ctx)
         copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup)
+            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup,
+                                      opts.secrets)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
             copied = copy_layers(copies, lookup)
             made_by_engine, runtime = engine_part.result(), base.result()
