@@ -173,9 +173,8 @@ def build(
 
     key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        # Pushed with neither an SBOM nor a signature, nothing needs the image in local storage.
-        assembled = (assemble_build(opts, engines, log, step, load=not push or sbom_flag or sign_key is not None)
-                     if assemble else None)
+        # A push sends from aurora's layout: nothing needs the image in local storage.
+        assembled = assemble_build(opts, engines, log, step, load=not push) if assemble else None
         plan, built = (assembled.plan, assembled.built) if assembled else run_build(opts, engines, log=log, step=step)
         result = built.as_dict()
         step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
@@ -189,6 +188,8 @@ def build(
                 step(f"pushed {p.destination} {p.digest} (read back from the registry)")
             name = choose(engine)
             local = f"containers-storage:{built.id}" if name in (EngineName.BUILDAH, EngineName.PODMAN) else None
+            if assembled:  # its layout, when it holds every blob (else the registry is read)
+                local = None if assembled.remote else f"oci:{assembled.written.layout}:{assembled.written.name}"
             # The SBOM, provenance and signatures: a failure here means the push is not complete.
             supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
                 sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,

@@ -146,3 +146,17 @@ def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_cha
     assert gets and all("/v2/zero/cache/blobs/" in line for line in gets)  # the record only, no layer
     served = json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/zero/ci:2").stdout)
     assert served["Digest"] == json.loads(out.stdout)["digest"]
+
+
+def test_a_push_attaches_the_sbom_read_from_aurora_s_own_layout(assembled, registry, demo_app):
+    """No local copy is made for a push: the SBOM and the provenance are read from the layout."""
+    _, _, env = assembled
+    ref = f"{registry.host}/zero/attached:1"
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json",
+                 env=env)
+    result = json.loads(out.stdout)
+    assert len(result["sbom"]) == 1 and len(result["provenance"]) == 1
+    assert sh("buildah", "inspect", "--type", "image", ref, check=False).returncode != 0  # not in local storage
+    referrers = json.loads(sh("skopeo", "inspect", "--tls-verify=false", "--raw",
+                              f"docker://{registry.host}/zero/attached:{result['digest'].replace(':', '-')}").stdout)
+    assert len(referrers["manifests"]) == 2

@@ -136,6 +136,7 @@ class Written:
     image_id: str
     manifest: dict
     raw_manifest: bytes
+    layout: Path  # the OCI layout that holds it
 
 
 def write_image(name: str, config_doc: dict, base_layers: tuple[dict, ...], layers: list[Layer],
@@ -145,7 +146,7 @@ def write_image(name: str, config_doc: dict, base_layers: tuple[dict, ...], laye
     raw = _canonical(doc)
     desc = put_blob(raw)
     name_manifest(name, {"mediaType": OCI_MANIFEST, **desc})
-    return Written(name, desc["digest"], config_desc["digest"], doc, raw)
+    return Written(name, desc["digest"], config_desc["digest"], doc, raw, store.layout())
 
 
 def load(written: Written, tags: tuple[str, ...]) -> None:
