@@ -3,9 +3,13 @@ assembler's OCI layout; and the runtime base itself, taken once from local stora
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +57,22 @@ def ref_manifest(name: str) -> dict | None:
     return next((m for m in index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == name), None)
 
 
+@contextlib.contextmanager
+def _index_locked() -> Iterator[None]:
+    """One writer of the layout's index at a time, in this process and across builds."""
+    with _INDEX_LOCK, (store.layout() / ".index.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def name_manifest(name: str, descriptor: dict) -> None:
     """Point ``name`` in the layout's index at a manifest (replacing what it named)."""
     path = store.layout() / "index.json"
-    with _INDEX_LOCK:
+    with _index_locked():
         index = json.loads(path.read_text())
         kept = [m for m in index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name]
         index["manifests"] = [*kept, {**descriptor, "annotations": {REF_NAME: name}}]
-        tmp = path.with_name(".index.json.tmp")
+        tmp = path.with_name(f".index.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(index))
         tmp.replace(path)
 
@@ -69,7 +81,8 @@ def base(ref: str, local_digest: str) -> Base:
     """The runtime base, copied from containers-storage into the layout once per digest."""
     name = "aurora-base-" + local_digest.removeprefix("sha256:")
     if ref_manifest(name) is None:
-        runner.run(["skopeo", "copy", "--quiet", f"containers-storage:{ref}", f"oci:{store.layout()}:{name}"])
+        with _index_locked():  # skopeo rewrites the index too
+            runner.run(["skopeo", "copy", "--quiet", f"containers-storage:{ref}", f"oci:{store.layout()}:{name}"])
     found = ref_manifest(name)
     assert found is not None
     manifest = json.loads(read_blob(found["digest"]))
