@@ -108,6 +108,7 @@ def build(
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
     platform: Annotated[Optional[list[str]], typer.Option("--platform", help="OS/ARCH to build, comma-separated or repeated (linux/amd64,linux/arm64): one image each and an OCI image index, nothing emulated. Default: [image] platforms, else this machine's.")] = None,
+    assemble: Annotated[bool, typer.Option("--assemble", help="Write the copy layers (lib/, conf/, app.jar, aurora's files) with aurora itself and push only the blobs the registry lacks; the engine builds only the jlink runtime and the web layer, when their inputs change.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
@@ -125,11 +126,11 @@ def build(
     reg = registry_options(authfile, cert_dir, tls_verify)
     job = BuildJob(opts, push=push, emit_job=emit_job, out=out, job=_job_options(emit_job, executor_image, registry_secret,
                                                                                  namespace, cache_repo),
-                   insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo)
+                   insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo,
+                   assemble=assemble)
     check(job)
     key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
-    plan = plan_for(opts)
-    _, builder = select(job, plan)
+    _, builder = select(job, plan := plan_for(opts))
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
         result = builder(job, plan, engines, log, step)
         if result.files:  # --emit-job: nothing built here

@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aurora.engines import Opened, capabilities
 from aurora.engines.protocol import BuiltImage
@@ -42,6 +42,7 @@ class BuildJob:
     insecure: bool = False  # the executor's pushes may use plain HTTP
     authfile: Path | None = None  # the executor's registry credentials
     cache_repo: str | None = None  # the executor's layer cache repository
+    assemble: bool = False  # --assemble: aurora writes the copy layers itself (pipeline/assemble/)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class BuildResult:
     index: bool = False
     pushed: tuple[Pushed, ...] = ()
     files: tuple[Path, ...] = ()
+    # The assembler's image (pipeline/assemble/run.Assembled): pushed from aurora's OCI layout,
+    # blob by blob, instead of from the engine's storage.
+    assembled: Any = None
 
     @property
     def image(self) -> str:
@@ -106,6 +110,8 @@ BUILDERS: tuple[BuilderInfo, ...] = (
                 "an engine that builds into a registry (the kaniko executor): builds and pushes"),
     BuilderInfo("multi-platform", "aurora.pipeline.builders:multi_builder", lambda job, plan: is_multi(plan),
                 "one image per platform and an OCI image index"),
+    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble,
+                "the copy layers written by aurora, the engine only for the runtime and the web layer (--assemble)"),
     BuilderInfo("single", "aurora.pipeline.builders:single_builder", lambda job, plan: True,
                 "one image for the build machine's platform"),
 )
@@ -119,6 +125,9 @@ def check(job: BuildJob) -> None:
     if not caps.local and not job.emit_job and not job.push:
         raise UsageError(f"{job.opts.engine} has no local image storage: add --push"
                          " (or use --emit-job -o DIR)")
+    if job.assemble and (job.emit_job or not caps.local):
+        raise UsageError(f"--assemble: the {job.opts.engine} engine builds and pushes the whole image itself",
+                         hint="use --assemble with --engine buildah, or leave it out")
     if not caps.local and job.opts.platforms:  # a local engine's --platform is multi.check's
         raise UsageError(f"--platform: the {job.opts.engine} engine cannot build for other platforms"
                          " without emulation", hint="use --engine buildah or podman")
@@ -139,6 +148,8 @@ def single_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: L
 
 
 def multi_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: Log) -> BuildResult:
+    if job.assemble:
+        step("assembler: not for multi-platform builds yet — the engine builds each platform's image")
     plan, built = build_multi(job.opts, engines, log=log, step=step, plan=plan)
     for image in built.images:
         b = image.built

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from aurora.engines import Opened
 from aurora.host.registry import RegistryOptions
+from aurora.pipeline.assemble.publish import push_assembled
 from aurora.pipeline.builders import BuildResult
 from aurora.pipeline.publish import Pushed, PushedIndex, push, push_index
 
@@ -55,6 +56,8 @@ class RegistryPublisher:
             for p in result.pushed:
                 self.note(f"pushed {p.destination} {p.digest} (the executor's digest file)")
             return Published(result, result.pushed)
+        if result.assembled is not None:
+            return Published(result, push_assembled(result.assembled, self.opts, self.note))
         engine = self.engines(result.engine)
         if result.index:
             indexes = tuple(push_index(engine, tag, tag, self.opts, log=self.log, note=self.note)

@@ -103,7 +103,9 @@ def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
         return images, [Subject(Pushed(i.index, i.destination, i.digest), None, first) for i in published.indexes]
     single = published.build.single
     if single is not None:
-        one = [Subject(p, where(single.id), single.id) for p in published.pushed]
+        assembled = published.build.assembled  # not in local storage: read from aurora's layout
+        copy = assembled.local_copy if assembled is not None else where(single.id)
+        one = [Subject(p, copy, single.id) for p in published.pushed]
         return one, one
     # Pushed by the builder itself: the image ID is the config digest the registry serves.
     # (Asked only for the provenance, which needs it.)
