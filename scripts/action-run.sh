@@ -193,7 +193,7 @@ else
 fi
 verify_args=(verify "$verify_ref" -C "$app_dir" --json "${registry_args[@]}")
 if [ -n "$digest" ]; then
-  # An index gets no attached SBOM yet (aurora says so when it pushes one).
+  # An index's SBOMs are attached to its images, which `verify --require-sbom` does not read yet.
   [ "$sbom" = false ] || [[ "$platform_list" == *,* ]] || verify_args+=(--require-sbom)
   if [ -n "$sign_key" ]; then
     "${aurora[@]}" key public "$sign_key" >"$work/signing.pub"

@@ -16,17 +16,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from aurora import config as config_mod
 from aurora.checks.report import Check
 from aurora.config.secrets import secrets_in_text
 from aurora.engines import named, opened
 from aurora.errors import AuroraError
-from aurora.host import git as gitinfo
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions
 from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.build import Options, build, check_bases
-from aurora.pipeline.plan import make_plan
+from aurora.pipeline.project import Project
 from aurora.supply import attach, keys, provenance
 
 
@@ -79,7 +77,7 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
     tag = f"localhost/aurora-rebuild/{uuid.uuid4().hex[:12]}:check"
     with opened() as engines:
         with _epoch(epoch):
-            plan = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir), tags=[tag], bases=bases)
+            plan = Project.load(app_dir, tags=[tag], bases=bases).plan
             now = provenance.inputs(plan, check_bases(plan, engines(engine_name)))
         differ = provenance.differences(provenance.recorded_inputs(statement), now)
         if differ:
@@ -89,7 +87,7 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
         with _epoch(epoch):
             # A proof rebuilds every layer: no cache.
             _, built = build(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
-                                     no_cache=True), engines, log=log, step=step)
+                                     no_cache=True), engines, log=log, step=step, plan=plan)
     try:
         same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
         served = config_digest.removeprefix("sha256:") == built.id

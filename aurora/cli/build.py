@@ -12,8 +12,10 @@ from aurora.cli.app import err, handles_errors, log, step
 from aurora.cli.options import (
     AppDir,
     AuthFile,
+    BasesOption,
     CertDir,
     DigestFile,
+    EngineOption,
     JsonFlag,
     SignKey,
     SignPassphrase,
@@ -66,7 +68,7 @@ def _offline_set_present() -> bool:
 def render(
     app_dir: AppDir = Path("."),
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Output folder; default DIR/.aurora/context.")] = None,
-    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
+    bases: BasesOption = None,
     show: Annotated[bool, typer.Option("--show", help="Print the Containerfile (with the app's template overrides) instead of the folder.")] = False,
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
@@ -85,8 +87,8 @@ def build(
     app_dir: AppDir = Path("."),
     tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (NAME:TAG or TAG); repeatable.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer.")] = False,
-    bases: Annotated[Optional[str], typer.Option("--bases", help="official or offline")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Build engine: buildah, podman, docker, kaniko or auto.")] = "buildah",
+    bases: BasesOption = None,
+    engine: EngineOption = "buildah",
     push: Annotated[bool, typer.Option("--push", help="Push every tag after the build, then read it back.")] = False,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
@@ -106,103 +108,60 @@ def build(
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
     platform: Annotated[Optional[list[str]], typer.Option("--platform", help="OS/ARCH to build, comma-separated or repeated (linux/amd64,linux/arm64): one image each and an OCI image index, nothing emulated. Default: [image] platforms, else this machine's.")] = None,
+    assemble: Annotated[bool, typer.Option("--assemble", help="Write the copy layers (lib/, conf/, app.jar, aurora's files) with aurora itself and push only the blobs the registry lacks; the engine builds only the jlink runtime and the web layer, when their inputs change.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
-    from aurora.engines import EngineName, choose, named, opened
-    from aurora.errors import UsageError
+    from aurora.engines import named, opened
+    from aurora.host.registry import default_authfile
     from aurora.pipeline.bases import BaseSetName
-    from aurora.pipeline.build import Options, check_cache_repo, parse_secrets
-    from aurora.pipeline.build import build as run_build
-    from aurora.pipeline.publish import push as run_push
+    from aurora.pipeline.build import Options, check_cache_repo, parse_secrets, plan_for
+    from aurora.pipeline.builders import BuildJob, check, select
+    from aurora.supply.publish import publisher
 
-    base_set = None if bases is None else BaseSetName.parse(bases, "--bases")
-    secrets = parse_secrets(secret or [])
-    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=base_set, no_cache=no_cache, engine=named(engine),
-                   secrets=secrets, platforms=tuple(platform or ()),
+    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=None if bases is None else BaseSetName.parse(bases, "--bases"),
+                   no_cache=no_cache, engine=named(engine), secrets=parse_secrets(secret or []), platforms=tuple(platform or ()),
                    jobs=jobs, cache_from=check_cache_repo(cache_from, "--cache-from"),
                    cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify)
-    if platform and (emit_job or choose(engine) == EngineName.KANIKO):
-        raise UsageError("--platform: the kaniko engine cannot build for other platforms without emulation",
-                         hint="use --engine buildah or podman")
-    if emit_job or choose(engine) == EngineName.KANIKO:
-        from aurora.deploy import kaniko_job
-        from aurora.host.registry import default_authfile
-        from aurora.pipeline.kaniko_build import build_with_executor
-
-        if choose(engine) != EngineName.KANIKO:
-            raise UsageError("--emit-job goes with --engine kaniko")
-        if sign_key is not None:
-            raise UsageError("--sign-key: kaniko pushes by itself, so aurora cannot sign or attach an SBOM to what it"
-                             " pushed yet", hint="build with --engine buildah or podman to sign")
-        if emit_job:
-            if out is None:
-                raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
-            job = kaniko_job.JobOptions(executor_image=executor_image or kaniko_job.EXECUTOR_IMAGE,
-                                        secret=registry_secret, namespace=namespace, cache_repo=cache_repo)
-            for path in kaniko_job.emit_job(opts, out, job, note=step):
-                print(path)
-            return
-        if not push:
-            raise UsageError("kaniko has no local image storage: add --push (or use --emit-job -o DIR)")
-        reg = registry_options(authfile, cert_dir, tls_verify)
-        done = build_with_executor(opts, insecure=not tls_verify, log=log, step=step,
-                                   authfile=reg.authfile or default_authfile(), cache_repo=cache_repo)
-        step(f"pushed {', '.join(done.plan.tags)} {done.digest} (the executor's digest file)")
-        if sbom_flag:
-            step("note: kaniko pushed the image itself: no SBOM or provenance is attached (buildah and podman builds"
-                 " attach them)")
-        write_digest(digest_file, done.digest)
-        if as_json:
-            print(json.dumps({"image": done.plan.image, "tags": list(done.plan.tags), "digest": done.digest,
-                              "pushed": list(done.plan.tags)}, indent=2))
-        else:
-            print(f"{done.plan.image}@{done.digest}")
-        return
     reg = registry_options(authfile, cert_dir, tls_verify)
-    if sign_key is not None and not push:
-        raise UsageError("--sign-key signs what --push pushes: add --push")
-    from aurora.pipeline.build import plan_for
-    from aurora.pipeline.multi import is_multi
-
-    if is_multi(plan_for(opts)):
-        from aurora.cli.platforms import build_multi
-
-        return build_multi(opts, push=push, reg=reg, digest_file=digest_file, sbom=sbom_flag,
-                           signing=sign_key is not None, as_json=as_json)
-    key, passphrase = signing_key(sign_key, sign_passphrase_file)  # a bad key stops before the build
+    job = BuildJob(opts, push=push, emit_job=emit_job, out=out, job=_job_options(emit_job, executor_image, registry_secret,
+                                                                                 namespace, cache_repo),
+                   insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo,
+                   assemble=assemble)
+    check(job)
+    key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
+    _, builder = select(job, plan := plan_for(opts))
     with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        plan, built = run_build(opts, engines, log=log, step=step)
-        result = built.as_dict()
-        step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+        result = builder(job, plan, engines, log, step)
+        if result.files:  # --emit-job: nothing built here
+            return print("\n".join(str(path) for path in result.files))
+        report, digest = result.as_dict(), None
         if push:
-            from aurora.pipeline.build import check_bases
-            from aurora.supply import publish as supply_publish
-
-            pushed = [run_push(engines(engine), t, t, reg, log=log, note=step) for t in built.tags]
-            for p in pushed:
-                step(f"pushed {p.destination} {p.digest} (read back from the registry)")
-            name = choose(engine)
-            local = f"containers-storage:{built.id}" if name in (EngineName.BUILDAH, EngineName.PODMAN) else None
-            # The SBOM, provenance and signatures: a failure here means the push is not complete.
-            supply = supply_publish.finish(pushed, supply_publish.SupplyOptions(
-                sbom=sbom_flag, key=key, app_dir=app_dir, local_image=local, timestamp=plan.source_date_epoch,
-                plan=plan, image_id=built.id, engine=str(name), base_digests=check_bases(plan, engines(engine)),
-                forbidden=(passphrase,) if passphrase else ()), reg, note=step)
-            result["digest"] = pushed[0].digest
-            result["pushed"] = [p.destination for p in pushed]
-            result.update(supply.as_dict())
-            write_digest(digest_file, pushed[0].digest)
-    if as_json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(result.get("digest") and f"{built.image}@{result['digest']}" or built.image)
+            forbidden = (passphrase,) if passphrase else ()
+            published = publisher(engines, result, sbom=sbom_flag, key=key, forbidden=forbidden, opts=reg, log=log,
+                                  note=step).publish(result)
+            report, digest = published.as_dict(), published.digest
+            write_digest(digest_file, digest or "")
+    print(json.dumps(report, indent=2) if as_json else f"{result.image}@{digest}" if digest else result.image)
 
 
-def signing_key(path: Path | None, passphrase_file: Path | None):
+def _job_options(emit_job: bool, executor_image: str | None, secret: str | None, namespace: str | None,
+                 cache_repo: str | None):
+    """--emit-job's Job settings (None without --emit-job)."""
+    if not emit_job:
+        return None
+    from aurora.deploy import kaniko_job
+
+    return kaniko_job.JobOptions(executor_image=executor_image or kaniko_job.EXECUTOR_IMAGE, secret=secret,
+                                 namespace=namespace, cache_repo=cache_repo)
+
+
+def signing_key(path: Path | None, passphrase_file: Path | None, push: bool = True):
     """(private key, passphrase) for --sign-key, checked before anything is built; (None, b"") without."""
     from aurora.errors import UsageError
 
+    if path is not None and not push:
+        raise UsageError("--sign-key signs what --push pushes: add --push")
     if path is None:
         if passphrase_file is not None:
             raise UsageError("--sign-passphrase-file goes with --sign-key")

@@ -183,13 +183,10 @@ def _smoke_usage(ref: str | None, engine: str, kube_mode: bool, replicas: int | 
 
 def _smoke_plan(app_dir: Path | None, replicas: int | None):
     """The app's config (with --replicas) and plan: what to expect, and what --kube plays."""
-    from aurora import config as config_mod
-    from aurora.host import git as gitinfo
-    from aurora.pipeline.plan import make_plan
+    from aurora.pipeline.project import Project
 
-    directory = app_dir or Path(".")
-    cfg = config_mod.with_kube_flags(config_mod.load(directory), replicas=replicas)
-    return cfg, make_plan(cfg, directory, gitinfo.read(directory))
+    project = Project.load(app_dir or Path("."), replicas=replicas)
+    return project.config, project.plan
 
 
 def _runner(runs_with, image: str, expect, tmp: Path, conn):
@@ -213,10 +210,10 @@ def _kube_play(cfg, plan, image: str, tmp: Path, db_secret: Path | None, timeout
     from aurora.deploy.pod import KubeOptions
 
     opts = KubeOptions(target=Target.PODMAN, image=image)
-    db = cfg.kube.database
+    db = plan.kube.database
     values = kube_smoke.db_values_for(db, db_secret)
-    objs = kube_mod.objects(plan, cfg, opts)
-    members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
+    objs = kube_mod.objects(plan, opts)
+    members = kube_mod.podman_cluster(plan, opts) if kube_mod.cluster_plan(plan, opts) else None
     play = runners.KubePlay(objs, tmp, cluster=members, db=db, db_values=values)
     more = None
     if members is not None or db is not None:

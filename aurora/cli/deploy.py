@@ -30,13 +30,13 @@ def kube(
 ) -> None:
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
+    from aurora.choices import Target
     from aurora.deploy import kube as kube_mod
-    from aurora.deploy.pod import Target
 
-    plan, cfg, opts, objs = _objects(app_dir, image, digest_file, target, layout, namespace, replicas)
-    clustered = kube_mod.cluster_plan(plan, cfg, opts)
+    plan, opts, objs = _objects(app_dir, image, digest_file, target, layout, namespace, replicas)
+    clustered = kube_mod.cluster_plan(plan, opts)
     if clustered is not None and opts.target == Target.PODMAN:
-        members = kube_mod.podman_cluster(plan, cfg, opts)
+        members = kube_mod.podman_cluster(plan, opts)
         step(f"Vert.x cluster: {clustered.manager} (member list {', '.join(ip for _, ip in members.members)},"
              f" from {clustered.origin}); play the Pods with: {members.play_command()}")
     elif clustered is not None:
@@ -45,7 +45,7 @@ def kube(
         for note in clustered.notes:
             step(f"note: {note}")
     if db_secret_template is not None:
-        templates = kube_mod.database_templates(plan, cfg, cfg.kube.namespace)
+        templates = kube_mod.database_templates(plan, plan.kube.namespace)
         db_secret_template.write_text(kube_mod.dump(templates), encoding="utf-8")
         step(f"wrote {db_secret_template}: replace every <...> value and apply it yourself; it never goes into git")
     if out is None:
@@ -57,20 +57,17 @@ def kube(
 
 def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target: str, layout: str,
              namespace: str | None, replicas: int | None):
-    """The app's plan, config, options and its `aurora kube` objects."""
+    """The app's plan, the options and its `aurora kube` objects."""
     from dataclasses import replace
 
-    from aurora import config as config_mod
-    from aurora.deploy import kube as kube_mod
     from aurora.choices import Layout, Target
+    from aurora.deploy import kube as kube_mod
     from aurora.errors import UsageError
-    from aurora.host import git as gitinfo
-    from aurora.pipeline.plan import make_plan
+    from aurora.pipeline.project import Project
     from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
-    cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
-    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
+    plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
     ref = plan.image if image is None else image  # --image '' is an error, not the default
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
@@ -82,8 +79,7 @@ def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target:
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
     opts = replace(chosen, image=ref)
-    return plan, cfg, opts, kube_mod.objects(plan, cfg, opts)
-
+    return plan, opts, kube_mod.objects(plan, opts)
 
 @handles_errors
 def deploy(
@@ -111,7 +107,7 @@ def deploy(
     if filename is not None:
         objs = _read_objects(filename)
     else:
-        objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[3]
+        objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[2]
     instance = apply_mod.instance_of(objs)
     deployments = [o["metadata"]["name"] for o in objs if o["kind"] == "Deployment"]
     with KubeApi(kubeconfig, context) as api:
@@ -169,7 +165,7 @@ def undeploy(
     from aurora.deploy import apply as apply_mod
     from aurora.host.kubeapi import KubeApi
 
-    objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[3]
+    objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[2]
     instance = apply_mod.instance_of(objs)
     with KubeApi(kubeconfig, context) as api:
         ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from aurora.config import CONFIG_NAME, Config
+from aurora.config import CONFIG_NAME
 from aurora.deploy import cluster_env
 from aurora.deploy.cluster_env import CONFIG_LOAD_FILES
 from aurora.deploy.cluster_sources import (
@@ -36,6 +36,7 @@ from aurora.deploy.cluster_sources import (
     PORT_IGNITE_REST,
 )
 from aurora.errors import ConfigError
+from aurora.pipeline.plan import Plan
 
 Manager = Literal["ignite", "hazelcast"]
 Discovery = Literal["kubernetes-api", "dns"]
@@ -132,10 +133,10 @@ def event_bus_ports(yml: dict) -> set[int]:
     return ports
 
 
-def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *,
+def detect(app: Plan, files: dict[str, bytes] | None, lib: list[str] | None, *,
            namespace: str | None, web_port: int, api_port: int) -> ClusterPlan | None:
     """The cluster plan, or None when the app is not clustered. Explicit [kube.cluster] wins."""
-    explicit = cfg.kube.cluster
+    explicit = app.kube.cluster
     yml = _vertx_yml(files or {})
     clustered = _get(yml, "zero", "vertx", "clustered") or {}
     yml_on = isinstance(clustered, dict) and clustered.get("enabled") is True
@@ -159,25 +160,8 @@ def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *
                               " (TcpDiscoveryKubernetesIpFinder)", hint='remove `discovery`, or set it to "kubernetes-api"')
         discovery = explicit.discovery
 
-    # The event bus port: fixed, so that it can be a named port (Vert.x picks a random one by default).
-    yml_ports = event_bus_ports(yml)
-    if len(yml_ports) > 1:
-        raise ConfigError(f"backend -> conf: vertx.yml gives different eventBusOptions.port values: {sorted(yml_ports)}")
-    yml_port = next(iter(yml_ports), None)
-    chosen = explicit.event_bus_port if explicit is not None else None
-    if chosen is not None and yml_port is not None and chosen != yml_port:
-        raise ConfigError(
-            f"kube -> cluster -> event_bus_port: {chosen}, but conf/vertx.yml sets eventBusOptions.port = {yml_port}"
-            " (the port the app listens on)",
-            hint="make them equal, or drop event_bus_port to use vertx.yml's")
-    event_bus = chosen or yml_port
-    if event_bus is None:
-        raise ConfigError(
-            "kube -> cluster -> event_bus_port: the event bus port is not fixed; Vert.x then picks a random port,"
-            " which no Kubernetes port or policy can name",
-            hint="add to conf/vertx.yml: zero.vertx.instance[0].options.eventBusOptions.port: 5711"
-                 f" (or, for a source build, set [kube.cluster] event_bus_port in {CONFIG_NAME})")
-    if yml_port is None and files:
+    event_bus = _event_bus_port(yml, explicit.event_bus_port if explicit is not None else None)
+    if not event_bus_ports(yml) and files:
         notes.append(f"conf/vertx.yml sets no eventBusOptions.port: make sure the app's event bus listens on {event_bus}")
 
     def pick(name: str) -> int | None:
@@ -203,11 +187,33 @@ def detect(cfg: Config, files: dict[str, bytes] | None, lib: list[str] | None, *
         communication_port=communication, probe_port=probe,
         readiness_path=explicit.readiness_path if explicit is not None else None,
         min_ready_seconds=explicit.min_ready_seconds if explicit is not None else 20,
-        service=f"{cfg.app.name}-cluster"[:63], account=cfg.app.name, namespace=namespace, origin=origin,
+        service=f"{app.name}-cluster"[:63], account=app.name, namespace=namespace, origin=origin,
         env_discovery=manager == "hazelcast" and any(n in (files or {}) for n in CONFIG_LOAD_FILES),
     )
     notes += _check_app(plan, files, lib)
     return ClusterPlan(**{**plan.__dict__, "notes": tuple(notes)})
+
+
+def _event_bus_port(yml: Any, chosen: int | None) -> int:
+    """The event bus port: fixed, so that it can be a named port (Vert.x picks a random one by
+    default). [kube.cluster]'s and vertx.yml's must agree."""
+    yml_ports = event_bus_ports(yml)
+    if len(yml_ports) > 1:
+        raise ConfigError(f"backend -> conf: vertx.yml gives different eventBusOptions.port values: {sorted(yml_ports)}")
+    yml_port = next(iter(yml_ports), None)
+    if chosen is not None and yml_port is not None and chosen != yml_port:
+        raise ConfigError(
+            f"kube -> cluster -> event_bus_port: {chosen}, but conf/vertx.yml sets eventBusOptions.port = {yml_port}"
+            " (the port the app listens on)",
+            hint="make them equal, or drop event_bus_port to use vertx.yml's")
+    event_bus = chosen or yml_port
+    if event_bus is None:
+        raise ConfigError(
+            "kube -> cluster -> event_bus_port: the event bus port is not fixed; Vert.x then picks a random port,"
+            " which no Kubernetes port or policy can name",
+            hint="add to conf/vertx.yml: zero.vertx.instance[0].options.eventBusOptions.port: 5711"
+                 f" (or, for a source build, set [kube.cluster] event_bus_port in {CONFIG_NAME})")
+    return event_bus
 
 
 def _text(files: dict[str, bytes], name: str) -> str | None:

@@ -12,8 +12,11 @@ from pathlib import Path
 
 from aurora.deploy.kube import dump, label_value, labels
 from aurora.pipeline import context as staging
+from aurora.engines import Opened
 from aurora.engines.kaniko import annotation_args
+from aurora.errors import UsageError
 from aurora.pipeline.build import Options, plan_for
+from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.tarball import context_tarball
@@ -41,6 +44,24 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
         meta["namespace"] = opts.namespace
     job_labels = {**labels(plan, "build"), "aurora.io/context-sha256": label_value(tarball_sha256[:63])}
     meta["labels"] = job_labels
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 3600,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": job_labels},
+                "spec": _pod_spec(plan, tarball_sha256, opts, secret, _executor_args(plan, opts, annotations)),
+            },
+        },
+    }
+    return [job, _secret_template(plan, opts, secret)]
+
+
+def _executor_args(plan: Plan, opts: JobOptions, annotations: tuple[tuple[str, str], ...]) -> list[str]:
     args = [
         # kaniko unpacks the tarball itself, as root, keeping the owners aurora set (0): unpacked
         # by the non-root init container, every file would be its user's in the image.
@@ -58,63 +79,59 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
     ]
     if opts.cache_repo:
         args.append(f"--cache-repo={opts.cache_repo}")
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": meta,
-        "spec": {
-            "backoffLimit": 1,
-            "activeDeadlineSeconds": 3600,
-            "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": job_labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "initContainers": [{
-                        "name": "context",
-                        "image": opts.context_image,
-                        # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
-                        # lets the executor start only when it is the tarball aurora wrote.
-                        "command": ["sh", "-c",
-                                    "until [ -f /workspace/upload-done ]; do sleep 2; done; "
-                                    f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
-                        "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                            "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "volumeMounts": [{"name": "workspace", "mountPath": "/workspace"}],
-                    }],
-                    "containers": [{
-                        "name": "kaniko",
-                        "image": opts.executor_image,
-                        "args": args,
-                        "env": [{"name": "DOCKER_CONFIG", "value": "/kaniko/.docker"}],
-                        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                        # kaniko unpacks base images as root inside its container (not privileged).
-                        "securityContext": {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "volumeMounts": [
-                            {"name": "workspace", "mountPath": "/workspace"},
-                            {"name": "registry-credentials", "mountPath": "/kaniko/.docker", "readOnly": True},
-                        ],
-                    }],
-                    "securityContext": {"fsGroup": 65534},
-                    "volumes": [
-                        {"name": "workspace", "emptyDir": {"sizeLimit": "4Gi"}},
-                        {"name": "registry-credentials", "secret": {
-                            "secretName": secret,
-                            "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
-                    ],
-                },
-            },
-        },
+    return args
+
+
+def _pod_spec(plan: Plan, tarball_sha256: str, opts: JobOptions, secret: str, args: list[str]) -> dict:
+    """The Job's Pod: an init container that waits for the context tarball and checks it, then
+    the executor."""
+    return {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "initContainers": [{
+            "name": "context",
+            "image": opts.context_image,
+            # Waits for `kubectl cp context.tar.gz` (see the README aurora writes), and
+            # lets the executor start only when it is the tarball aurora wrote.
+            "command": ["sh", "-c",
+                        "until [ -f /workspace/upload-done ]; do sleep 2; done; "
+                        f"echo '{tarball_sha256}  /workspace/context.tar.gz' | sha256sum -c -"],
+            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                "runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumeMounts": [{"name": "workspace", "mountPath": "/workspace"}],
+        }],
+        "containers": [{
+            "name": "kaniko",
+            "image": opts.executor_image,
+            "args": args,
+            "env": [{"name": "DOCKER_CONFIG", "value": "/kaniko/.docker"}],
+            "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+            # kaniko unpacks base images as root inside its container (not privileged).
+            "securityContext": {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumeMounts": [
+                {"name": "workspace", "mountPath": "/workspace"},
+                {"name": "registry-credentials", "mountPath": "/kaniko/.docker", "readOnly": True},
+            ],
+        }],
+        "securityContext": {"fsGroup": 65534},
+        "volumes": [
+            {"name": "workspace", "emptyDir": {"sizeLimit": "4Gi"}},
+            {"name": "registry-credentials", "secret": {
+                "secretName": secret,
+                "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
+        ],
     }
+
+
+def _secret_template(plan: Plan, opts: JobOptions, secret: str) -> dict:
     secret_meta: dict = {"name": secret}
     if opts.namespace:
         secret_meta["namespace"] = opts.namespace
     secret_meta["labels"] = labels(plan, "build")
     registry = plan.tags[0].split("/", 1)[0]
-    template = {
+    return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": secret_meta,
@@ -122,7 +139,6 @@ def job_objects(plan: Plan, tarball_sha256: str, opts: JobOptions,
         # A template: fill in a token, or create it with `kubectl create secret docker-registry`.
         "stringData": {".dockerconfigjson": '{"auths": {"' + registry + '": {"auth": "REPLACE_WITH_BASE64_USER_COLON_TOKEN"}}}'},
     }
-    return [job, template]
 
 
 def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
@@ -149,9 +165,19 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
 
-def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None) -> list[Path]:
+def emit_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
+                 step: Callable[[str], None]) -> BuildResult:
+    """The --emit-job builder (pipeline/builders.BUILDERS): the files an in-cluster build needs."""
+    if job.out is None:
+        raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
+    options = job.job if isinstance(job.job, JobOptions) else JobOptions()
+    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, note=step, plan=plan)))
+
+
+def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None,
+             plan: Plan | None = None) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
-    plan = plan_for(opts)
+    plan = plan or plan_for(opts)
     for text in kaniko_notes(plan):
         note(text)
     files = kaniko_files(plan)

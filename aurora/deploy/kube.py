@@ -16,7 +16,6 @@ from pathlib import Path
 
 import yaml
 
-from aurora.config import Config
 from aurora.config.kube import KubeCluster
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy import cluster_env
@@ -96,30 +95,30 @@ def configmap(plan: Plan, files: dict[str, bytes], namespace: str | None) -> dic
     return cm
 
 
-def cluster_plan(plan: Plan, cfg: Config, opts: KubeOptions) -> cluster_mod.ClusterPlan | None:
+def cluster_plan(plan: Plan, opts: KubeOptions) -> cluster_mod.ClusterPlan | None:
     """The Vert.x cluster the objects are for, or None. The podman target clusters only Hazelcast
     configured through Config.load() (its discovery is then HZ_* variables: a member list)."""
     lib = cluster_mod.lib_names(plan.backend.path / plan.backend.lib) if plan.backend.mode == "dist" else None
-    found = cluster_mod.detect(cfg, conf_files(plan), lib, namespace=opts.namespace or cfg.kube.namespace,
+    found = cluster_mod.detect(plan, conf_files(plan), lib, namespace=opts.namespace or plan.kube.namespace,
                                web_port=plan.web_port, api_port=plan.backend.port)
     if opts.target != "k8s" and (found is None or not found.env_discovery):
         return None
     return found
 
 
-def podman_cluster(plan: Plan, cfg: Config, opts: KubeOptions) -> PodmanCluster:
-    replicas = opts.replicas if opts.replicas is not None else cfg.kube.replicas
-    subnet = cfg.kube.cluster.podman_subnet if cfg.kube.cluster is not None else KubeCluster().podman_subnet
+def podman_cluster(plan: Plan, opts: KubeOptions) -> PodmanCluster:
+    replicas = opts.replicas if opts.replicas is not None else plan.kube.replicas
+    subnet = plan.kube.cluster.podman_subnet if plan.kube.cluster is not None else KubeCluster().podman_subnet
     return cluster_env.podman_cluster(plan.name, subnet, max(replicas, 1))
 
 
-def database_templates(plan: Plan, cfg: Config, namespace: str | None) -> list[dict]:
+def database_templates(plan: Plan, namespace: str | None) -> list[dict]:
     """A Secret (and ConfigMap) to fill in: the keys [kube.database] reads, placeholders as values.
 
     Written to its own file, never into the applied objects, so that applying them can never
     overwrite the real Secret with placeholders.
     """
-    db = cfg.kube.database
+    db = plan.kube.database
     if db is None:
         raise ConfigError("kube -> database: no [kube.database] table: nothing reads a database Secret",
                           hint="add [kube.database] with `secret = NAME` (and optionally `config_map = NAME`)")
@@ -140,39 +139,51 @@ def database_templates(plan: Plan, cfg: Config, namespace: str | None) -> list[d
     return out
 
 
-def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
+def objects(plan: Plan, opts: KubeOptions) -> list[dict]:
     """Every object, in apply order."""
     image = opts.image or plan.image
-    namespace = opts.namespace or cfg.kube.namespace
+    namespace = opts.namespace or plan.kube.namespace
     files = conf_files(plan)
-    has_conf = bool(files)
-    clustered = cluster_plan(plan, cfg, opts)
+    clustered = cluster_plan(plan, opts)
     out: list[dict] = []
-    if has_conf:
-        assert files is not None
+    if files:
         out.append(configmap(plan, files, namespace))
     if clustered is not None and opts.target != Target.PODMAN:
         out += cluster_mod.rbac(clustered, lambda name: _meta(name, plan, namespace))
-    spec = pod_spec(plan, cfg, image, opts, files, clustered)
-    annotations = istio_mod.pod_annotations() if cfg.kube.istio else {}
+    spec = pod_spec(plan, image, opts, files, clustered)
+    annotations = istio_mod.pod_annotations() if plan.kube.istio else {}
     if opts.target == Target.PODMAN:
-        members = podman_cluster(plan, cfg, opts) if clustered is not None else None
-        for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
-            if members is not None:
-                spec = pod_spec(plan, cfg, image, opts, files, clustered, members, index)
-            pod_meta = _meta(name, plan, None)
-            pod_meta["labels"] = {**labels(plan)}
-            if annotations:
-                pod_meta["annotations"] = annotations
-            spec["restartPolicy"] = "Never"
-            out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
-        return out
+        return out + _pods(plan, image, opts, files, clustered, spec, annotations)
+    out += [_deployment(plan, opts, namespace, clustered, spec, annotations), _service(plan, namespace)]
+    if clustered is not None:
+        out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
+    return out + _around(plan, opts, namespace, clustered)
 
+
+def _pods(plan: Plan, image: str, opts: KubeOptions, files: dict[str, bytes] | None,
+          clustered: cluster_mod.ClusterPlan | None, spec: dict, annotations: dict) -> list[dict]:
+    """`podman kube play`'s Pods: one, or one per cluster member (each its own ports and env)."""
+    out = []
+    members = podman_cluster(plan, opts) if clustered is not None else None
+    for index, name in enumerate([n for n, _ in members.members] if members else [plan.name]):
+        if members is not None:
+            spec = pod_spec(plan, image, opts, files, clustered, members, index)
+        pod_meta = _meta(name, plan, None)
+        pod_meta["labels"] = {**labels(plan)}
+        if annotations:
+            pod_meta["annotations"] = annotations
+        spec["restartPolicy"] = "Never"
+        out.append({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec})
+    return out
+
+
+def _deployment(plan: Plan, opts: KubeOptions, namespace: str | None, clustered: cluster_mod.ClusterPlan | None,
+                spec: dict, annotations: dict) -> dict:
     template_meta: dict = {"labels": labels(plan)}
     if annotations:
         template_meta["annotations"] = annotations
-    replicas = opts.replicas if opts.replicas is not None else cfg.kube.replicas
-    out.append({
+    replicas = opts.replicas if opts.replicas is not None else plan.kube.replicas
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(plan.name, plan, namespace),
@@ -184,9 +195,12 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": template_meta, "spec": spec},
         },
-    })
-    istio = cfg.kube.istio
-    out.append({
+    }
+
+
+def _service(plan: Plan, namespace: str | None) -> dict:
+    istio = plan.kube.istio
+    return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta(plan.name, plan, namespace),
@@ -200,11 +214,16 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
                  "targetPort": "http-api" if istio else "api", "protocol": "TCP", "appProtocol": "http"},
             ],
         },
-    })
-    if clustered is not None:
-        out.append(cluster_mod.headless_service(clustered, _meta(clustered.service, plan, namespace), _selector(plan)))
-    if cfg.kube.autoscaling:
-        a = cfg.kube.autoscaling  # the model checked min <= max
+    }
+
+
+def _around(plan: Plan, opts: KubeOptions, namespace: str | None,
+            clustered: cluster_mod.ClusterPlan | None) -> list[dict]:
+    """What [kube] adds around the Deployment: autoscaling, a disruption budget, Istio routing,
+    the NetworkPolicy."""
+    out: list[dict] = []
+    if plan.kube.autoscaling:
+        a = plan.kube.autoscaling  # the model checked min <= max
         out.append({
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
@@ -216,18 +235,18 @@ def objects(plan: Plan, cfg: Config, opts: KubeOptions) -> list[dict]:
                 "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": a.cpu_percent}}}],
             },
         })
-    if cfg.kube.min_available is not None:
+    if plan.kube.min_available is not None:
         out.append({
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
             "metadata": _meta(plan.name, plan, namespace),
-            "spec": {"minAvailable": cfg.kube.min_available, "selector": {"matchLabels": _selector(plan)}},
+            "spec": {"minAvailable": plan.kube.min_available, "selector": {"matchLabels": _selector(plan)}},
         })
-    if cfg.kube.istio_traffic is not None:
-        out += istio_mod.traffic(cfg.kube.istio_traffic, plan.name, lambda name: _meta(name, plan, namespace),
+    if plan.kube.istio_traffic is not None:
+        out += istio_mod.traffic(plan.kube.istio_traffic, plan.name, lambda name: _meta(name, plan, namespace),
                                  plan.web_port, plan.backend.port)
-    if cfg.kube.network_policy:
-        db = cfg.kube.database
+    if plan.kube.network_policy:
+        db = plan.kube.database
         out.append(network_policy(_meta(plan.name, plan, namespace), _selector(plan), web_port=plan.web_port,
                                   api_port=plan.backend.port, split=opts.layout == "split", clustered=clustered,
                                   database_port=db.port if db is not None else None))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aurora.choices import Layout, Target
-from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy.cluster_env import PodmanCluster, podman_env
 from aurora.pipeline.plan import Plan
@@ -59,18 +58,18 @@ def _container_security(plan: Plan) -> dict:
     }
 
 
-def _resources(cfg: Config) -> dict:
+def _resources(plan: Plan) -> dict:
     out: dict = {}
-    for name, res in (("requests", cfg.kube.requests), ("limits", cfg.kube.limits)):
+    for name, res in (("requests", plan.kube.requests), ("limits", plan.kube.limits)):
         values = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v is not None}
         if values:
             out[name] = values
     return out
 
 
-def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
+def _ports(plan: Plan, which: tuple[str, ...], target: Target,
            clustered: cluster_mod.ClusterPlan | None = None, member: int = 0) -> list[dict]:
-    istio = cfg.kube.istio
+    istio = plan.kube.istio
     ports = []
     if target == Target.PODMAN and clustered is not None:
         # podman kube play publishes a port without hostPort on the host's same port: the
@@ -82,16 +81,16 @@ def _ports(plan: Plan, cfg: Config, which: tuple[str, ...], target: Target,
         port = {"name": name, "containerPort": number, "protocol": "TCP"}
         if target == Target.PODMAN and role == "web":
             port["hostIP"] = "127.0.0.1"
-            port["hostPort"] = cfg.kube.host_port + member  # one host port per cluster member
+            port["hostPort"] = plan.kube.host_port + member  # one host port per cluster member
         ports.append(port)
     if clustered is not None and "api" in which and target != Target.PODMAN:
         ports += [{"name": name, "containerPort": number, "protocol": "TCP"} for name, number in clustered.ports()]
     return ports
 
 
-def database_env(cfg: Config) -> list[dict]:
+def database_env(plan: Plan) -> list[dict]:
     """Z_DB* variables by reference (secretKeyRef / configMapKeyRef), never by value."""
-    db = cfg.kube.database
+    db = plan.kube.database
     if db is None:
         return []
     out = []
@@ -104,11 +103,11 @@ def database_env(cfg: Config) -> list[dict]:
     return out
 
 
-def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan | None = None,
+def _env(plan: Plan, java: bool, clustered: cluster_mod.ClusterPlan | None = None,
          podman: PodmanCluster | None = None) -> list[dict]:
     env = []
     if java:
-        java_opts = [f"-XX:MaxRAMPercentage={cfg.kube.heap_percent}.0"]
+        java_opts = [f"-XX:MaxRAMPercentage={plan.kube.heap_percent}.0"]
         if clustered is not None and podman is not None:
             # podman has no downward API for the Pod IP: Hazelcast picks the Pod's one interface.
             env += podman_env(podman, clustered.discovery_port)
@@ -118,12 +117,12 @@ def _env(plan: Plan, cfg: Config, java: bool, clustered: cluster_mod.ClusterPlan
             java_opts += clustered.java_options()
         # The heap follows the container's memory limit instead of a fixed -Xmx.
         env.append({"name": "JAVA_OPTS", "value": " ".join(java_opts)})
-        env += database_env(cfg)
-    env += [{"name": k, "value": v} for k, v in sorted(cfg.kube.env.items())]
+        env += database_env(plan)
+    env += [{"name": k, "value": v} for k, v in sorted(plan.kube.env.items())]
     return env
 
 
-def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[str, bytes] | None,
+def pod_spec(plan: Plan, image: str, opts: KubeOptions, conf: dict[str, bytes] | None,
              clustered: cluster_mod.ClusterPlan | None = None, podman: PodmanCluster | None = None,
              member: int = 0) -> dict:
     """The Pod spec: one container (single) or api + web (split), volumes, restricted security.
@@ -136,8 +135,8 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[
         mounts_api.append({"name": "conf", "mountPath": "/app/conf", "readOnly": True})
     # nginx needs only /app/tmp (pid file and temp paths).
     mounts_web = [{"name": _volume_name("tmp"), "mountPath": "/app/tmp"}]
-    port_for_probe = "http-web" if cfg.kube.istio else "http"
-    api_port_name = "http-api" if cfg.kube.istio else "api"
+    port_for_probe = "http-web" if plan.kube.istio else "http"
+    api_port_name = "http-api" if plan.kube.istio else "api"
 
     def container(name: str, role: str, ports: tuple[str, ...], mounts: list, probe_port: str, java: bool) -> dict:
         c: dict = {
@@ -145,18 +144,13 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[
             "image": image,
             "imagePullPolicy": "IfNotPresent",
             "args": [role],
-            "ports": _ports(plan, cfg, ports, opts.target, clustered, member),
+            "ports": _ports(plan, ports, opts.target, clustered, member),
         }
-        env = _env(plan, cfg, java, clustered, podman)
+        env = _env(plan, java, clustered, podman)
         if env:
             c["env"] = env
-        c["resources"] = _resources(cfg)
-        c.update(_probes(plan, probe_port) if java or not plan.backend.health else {
-            # The web container alone: its own port answers, whatever the back end does.
-            "startupProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
-            "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
-            "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
-        })
+        c["resources"] = _resources(plan)
+        c.update(_probes(plan, probe_port) if java or not plan.backend.health else _web_probes(probe_port))
         if java and clustered is not None:
             # Ready only once the node joined the cluster (startup and liveness stay the app's).
             c["readinessProbe"] = cluster_mod.readiness(clustered, api_port_name)
@@ -175,16 +169,32 @@ def pod_spec(plan: Plan, cfg: Config, image: str, opts: KubeOptions, conf: dict[
             container("api", "api", ("api",), mounts_api, api_port_name, True),
             container("web", "web", ("web",), mounts_web, port_for_probe, False),
         ]
+    return _pod(plan, clustered, containers, _volumes(plan, writable, conf))
+
+
+def _web_probes(probe_port: str) -> dict:
+    """The web container alone: its own port answers, whatever the back end does."""
+    return {
+        "startupProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 2, "timeoutSeconds": 3, "failureThreshold": 30},
+        "livenessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 10, "timeoutSeconds": 3, "failureThreshold": 3},
+        "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
+    }
+
+
+def _volumes(plan: Plan, writable: tuple[str, ...], conf: dict[str, bytes] | None) -> list[dict]:
     volumes: list[dict] = [{"name": _volume_name(d), "emptyDir": {}} for d in writable]
-    if has_conf:
-        files = conf or {}
+    if conf:
         volumes.append({
             "name": "conf",
             "configMap": {
                 "name": f"{plan.name}-conf",
-                "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in files],
+                "items": [{"key": rel.replace("/", "__"), "path": rel} for rel in conf],
             },
         })
+    return volumes
+
+
+def _pod(plan: Plan, clustered: cluster_mod.ClusterPlan | None, containers: list[dict], volumes: list[dict]) -> dict:
     spec: dict = {}
     if clustered is not None:
         spec["serviceAccountName"] = clustered.account

@@ -39,6 +39,9 @@ class Capabilities:
     # repository, so a build on empty storage (a fresh CI runner) reuses them. buildah >= 1.27.
     registry_cache: bool = False
     jobs: bool = False  # --jobs N: independent stages built side by side
+    # Images live in containers-storage: `aurora base build` writes there, and skopeo and the
+    # SBOM read a built image as containers-storage:ID.
+    storage: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,14 @@ ENGINES: dict[EngineName, EngineInfo] = {
     EngineName.BUILDAH: EngineInfo(
         "aurora.engines.buildah:BuildahEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
-                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True),
+                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True, storage=True),
         lambda: shutil.which("buildah") is not None,
         "buildah bud, daemonless and rootless (default)",
     ),
     EngineName.PODMAN: EngineInfo(
         "aurora.engines.podman:PodmanEngine",
         Capabilities(local=True, reproducible=True, annotations=True, secrets=True, platforms=True, top_only=True,
-                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True),
+                     concurrent_inspect=True, cache_mounts=True, registry_cache=True, jobs=True, storage=True),
         lambda: shutil.which("podman") is not None,
         "podman build (buildah inside podman)",
     ),

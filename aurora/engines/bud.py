@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aurora.engines.events import LayerDigests, OnEvent, ignore, reader
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
 from aurora.errors import BuildError, CommandError
 from aurora.host import runner
@@ -115,22 +116,29 @@ class BudEngine(Lifetime):
         return [cls.program, *cls.build_command, *bud_flags(req, iidfile)]
 
     @classmethod
+    def exists_argv(cls, name: str) -> list[str]:
+        """A command that exits 0 when an image NAME is in local storage."""
+        return [cls.program, "inspect", "--type", "image", name]
+
+    @classmethod
     def push_argv(cls, image: str, dest: str, opts: RegistryOptions, digestfile: Path) -> list[str]:
         return [cls.program, "push", *push_flags(image, dest, opts, digestfile)]
 
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
+    def build(self, request: BuildRequest, log: Callable[[str], None], on_event: OnEvent = ignore) -> BuiltImage:
         with tempfile.TemporaryDirectory(prefix="aurora-iid-") as tmp:
             iidfile = Path(tmp) / "iid"
             before = working_containers()
             try:
-                runner.run(self.build_argv(request, iidfile), stream=log)
+                runner.run(self.build_argv(request, iidfile), stream=reader(log, on_event))
             except BaseException as exc:
                 remove_new_containers(before)
                 if isinstance(exc, CommandError):
                     raise build_failed(exc) from None
                 raise
             image_id = iidfile.read_text().strip().removeprefix("sha256:")
-        return self.describe(image_id, request.tags)
+        built = self.describe(image_id, request.tags)
+        on_event(LayerDigests(built.id, built.diff_ids))
+        return built
 
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         """Push ``image`` to ``dest`` (a transport reference); returns the manifest digest."""
@@ -140,8 +148,7 @@ class BudEngine(Lifetime):
         """An OCI image index NAME in local storage listing the images (each names its
         platform in its config); one already under NAME is replaced."""
         runner.run([self.program, "manifest", "rm", name], check=False)
-        if runner.run([self.program, "inspect", "--type", "image", name] if self.program == "buildah"
-                      else [self.program, "image", "exists", name], check=False, merge_stderr=False).returncode == 0:
+        if runner.run(self.exists_argv(name), check=False, merge_stderr=False).returncode == 0:
             runner.run([self.program, "rmi", name], check=False)  # an image under that name: untag it
         runner.run([self.program, "manifest", "create", name])
         for image_id in image_ids:

@@ -13,8 +13,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aurora.engines.events import LayerDigests, OnEvent, ignore, reader, report
 from aurora.engines.protocol import BuildRequest, BuiltImage, Lifetime, push_with_digest_file
-from aurora.errors import BuildError
+from aurora.errors import BuildError, UsageError
 from aurora.host.dockerapi import DockerConnection
 from aurora.host.registry import RegistryOptions
 
@@ -48,7 +49,8 @@ class DockerEngine(Lifetime):
         except (self.errors.ImageNotFound, self.errors.APIError):
             return None
 
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
+    def build(self, request: BuildRequest, log: Callable[[str], None], on_event: OnEvent = ignore) -> BuiltImage:
+        log = reader(log, on_event)
         image_id: str | None = None
         tail: list[str] = []
         try:
@@ -66,6 +68,7 @@ class DockerEngine(Lifetime):
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"]
                 if "error" in chunk:
+                    report(chunk["error"], on_event)
                     raise BuildError(f"the image build failed (its output is above):\n  {chunk['error'].strip()}",
                                      hint="fix the step above; rerun with --debug",
                                      log="\n".join((tail + [chunk["error"]])[-40:]))
@@ -76,7 +79,9 @@ class DockerEngine(Lifetime):
         if image_id is None:
             raise BuildError("the build finished without naming an image", hint="rerun with --debug")
         self.tag(image_id, request.tags)
-        return self.describe(image_id, request.tags)
+        built = self.describe(image_id, request.tags)
+        on_event(LayerDigests(built.id, built.diff_ids))
+        return built
 
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
         for tag in tags:
@@ -93,6 +98,12 @@ class DockerEngine(Lifetime):
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         return push_with_digest_file(lambda digestfile: push_argv(image, dest, opts, digestfile,
                                                                   podman=self.conn.is_podman), opts, log)
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        raise UsageError("the docker engine cannot make an image index", hint="use --engine buildah or podman")
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        raise UsageError("the docker engine cannot push an image index", hint="use --engine buildah or podman")
 
     def close(self) -> None:
         self.conn.close()

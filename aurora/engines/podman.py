@@ -21,6 +21,10 @@ class PodmanEngine(BudEngine):
     build_command = ("build",)
     needed_for = "to build images with podman"
 
+    @classmethod
+    def exists_argv(cls, name: str) -> list[str]:
+        return ["podman", "image", "exists", name]
+
     def image_digest(self, ref: str) -> str | None:
         r = runner.run(["podman", "image", "inspect", ref], check=False, merge_stderr=False)
         if r.returncode != 0:

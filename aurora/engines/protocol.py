@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from aurora.engines.events import OnEvent, ignore
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions
 
@@ -54,7 +55,9 @@ class Engine(Protocol):
     def image_digest(self, ref: str) -> str | None:
         """Manifest digest of a local image, or None if it is not in local storage."""
 
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage: ...
+    def build(self, request: BuildRequest, log: Callable[[str], None], on_event: OnEvent = ignore) -> BuiltImage:
+        """Build; each line of output goes to ``log``, what it says as a typed event to ``on_event``
+        (engines/events.py), and the image's layers as a last ``LayerDigests``."""
 
     def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
         """Push to a transport reference; returns the manifest digest the engine sent."""
@@ -62,6 +65,12 @@ class Engine(Protocol):
     def tag(self, image_id: str, tags: tuple[str, ...]) -> None: ...
 
     def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage: ...
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        """An OCI image index NAME in local storage listing the images (capability ``platforms``)."""
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        """Push the index NAME and every image it lists; returns the index's digest."""
 
     def close(self) -> None:
         """Release what the engine started (an API socket service)."""

@@ -39,6 +39,15 @@ def read(app_dir: Path) -> GitFacts:
     )
 
 
+def folder_in_repository(app_dir: Path) -> str:
+    """The app folder relative to its repository's top ("." at the top, or outside git)."""
+    top = _git(app_dir, "rev-parse", "--show-toplevel") if shutil.which("git") else None
+    try:
+        return app_dir.resolve().relative_to(Path(top).resolve()).as_posix() or "." if top else "."
+    except (ValueError, OSError):
+        return "."
+
+
 def strip_credentials(url: str | None) -> str | None:
     """``https://user:token@host/x`` → ``https://host/x``: a token must never become a label."""
     if url is None:

@@ -9,20 +9,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aurora import config as config_mod
 from aurora.engines import EngineName, capabilities, choose
+from aurora.engines.events import BuildEvent, MissingModules, OnEvent, StageStarted, UnknownPackages, WebLayer, ignore
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
-from aurora.host import git as gitinfo
 from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
-from aurora.pipeline.extras import unknown_packages, unknown_packages_error
+from aurora.pipeline.extras import unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.offline import runtime_stale_reason
-from aurora.pipeline.plan import SECRETS, Plan, make_plan
+from aurora.pipeline.plan import SECRETS, Plan
+from aurora.pipeline.project import Project
 from aurora.pipeline.platforms import Target
 from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
 
@@ -76,9 +76,9 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
 
 
 def plan_for(opts: Options) -> Plan:
-    cfg = config_mod.load(opts.app_dir)
-    return make_plan(cfg, opts.app_dir, gitinfo.read(opts.app_dir), tags=list(opts.tags), bases=opts.bases and opts.bases.value,
-                     secrets=tuple(k for k, _ in opts.secrets), platforms=list(opts.platforms))
+    """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take it)."""
+    return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
+                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms).plan
 
 
 def render_to(plan: Plan, out: Path) -> Path:
@@ -88,11 +88,12 @@ def render_to(plan: Plan, out: Path) -> Path:
 
 
 def check_bases(plan: Plan, engine: Engine,
-                reachable: Callable[[tuple[str, int]], bool] = registry.reachable) -> dict[str, str | None]:
+                reachable: Callable[[tuple[str, int]], bool] = registry.reachable,
+                name: str | None = None) -> dict[str, str | None]:
     """Digests of the base images in local storage; the offline set must be there."""
     # Node builds a source front end, and makes the web layer of either kind (web-layer.js).
     refs = {"jdk": plan.bases.jdk, "node": plan.bases.node, "runtime": plan.bases.runtime}
-    if capabilities(engine.name).concurrent_inspect:
+    if capabilities(name or engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
             digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
@@ -119,7 +120,7 @@ def check_runtime_format(plan: Plan, engine_name: str,
     brotli_static module since base format 3) would give an image whose web server does not
     start: said before the build, with the fix. Only buildah and podman share the storage
     ``aurora base build`` writes to."""
-    if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or engine_name not in ("buildah", "podman"):
+    if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or not capabilities(engine_name).storage:
         return
     why = reason(plan.bases.runtime)
     if why:
@@ -162,23 +163,30 @@ def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple
 
 
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None]) -> tuple[Plan, BuiltImage]:
-    """Plan, render, stage and build. ``engines`` opens an engine by name (``engines.opened()``:
-    the command's ``with`` block closes it)."""
-    plan = plan_for(opts)
+          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, BuiltImage]:
+    """Plan (unless given), render, stage and build. ``engines`` opens an engine by name
+    (``engines.opened()``: the command's ``with`` block closes it)."""
+    plan = plan or plan_for(opts)
     for note in plan.notes:
         step(note)
     name = engine_for(opts, step)
     engine = engines(name)
+    said: list[BuildEvent] = []
+    quiet, hear = quiet_after_missing_modules(log)
+
+    def heard(event: BuildEvent) -> None:
+        said.append(event)
+        hear(event)
+
     try:
-        return plan, build_plan(plan, opts, engine, name, quiet_after_missing_modules(log), step)
+        return plan, build_plan(plan, opts, engine, name, quiet, step, on_event=heard)
     except BuildError as exc:
-        unknown = unknown_packages(exc.log or str(exc))
+        unknown = tuple(p for e in said if isinstance(e, UnknownPackages) for p in e.packages)
         if unknown:  # the packages stage runs first: nothing else was built
-            raise unknown_packages_error(unknown) from None
-        missing = missing_modules(exc.log or str(exc))
+            raise unknown_packages_error(tuple(dict.fromkeys(unknown))) from None
+        missing = next((e.modules for e in said if isinstance(e, MissingModules)), ())
         if not missing:
-            raise explain_build_failure(exc, plan.frontend) from None
+            raise explain_build_failure(exc, plan.frontend, said) from None
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
     step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
          f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
@@ -210,50 +218,28 @@ def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
     return name
 
 
-_WEB_LAYER = re.compile(r"^\s*aurora-web: (.*)$")
-
-
-def web_layer_line(line: str) -> str | None:
-    """What web-layer.js reports (left out files, compression, caching), for the user."""
-    m = _WEB_LAYER.match(line.rstrip())
-    return f"web layer: {m.group(1)}" if m else None
-
-
-def quiet_after_missing_modules(log: Callable[[str], None]) -> Callable[[str], None]:
-    """``log``, but silent once app-modules.sh has named the modules app.jar lacks: what the
-    engine prints after that is the step's expected failure, and aurora builds again."""
+def quiet_after_missing_modules(log: Callable[[str], None]) -> tuple[Callable[[str], None], OnEvent]:
+    """``log``, but silent once app-modules.sh has named the modules app.jar lacks (the
+    ``MissingModules`` event, heard by the second function): what the engine prints after that is
+    the step's expected failure, and aurora builds again."""
     seen = False
 
     def quiet(line: str) -> None:
-        nonlocal seen
         if not seen:
-            seen = _MISSING.search(line) is not None
             log(line)
 
-    return quiet
+    def hear(event: BuildEvent) -> None:
+        nonlocal seen
+        seen = seen or isinstance(event, MissingModules)
+
+    return quiet, hear
 
 
-_MISSING = re.compile(r"^\s*aurora-missing-modules=([a-z][a-z0-9_.,]*)$", re.MULTILINE)
-
-
-def missing_modules(build_log: str) -> tuple[str, ...]:
-    """The JDK modules app-modules.sh found app.jar needs and the runtime lacks, if it said so."""
-    found = _MISSING.search(build_log)
-    return tuple(m for m in found.group(1).split(",") if m) if found else ()
-
-
-# `buildah bud` names the stage images a stage starts from: "[3/5] STEP 1/3: FROM <id> AS app"
-# (the java stage's image) and "... FROM <id> AS image" (image-base's).
-_STAGE_BASE = re.compile(r"STEP 1/\d+: FROM ([0-9a-f]{64}) AS (app|image)$")
-
-
-def stage_images(lines: list[str]) -> tuple[str, str] | None:
-    """(java, image-base) stage image IDs from a full build's log, when both are there."""
-    found = {}
-    for line in lines:
-        m = _STAGE_BASE.search(line.rstrip())
-        if m:
-            found[m.group(2)] = m.group(1)
+def stage_images(events: list[BuildEvent]) -> tuple[str, str] | None:
+    """(java, image-base) stage image IDs of a full build: the stages ``app`` and ``image`` start
+    from them ("FROM <id> AS app"), when both are said."""
+    found = {e.name: e.base for e in events if isinstance(e, StageStarted)
+             and e.name in ("app", "image") and re.fullmatch(r"[0-9a-f]{64}", e.base)}
     return (found["app"], found["image"]) if len(found) == 2 else None
 
 
@@ -268,7 +254,7 @@ class Staged:
 
 
 def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
-               step: Callable[[str], None], target: Target | None = None) -> BuiltImage:
+               step: Callable[[str], None], target: Target | None = None, on_event: OnEvent = ignore) -> BuiltImage:
     """One build of a plan: stage the context, then reuse the cached image, or build the app's
     layers (all of them, or app.jar's only) and the labels on top. ``target``: a foreign
     platform's image (``engine`` then builds for that platform)."""
@@ -276,17 +262,20 @@ def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callab
     plan = for_target(plan, target) if target else plan
     # Rootless buildah 1.28 gives npm EACCES inside a cache mount (tests/integration/test_rootless.py):
     # download caches only for root's builds; a rootless build downloads each time.
-    files = render(plan, cache_mounts=caps.cache_mounts and os.geteuid() == 0, target=target)
+    cache_mounts = caps.cache_mounts and os.geteuid() == 0
+    files = render(plan, cache_mounts=cache_mounts, target=target)
     ctx = context.temporary(plan)
     try:
-        staged = stage(plan, opts, engine, name, files, ctx, step, top_only=caps.top_only and target is None)
+        below = (lambda: render(buildcache.per_commit_free(plan), cache_mounts=cache_mounts, target=target)["Containerfile"]
+                 ) if caps.top_only and target is None else None
+        staged = stage(plan, opts, engine, name, files, ctx, step, below=below)
         known = cached_image(opts, engine, staged)
         if known is not None:
             step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
             engine.tag(known, plan.tags)
             return engine.describe(known, plan.tags)
         earlier = earlier_stages(opts, engine, staged)
-        content, stages = build_content(plan, opts, engine, staged, earlier, log, step)
+        content, stages = build_content(plan, opts, engine, staged, earlier, log, step, on_event)
         built = build_labels(plan, engine, staged, content, log, annotations=caps.annotations)
         buildcache.record(staged.build_key, built.id)
         if staged.below_key and stages:
@@ -297,19 +286,20 @@ def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callab
 
 
 def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str, str], ctx: Path,
-          step: Callable[[str], None], *, top_only: bool) -> Staged:
+          step: Callable[[str], None], *, below: Callable[[], str] | None) -> Staged:
     """Check the bases, write the context, and compute its cache keys (the app.jar-only one
-    when the engine can build on an earlier build's stage images)."""
+    when the engine can build on an earlier build's stage images: ``below`` renders the
+    Containerfile it covers)."""
     step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
     context.stage(plan, files, ctx)  # the app's own mistakes (exit 2) are said first, before the bases'
-    digests = check_bases(plan, engine)
+    digests = check_bases(plan, engine, name=name)
     check_runtime_format(plan, name)
     metadata_text = render_metadata(plan, "0" * 64)  # the content ID is not known yet
     snap = buildcache.snapshot(ctx)
     build_key = buildcache.key(snap, metadata=metadata_text, digests=digests, engine=name, secrets=opts.secrets)
     below_key = None
-    if plan.backend.mode == "dist" and top_only:
-        below_key = buildcache.below_app_jar_key(snap, files["Containerfile"], digests=digests, engine=name,
+    if plan.backend.mode == "dist" and below is not None:
+        below_key = buildcache.below_app_jar_key(snap, below(), digests=digests, engine=name,
                                                  secrets=opts.secrets)
     return Staged(ctx, digests, build_key, below_key)
 
@@ -328,7 +318,7 @@ def earlier_stages(opts: Options, engine: Engine, staged: Staged) -> tuple[str, 
 
 
 def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, earlier: tuple[str, str] | None,
-                  log: Callable[[str], None], step: Callable[[str], None]
+                  log: Callable[[str], None], step: Callable[[str], None], on_event: OnEvent = ignore
                   ) -> tuple[BuiltImage, tuple[str, str] | None]:
     """The app's layers, untagged, and the stage images they were built on. With ``earlier``
     stages only app.jar's check, its layer and the labels are built on top of them: the result
@@ -341,22 +331,21 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
              "its check, its layer and the labels)")
     else:
         step(f"building {', '.join(plan.tags)} with {engine.name}")
-    lines: list[str] = []
+    said: list[BuildEvent] = []
 
-    def keep(line: str) -> None:
-        lines.append(line)
-        log(line)
-        said = web_layer_line(line)
-        if said:
-            step(said)
+    def hear(event: BuildEvent) -> None:
+        said.append(event)
+        if isinstance(event, WebLayer):
+            step(f"web layer: {event.text}")
+        on_event(event)
 
     content = engine.build(
         BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,
                      no_cache=opts.no_cache, secrets=opts.secrets, jobs=opts.jobs, cache_from=opts.cache_from,
                      cache_to=opts.cache_to, cache_tls_verify=opts.cache_tls_verify),
-        keep,
+        log, hear,
     )
-    return content, earlier or stage_images(lines)
+    return content, earlier or stage_images(said)
 
 
 def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage, log: Callable[[str], None], *,

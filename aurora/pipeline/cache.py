@@ -3,21 +3,28 @@ exists, aurora reuses that image instead of asking the engine to rebuild it.
 
 The key covers the staged context (paths, modes and content), the rendered metadata build, the
 base images' digests, the engine and its isolation, the secrets' contents and aurora's version;
-``--no-cache`` skips the check. A second key leaves out app.jar and the image's top part: it
-finds the stage images an app.jar-only build can start from (see build.py). The records live
+``--no-cache`` skips the check. A second key leaves out app.jar and what changes with every
+commit (the plan's version, labels, creation time and tags, left out before the Containerfile it
+covers is rendered): it finds the stage images an app.jar-only build can start from (build.py). The records live
 in ``$XDG_CACHE_HOME/aurora/builds.json``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import stat
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import __version__
+from aurora.pipeline.plan import Plan
 
 LIMIT = 200  # records kept
 
@@ -27,8 +34,6 @@ def _cache_file() -> Path:
     return Path(base) / "aurora" / "builds.json"
 
 
-# Where the image's top part starts in the rendered Containerfile: app.jar's COPY and the labels.
-IMAGE_TOP = "\n# -- the image: app.jar and the labels on top"
 APP_JAR = "backend/app.jar"
 
 
@@ -62,18 +67,25 @@ def key(snap: tuple[Entry, ...], *, metadata: str, digests: dict[str, str | None
     return _key(snap, metadata=metadata, digests=digests, engine=engine, secrets=secrets, skip=())
 
 
+def per_commit_free(plan: Plan) -> Plan:
+    """The plan less what changes with every commit (version, labels, creation time, tags): its
+    Containerfile is what the app.jar-only key covers."""
+    return replace(plan, version="", source_date_epoch=0, labels=(), tags=())
+
+
+# The stages an app.jar-only build starts from (render.render_app_only).
+_SPLIT = (re.compile(r"^FROM \S+ AS java$", re.MULTILINE), re.compile(r"^FROM \S+ AS image-base$", re.MULTILINE))
+
+
 def below_app_jar_key(snap: tuple[Entry, ...], containerfile: str, *, digests: dict[str, str | None],
                       engine: str, secrets: tuple[tuple[str, Path], ...]) -> str | None:
-    """Everything the image depends on but app.jar and the image's top part (app.jar's COPY,
-    the labels, the metadata build). Equal keys mean only app.jar or the labels changed, so an
-    earlier build's ``java`` and ``image-base`` stages can be built upon. None when the
-    Containerfile has no such split."""
-    if IMAGE_TOP not in containerfile:
+    """Everything the image depends on but app.jar and what changes with every commit.
+    ``containerfile``: the Containerfile of ``per_commit_free(plan)``. Equal keys mean only app.jar
+    or the labels changed, so an earlier build's ``java`` and ``image-base`` stages can be built
+    upon. None when the Containerfile has no such stages (an app's own template)."""
+    if not all(stage.search(containerfile) for stage in _SPLIT):
         return None
-    # Comments left out: the header names the version, which every commit changes.
-    head = "\n".join(line for line in containerfile[: containerfile.index(IMAGE_TOP)].splitlines()
-                     if not line.startswith("#"))
-    return "below-app-jar:" + _key(snap, metadata=head, digests=digests, engine=engine, secrets=secrets,
+    return "below-app-jar:" + _key(snap, metadata=containerfile, digests=digests, engine=engine, secrets=secrets,
                                    skip=("Containerfile", APP_JAR))
 
 
@@ -117,18 +129,42 @@ def record_stages(below_key: str, java: str, base: str) -> None:
 
 
 def record(build_key: str, image_id: str) -> None:
+    """Add one record. Builds record at the same time (a multi-platform build's threads, builds
+    in other processes): the read-modify-write runs under an exclusive lock on a file beside the
+    record, and the new record goes through a temp file of its own, renamed over the old one."""
     path = _cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            data = {}
-        data.pop(build_key, None)
-        data[build_key] = image_id
-        data = dict(list(data.items())[-LIMIT:])
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)  # atomic: concurrent builds never see half a file
+        with _locked(path.with_name(path.name + ".lock")):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                data = {}
+            data.pop(build_key, None)
+            data[build_key] = image_id
+            _replace(path, json.dumps(dict(list(data.items())[-LIMIT:])))
     except OSError:
         pass  # a read-only home: the next build is simply not skipped
+
+
+@contextmanager
+def _locked(lockfile: Path) -> Iterator[None]:
+    # flock belongs to the open file, so threads of one process exclude each other too.
+    with lockfile.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

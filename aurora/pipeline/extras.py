@@ -111,19 +111,6 @@ def plan_extras(config: Config, app_dir: Path) -> Extras:
     )
 
 
-_UNKNOWN = re.compile(r"^\s*(?:aurora-unknown-packages=([a-z0-9+.,-]+)|E: Unable to locate package (\S+)"
-                      r"|E: Package '([a-z0-9+.-]+)' has no installation candidate)\s*$", re.MULTILINE)
-
-
-def unknown_packages(build_log: str) -> tuple[str, ...]:
-    """The [runtime] packages apt said it does not know (offline set: extra-packages.sh's line;
-    official set: apt's own message), from a failed build's log."""
-    found: list[str] = []
-    for m in _UNKNOWN.finditer(build_log):
-        found += [n for n in (m.group(1) or m.group(2) or m.group(3)).split(",") if n]
-    return tuple(dict.fromkeys(found))
-
-
 def unknown_packages_error(unknown: tuple[str, ...]) -> ConfigError:
     return ConfigError(
         f"{CONFIG_NAME}: runtime -> packages: {', '.join(unknown)}: no such package in Debian 12 (bookworm)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ import yaml
 
 from aurora.config import CONFIG_NAME, LOCKFILES, Config
 from aurora.config.frontend import SECRET_HINT
+from aurora.engines.events import BuildEvent, HeapExhausted, StepFailed
 from aurora.errors import BuildError, ConfigError
 
 # The package managers' project files, read by the install when they sit beside package.json.
@@ -195,20 +197,19 @@ def _need_dir(app_dir: Path, rel: str, field: str, what: str, hint: str) -> Path
     return path
 
 
-_HEAP = re.compile(r"JavaScript heap out of memory|Reached heap limit|Allocation failed - JavaScript heap")
-_EXIT = re.compile(r"(?:exit status|exit code:?|non-zero code:?)\s*(134|137)\b")
 MEMORY_HINT = ("give Node a bigger heap: [frontend] env = { NODE_OPTIONS = \"--max-old-space-size=4096\" }"
                " (MiB; below the memory the build can have), or build where there is more memory")
 
 
-def explain_build_failure(exc: BuildError, fe: FrontendPlan) -> BuildError:
-    """The front-end build stage out of memory, said so, with what to do; else ``exc``."""
-    log = exc.log or str(exc)
+def explain_build_failure(exc: BuildError, fe: FrontendPlan, said: Sequence[BuildEvent]) -> BuildError:
+    """The front-end build stage out of memory (what the build said: ``said``), said so, with
+    what to do; else ``exc``."""
     if fe.mode != "source":
         return exc
     step = f"{fe.package_manager} run {fe.script}"
-    killed = next((m.group(1) for line in log.splitlines() if step in line for m in [_EXIT.search(line)] if m), None)
-    if _HEAP.search(log):
+    killed = next((str(e.status) for e in said if isinstance(e, StepFailed) and step in e.line
+                   and e.status in (134, 137)), None)
+    if any(isinstance(e, HeapExhausted) for e in said):
         what = "Node's \"JavaScript heap out of memory\"" + (f" (exit {killed})" if killed else "")
     elif killed == "137":
         what = "it was killed (exit 137: the kernel's out-of-memory killer, or the build's memory limit)"

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora.engines import kaniko
+from aurora.engines import Opened, kaniko
 from aurora.errors import BuildError
 from aurora.pipeline import context
 from aurora.pipeline.build import Options, image_annotations, plan_for
+from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.plan import Plan
+from aurora.pipeline.publish import Pushed
 from aurora.pipeline.render import render
 from aurora.pipeline.tarball import context_tarball
 
@@ -52,12 +54,22 @@ class ExecutorBuild:
     digest: str  # the manifest digest the executor pushed (its --digest-file)
 
 
+def executor_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
+                     step: Callable[[str], None]) -> BuildResult:
+    """The builder of an engine that builds into a registry (builders.BUILDERS): the executor
+    builds and pushes every tag; the result names what it pushed."""
+    done = build_with_executor(job.opts, insecure=job.insecure, log=log, step=step, authfile=job.authfile,
+                               cache_repo=job.cache_repo, plan=plan)
+    return BuildResult(done.plan, kaniko.KanikoEngine.name,
+                       pushed=tuple(Pushed(tag, tag, done.digest) for tag in done.plan.tags))
+
+
 def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
                         step: Callable[[str], None], authfile: Path | None = None,
-                        cache_repo: str | None = None) -> ExecutorBuild:
+                        cache_repo: str | None = None, plan: Plan | None = None) -> ExecutorBuild:
     """kaniko's executor on this machine (in its container): builds the staged context and pushes
     every tag. The digest is the executor's own record of what it pushed; a failed build claims none."""
-    plan = plan_for(opts)
+    plan = plan or plan_for(opts)
     for note in kaniko_notes(plan):
         step(note)
     files = kaniko_files(plan)

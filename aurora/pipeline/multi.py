@@ -14,7 +14,6 @@ own jlink runs beside the first one's instead of after it.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from aurora.engines import capabilities
+from aurora.engines.events import BuildEvent, OnEvent, StageStarted, ignore
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, UsageError
+from aurora.host.registry import RegistryOptions
 from aurora.pipeline.build import Options, build_plan, engine_for, plan_for
 from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_ID_LABEL, JDK_VERSION_LABEL, image_digest, image_labels
 from aurora.pipeline.plan import Plan
@@ -57,12 +58,37 @@ class PlatformEngine:
 
     def __init__(self, engine: Engine, platform: str) -> None:
         self._engine, self.platform = engine, platform
+        self.name = engine.name
 
-    def build(self, request: BuildRequest, log: Callable[[str], None]) -> BuiltImage:
-        return self._engine.build(replace(request, platform=self.platform), log)
+    def build(self, request: BuildRequest, log: Callable[[str], None], on_event: OnEvent = ignore) -> BuiltImage:
+        return self._engine.build(replace(request, platform=self.platform), log, on_event)
 
-    def __getattr__(self, attr: str):
-        return getattr(self._engine, attr)
+    def image_digest(self, ref: str) -> str | None:
+        return self._engine.image_digest(ref)
+
+    def push(self, image: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        return self._engine.push(image, dest, opts, log)
+
+    def tag(self, image_id: str, tags: tuple[str, ...]) -> None:
+        self._engine.tag(image_id, tags)
+
+    def describe(self, image_id: str, tags: tuple[str, ...]) -> BuiltImage:
+        return self._engine.describe(image_id, tags)
+
+    def make_index(self, name: str, image_ids: tuple[str, ...]) -> None:
+        self._engine.make_index(name, image_ids)
+
+    def push_index(self, name: str, dest: str, opts: RegistryOptions, log: Callable[[str], None]) -> str:
+        return self._engine.push_index(name, dest, opts, log)
+
+    def close(self) -> None:
+        pass  # the engine it wraps is the command's to close
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def platform_tags(plan: Plan, arch: str) -> tuple[str, ...]:
@@ -102,93 +128,101 @@ def check(plan: Plan, engine: Engine, name: str) -> None:
 
 
 # The first stage after the shared ones (front end, web layer, source back end, JDK modules):
-# once a build prints it, they are committed and the layer cache serves them to the others.
-_AFTER_SHARED = re.compile(r"STEP 1/\d+: FROM \S+ AS java\s*$")
+# once a build starts it, they are committed and the layer cache serves them to the others.
+AFTER_SHARED = "java"
 
 
-def shared_stages_done(line: str) -> bool:
-    return _AFTER_SHARED.search(line) is not None
+def shared_stages_done(event: BuildEvent) -> bool:
+    return isinstance(event, StageStarted) and event.name == AFTER_SHARED
+
+
+class _Platforms:
+    """The platforms' builds of one plan: the lead's first, the others once it has committed the
+    shared stages (or has failed, or built nothing); the first failure is the one raised."""
+
+    def __init__(self, plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
+                 step: Callable[[str], None]) -> None:
+        self.plan, self.opts, self.engine, self.name, self.log, self.step = plan, opts, engine, name, log, step
+        self.native = build_platform()
+        # The build platform's image leads (it is the one-platform build); the others follow it.
+        self.order = sorted(plan.platforms, key=lambda p: p != self.native)
+        self.lock, self.shared = threading.Lock(), threading.Event()
+        # A failed buildah removes the working containers made since it started
+        # (bud.remove_new_containers), which can fail the build beside it too: the first is said.
+        self.errors: list[tuple[float, BaseException]] = []
+
+    def _say(self, out: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+        def said(line: str) -> None:
+            with self.lock:
+                out(prefix + line)
+        return said
+
+    def one(self, platform: str, on_event: OnEvent = ignore) -> PlatformImage:
+        plan, native = self.plan, self.native
+        target: Target | None = next((t for t in plan.targets if t.platform == platform), None)
+        arch = platform.split("/")[1]
+        p_plan = replace(plan, tags=platform_tags(plan, arch))
+        p_step, p_log = self._say(self.step, ""), self._say(self.log, f"[{arch}] ")
+        if target is None:
+            p_step(f"{platform}: the build platform's image, as a single-platform build makes it")
+            built = build_plan(p_plan, self.opts, self.engine, self.name, p_log, p_step, on_event=on_event)
+        else:
+            p_step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
+                   f" the {platform} stages only copy onto {target.runtime}")
+            built = build_plan(p_plan, self.opts, PlatformEngine(self.engine, platform), self.name, p_log, p_step,
+                               target, on_event=on_event)
+            p_step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
+        return PlatformImage(platform, built)
+
+    def lead_event(self, event: BuildEvent) -> None:
+        if not self.shared.is_set() and shared_stages_done(event):
+            if self.order[1:]:
+                self.step(f"{self.order[0]}: the shared stages are built; {', '.join(self.order[1:])} start(s) beside it")
+            self.shared.set()
+
+    def follow(self, platform: str) -> PlatformImage | None:
+        self.shared.wait()
+        if self.errors:  # a build has failed already: start no other
+            return None
+        try:
+            return self.one(platform)
+        except BaseException as exc:
+            self.errors.append((time.monotonic(), exc))
+            return None
+
+    def run(self) -> dict[str, PlatformImage]:
+        done: dict[str, PlatformImage] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(self.order) - 1)) as pool:
+            followers = [pool.submit(self.follow, p) for p in self.order[1:]]
+            try:
+                lead = self.one(self.order[0], self.lead_event)
+                done[lead.platform] = lead
+            except BaseException as exc:
+                self.errors.append((time.monotonic(), exc))
+            finally:
+                self.shared.set()  # a lead that built nothing (all cached) or failed: the others go now
+            for future in followers:
+                image = future.result()
+                if image is not None:
+                    done[image.platform] = image
+        if self.errors:
+            raise min(self.errors, key=lambda e: e[0])[1]
+        return done
 
 
 def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None]) -> tuple[Plan, MultiBuilt]:
+          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, MultiBuilt]:
     """Every platform's image, then one index per tag listing them."""
-    plan = plan_for(opts)
+    plan = plan or plan_for(opts)
     for note in plan.notes:
         step(note)
     name = engine_for(opts, step)
     engine = engines(name)
     check(plan, engine, name)
-    native = build_platform()
-    # The build platform's image leads (it is the one-platform build); the others follow it.
-    order = sorted(plan.platforms, key=lambda p: p != native)
-    lock = threading.Lock()
-    shared = threading.Event()
-
-    def say(out: Callable[[str], None], prefix: str) -> Callable[[str], None]:
-        def said(line: str) -> None:
-            with lock:
-                out(prefix + line)
-        return said
-
-    def one(platform: str, out: Callable[[str], None]) -> PlatformImage:
-        target: Target | None = next((t for t in plan.targets if t.platform == platform), None)
-        arch = platform.split("/")[1]
-        p_plan = replace(plan, tags=platform_tags(plan, arch))
-        p_step, p_log = say(step, ""), say(out, f"[{arch}] ")
-        if target is None:
-            p_step(f"{platform}: the build platform's image, as a single-platform build makes it")
-            built = build_plan(p_plan, opts, engine, name, p_log, p_step)
-        else:
-            p_step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
-                   f" the {platform} stages only copy onto {target.runtime}")
-            built = build_plan(p_plan, opts, PlatformEngine(engine, platform), name, p_log, p_step, target)  # type: ignore[arg-type]
-            p_step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
-        return PlatformImage(platform, built)
-
-    def lead_log(line: str) -> None:
-        if not shared.is_set() and shared_stages_done(line):
-            if order[1:]:
-                step(f"{order[0]}: the shared stages are built; {', '.join(order[1:])} start(s) beside it")
-            shared.set()
-        log(line)
-
-    # The first failure is the one said: a failed buildah removes the working containers made
-    # since it started (bud.remove_new_containers), which can fail the build beside it too.
-    errors: list[tuple[float, BaseException]] = []
-
-    def failure(exc: BaseException) -> None:
-        errors.append((time.monotonic(), exc))
-
-    def follow(platform: str) -> PlatformImage | None:
-        shared.wait()
-        if errors:  # a build has failed already: start no other
-            return None
-        try:
-            return one(platform, log)
-        except BaseException as exc:
-            failure(exc)
-            return None
-
-    done: dict[str, PlatformImage] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(order) - 1)) as pool:
-        followers = [pool.submit(follow, p) for p in order[1:]]
-        try:
-            lead = one(order[0], lead_log)
-            done[lead.platform] = lead
-        except BaseException as exc:
-            failure(exc)
-        finally:
-            shared.set()  # a lead that built nothing (all cached) or failed: the others go now
-        for future in followers:
-            image = future.result()
-            if image is not None:
-                done[image.platform] = image
-    if errors:
-        raise min(errors, key=lambda e: e[0])[1]
+    done = _Platforms(plan, opts, engine, name, log, step).run()
     images = [done[p] for p in plan.platforms]
     ids = tuple(i.built.id for i in images)
     for tag in plan.tags:
-        engine.make_index(tag, ids)  # type: ignore[attr-defined]
+        engine.make_index(tag, ids)
         step(f"index {tag}: {', '.join(f'{i.platform} {i.built.id[:12]}' for i in images)}")
     return plan, MultiBuilt(plan.tags, tuple(images))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from aurora.config import CONFIG_NAME, Config
+from aurora.config.kube import Kube
 from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
@@ -102,6 +103,8 @@ class Plan:
     templates: Path | None = None  # the app's template overrides (OVERRIDES_DIR), if it has any
     platforms: tuple[str, ...] = ()  # OS/ARCH asked for; empty: the build machine's only
     targets: tuple[platform_sets.Target, ...] = ()  # the foreign ones among them
+    # [kube], with the command's --namespace/--replicas: what deploy reads (not compared: a model).
+    kube: Kube = field(default_factory=Kube, compare=False)
 
     @property
     def created(self) -> str:
@@ -137,23 +140,7 @@ def make_plan(
     if sde_note:
         notes.append(sde_note)
 
-    backend = _backend(config, app_dir)
-    if backend.shape is not None:
-        notes.append(describe(backend.shape))
-    extras = plan_extras(config, app_dir)
-    if extras.agents:  # -javaagent first: an agent must see the classes the other options load
-        backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
-                          modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
-    if extras.cds and backend.shape is not None:
-        raise ConfigError(f"{CONFIG_NAME}: backend -> cds: not available for {KIND_NAMES[backend.shape.kind]} yet",
-                          hint="set cds = false, or lay the back end out as Zero's dist (app.jar with a Class-Path, lib/, conf/)")
-    if extras.cds:
-        notes.append(CDS_NOTE)
-        if backend.mode == "dist":
-            run = cds.launch(backend.path, backend.jar, backend.lib, backend.conf)
-            extras = replace(extras, cds_class_path=run.class_path, cds_main=run.main)
-        else:
-            notes.append(cds.SOURCE_NOTE)
+    backend, extras = _backend_and_extras(config, app_dir, notes)
     frontend = frontend_plan(config, app_dir)
 
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
@@ -162,18 +149,7 @@ def make_plan(
         raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
                           hint="install the packages in that image, or leave bases.runtime unset")
 
-    wanted = platform_sets.parse(platforms) if platforms else platform_sets.parse(config.image.platforms,
-                                                                                   f"{CONFIG_NAME}: image -> platforms")
-    targets = platform_sets.targets(wanted, base_set, java=config.backend.java)
-    if targets and (extras.ca_certs or extras.packages):
-        # keytool and the package download would have to run for the target's architecture.
-        what = "runtime -> ca_certs" if extras.ca_certs else "runtime -> packages"
-        raise ConfigError(f"{what}: not available for {', '.join(t.platform for t in targets)} yet"
-                          " (the step would run the target's own programs, under an emulator)",
-                          hint="build that platform without them, or add them in an image of your own ([bases] runtime)")
-    if targets and extras.cds:
-        notes.append(f"class-data sharing: no archive for {', '.join(t.platform for t in targets)}"
-                     " (its training run would need an emulator); those images start without one")
+    wanted, targets = _platforms(config, platforms, base_set, extras, notes)
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
 
@@ -200,6 +176,7 @@ def make_plan(
     return Plan(
         app_dir=app_dir,
         name=config.app.name,
+        kube=config.kube,
         version=version,
         source_date_epoch=sde,
         backend=backend,
@@ -222,6 +199,46 @@ def make_plan(
         platforms=wanted,
         targets=targets,
     )
+
+
+def _backend_and_extras(config: Config, app_dir: Path, notes: list[str]) -> tuple[BackendPlan, Extras]:
+    """The back end, with what [runtime]'s agents and CDS add to it."""
+    backend = _backend(config, app_dir)
+    if backend.shape is not None:
+        notes.append(describe(backend.shape))
+    extras = plan_extras(config, app_dir)
+    if extras.agents:  # -javaagent first: an agent must see the classes the other options load
+        backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
+                          modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
+    if extras.cds and backend.shape is not None:
+        raise ConfigError(f"{CONFIG_NAME}: backend -> cds: not available for {KIND_NAMES[backend.shape.kind]} yet",
+                          hint="set cds = false, or lay the back end out as Zero's dist (app.jar with a Class-Path, lib/, conf/)")
+    if extras.cds:
+        notes.append(CDS_NOTE)
+        if backend.mode == "dist":
+            run = cds.launch(backend.path, backend.jar, backend.lib, backend.conf)
+            extras = replace(extras, cds_class_path=run.class_path, cds_main=run.main)
+        else:
+            notes.append(cds.SOURCE_NOTE)
+    return backend, extras
+
+
+def _platforms(config: Config, platforms: list[str] | None, base_set: base_sets.BaseSet, extras: Extras,
+               notes: list[str]) -> tuple[tuple[str, ...], tuple[platform_sets.Target, ...]]:
+    """The platforms asked for (--platform, else [image] platforms) and the foreign ones' targets."""
+    wanted = platform_sets.parse(platforms) if platforms else platform_sets.parse(config.image.platforms,
+                                                                                   f"{CONFIG_NAME}: image -> platforms")
+    targets = platform_sets.targets(wanted, base_set, java=config.backend.java)
+    if targets and (extras.ca_certs or extras.packages):
+        # keytool and the package download would have to run for the target's architecture.
+        what = "runtime -> ca_certs" if extras.ca_certs else "runtime -> packages"
+        raise ConfigError(f"{what}: not available for {', '.join(t.platform for t in targets)} yet"
+                          " (the step would run the target's own programs, under an emulator)",
+                          hint="build that platform without them, or add them in an image of your own ([bases] runtime)")
+    if targets and extras.cds:
+        notes.append(f"class-data sharing: no archive for {', '.join(t.platform for t in targets)}"
+                     " (its training run would need an emulator); those images start without one")
+    return wanted, targets
 
 
 def _version_from_git(describe: str | None) -> str | None:

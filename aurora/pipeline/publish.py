@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -53,7 +54,7 @@ class PushedIndex:
                 "manifests": [{"platform": p, "digest": d} for p, d in self.manifests]}
 
 
-def push_index(engine, index: str, dest: str, opts: RegistryOptions,
+def push_index(engine: Engine, index: str, dest: str, opts: RegistryOptions,
                log: Callable[[str], None], note: Callable[[str], None]) -> PushedIndex:
     """Push an image index and its images; done when the registry serves the index that was
     sent, by tag, and each image it lists by digest."""
@@ -72,7 +73,8 @@ def push_index(engine, index: str, dest: str, opts: RegistryOptions,
         manifests = tuple((f"{m['platform']['os']}/{m['platform']['architecture']}", m["digest"]) for m in listed)
         repo = target.rsplit(":", 1)[0] if "@" not in target else target.split("@")[0]
         for _, image_digest in manifests:
-            one = with_retries(lambda d=image_digest: raw_manifest(f"{repo}@{d}", opts), target, "reading back", opts, note)
+            one = with_retries(functools.partial(raw_manifest, f"{repo}@{image_digest}", opts), target, "reading back",
+                               opts, note)
             if "sha256:" + hashlib.sha256(one).hexdigest() != image_digest:
                 raise RegistryError(f"pushing {target}: the registry serves another manifest for {image_digest}")
     return PushedIndex(index, target.removeprefix("docker://"), digest, manifests)

@@ -13,10 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aurora.config.secrets import secrets_in_text
+from aurora.engines import Opened, capabilities
 from aurora.errors import AuroraError
 from aurora.host.registry import RegistryOptions
-from aurora.pipeline.plan import Plan, rfc3339
+from aurora.host.skopeo import raw_manifest
+from aurora.pipeline.builders import BuildResult
+from aurora.pipeline.plan import Plan
 from aurora.pipeline.publish import Pushed
+from aurora.pipeline.build import check_bases
+from aurora.pipeline.kaniko_build import runtime_digest
+from aurora.pipeline.publisher import Published, Publisher, RegistryPublisher
 from aurora.supply import attach, imagefs, provenance, sbom, sign
 
 
@@ -24,14 +30,18 @@ from aurora.supply import attach, imagefs, provenance, sbom, sign
 class SupplyOptions:
     sbom: bool = True  # the SBOM and the provenance (--no-sbom: neither)
     key: object | None = None  # a loaded private key (supply.keys.load_private)
-    app_dir: Path | None = None  # for the front end's lockfile
-    local_image: str | None = None  # local storage reference of the pushed image (faster to read)
-    timestamp: int | None = None
-    plan: Plan | None = None  # for the provenance: what the build read
-    image_id: str | None = None
     engine: str = "buildah"
     base_digests: dict[str, str | None] = field(default_factory=dict)
     forbidden: tuple[bytes, ...] = ()  # the key's passphrase: checked absent from every document
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A pushed manifest that gets attachments: its local copy (faster to read) and image ID."""
+
+    pushed: Pushed
+    local_image: str | None = None
+    image_id: str | None = None
 
 
 @dataclass
@@ -49,55 +59,138 @@ class IncompletePush(AuroraError):
     """Pushed, but the SBOM or the signature did not make it: the push is not complete."""
 
 
-def finish(pushed: list[Pushed], supply: SupplyOptions, opts: RegistryOptions,
-           note: Callable[[str], None]) -> SupplyResult:
+class SupplyChainPublisher:
+    """Wraps a publisher: after the push, an SBOM for each pushed image, and the provenance and a
+    signature (given a key) on what the tags name — the image, or the index of a multi-platform
+    build. Every builder's result goes through here."""
+
+    def __init__(self, inner: Publisher, supply: SupplyOptions, opts: RegistryOptions,
+                 note: Callable[[str], None], storage: bool) -> None:
+        self.inner, self.supply, self.opts, self.note, self.storage = inner, supply, opts, note, storage
+
+    def publish(self, result: BuildResult) -> Published:
+        published = self.inner.publish(result)
+        images, tagged = subjects(published, storage=self.storage, opts=self.opts, ids=self.supply.sbom)
+        done = finish(images, tagged, result.plan, self.supply, self.opts, self.note)
+        return dataclasses.replace(published, supply=done.as_dict())
+
+
+def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object | None, forbidden: tuple[bytes, ...],
+              opts: RegistryOptions, log: Callable[[str], None], note: Callable[[str], None]) -> Publisher:
+    """The registry publisher wrapped by the supply chain's, for what ``result`` holds."""
+    caps = capabilities(result.engine)
+    if caps.local:
+        digests = check_bases(result.plan, engines(result.engine))
+    else:  # the executor pulled the bases itself: only a pinned runtime's digest is known
+        digests = {"runtime": runtime_digest(result.plan)}
+    supply = SupplyOptions(sbom=sbom, key=key, engine=result.engine, base_digests=digests, forbidden=forbidden)
+    return SupplyChainPublisher(RegistryPublisher(engines, opts, log, note), supply, opts, note, storage=caps.storage)
+
+
+def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
+             ids: bool = True) -> tuple[list[Subject], list[Subject]]:
+    """(each pushed image, what each tag names): the same for one image; an index's images and
+    the index itself for a multi-platform build."""
+    local = {i.platform: i.built.id for i in published.build.images}
+
+    def where(image_id: str | None) -> str | None:
+        return f"containers-storage:{image_id}" if storage and image_id else None
+
+    if published.indexes:
+        images = [Subject(Pushed(i.index, i.destination, digest), where(local.get(platform)), local.get(platform))
+                  for i in published.indexes for platform, digest in i.manifests]
+        first = published.build.images[0].built.id if published.build.images else None
+        return images, [Subject(Pushed(i.index, i.destination, i.digest), None, first) for i in published.indexes]
+    single = published.build.single
+    if single is not None:
+        assembled = published.build.assembled  # not in local storage: read from aurora's layout
+        copy = assembled.local_copy if assembled is not None else where(single.id)
+        one = [Subject(p, copy, single.id) for p in published.pushed]
+        return one, one
+    # Pushed by the builder itself: the image ID is the config digest the registry serves.
+    # (Asked only for the provenance, which needs it.)
+    out = [Subject(p, None, _config_digest(p, opts) if ids else None) for p in published.pushed if _remote(p)]
+    return out, out
+
+
+def _config_digest(p: Pushed, opts: RegistryOptions) -> str | None:
+    registry, repository, _, _ = attach.split(p.destination)
+    raw = raw_manifest(f"docker://{registry}/{repository}@{p.digest}", opts)
+    return (json.loads(raw).get("config") or {}).get("digest")
+
+
+def _remote(p: Pushed) -> bool:
+    return not p.destination.startswith(("oci:", "oci-archive:", "dir:", "docker-archive:"))
+
+
+def finish(images: list[Subject], tagged: list[Subject], plan: Plan, supply: SupplyOptions,
+           opts: RegistryOptions, note: Callable[[str], None]) -> SupplyResult:
+    """The SBOM on each of ``images``, the provenance and the signature on each of ``tagged``;
+    each read back before it counts. The first failure stops the rest."""
     result = SupplyResult()
-    remote = [p for p in pushed if not p.destination.startswith(("oci:", "oci-archive:", "dir:", "docker-archive:"))]
-    if not remote:
+    images, tagged = [s for s in images if _remote(s.pushed)], [s for s in tagged if _remote(s.pushed)]
+    if not images and not tagged:
         return result
-    what = ", ".join(f"{p.destination}@{p.digest}" for p in remote)
+    what = ", ".join(f"{s.pushed.destination}@{s.pushed.digest}" for s in tagged)
     step = "the SBOM"
     try:
         if supply.sbom:
-            document: dict[str, bytes] = {}
-            done: set[tuple[str, str]] = set()
-            for p in remote:
-                registry, repository, _, _ = attach.split(p.destination)
-                repo = f"{registry}/{repository}"
-                if (repo, p.digest) in done:
-                    continue  # tags of one repository share the digest and its referrers
-                done.add((repo, p.digest))
-                if p.digest not in document:
-                    document[p.digest] = _clean(_sbom(p, supply, opts, note).encode(), "the SBOM", supply)
-                result.sboms.append(attach.attach(p.destination, p.digest, document[p.digest],
-                                                  sbom.CYCLONEDX_MEDIA_TYPE, "sbom.cdx.json", opts,
-                                                  created=_created(supply.timestamp), note=note))
-        step = "the provenance"
-        if supply.sbom and supply.plan is not None and supply.image_id:
-            materials = provenance.inputs(supply.plan, supply.base_digests)
-            done_prov: set[tuple[str, str]] = set()
-            for p in remote:
-                registry, repository, _, _ = attach.split(p.destination)
-                if (registry + "/" + repository, p.digest) in done_prov:
-                    continue
-                done_prov.add((registry + "/" + repository, p.digest))
-                doc = provenance.statement(f"{registry}/{repository}", p.digest, supply.image_id, supply.plan,
-                                           materials, supply.engine)
-                _clean(json.dumps(doc).encode(), "the provenance", supply)
-                result.provenance.append(attach.attach(
-                    p.destination, p.digest, provenance.envelope(doc, supply.key), provenance.ENVELOPE_MEDIA_TYPE,
-                    "provenance.intoto.json", opts, created=_created(supply.timestamp), note=note))
+            result.sboms = _attach_sboms(images, plan, supply, opts, note)
+            step = "the provenance"
+            result.provenance = _attach_provenance(tagged, plan, supply, opts, note)
         step = "the signature"
         if supply.key is not None:
-            for p in remote:
-                result.signatures.append(sign.sign(p.destination, p.digest, supply.key, opts,
-                                                   timestamp=supply.timestamp, note=note))
+            result.signatures = [sign.sign(s.pushed.destination, s.pushed.digest, supply.key, opts,
+                                           timestamp=plan.source_date_epoch, note=note) for s in tagged]
     except AuroraError as exc:
         raise IncompletePush(
             f"pushed {what}, but attaching {step} failed: {exc.message}",
             hint=(exc.hint + "; " if exc.hint else "") + "the push is not complete: fix this and push again",
         ) from None
     return result
+
+
+def _once(subjects: list[Subject]) -> list[Subject]:
+    """Tags of one repository share the digest and its referrers: one subject per (repository, digest)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for s in subjects:
+        registry, repository, _, _ = attach.split(s.pushed.destination)
+        if (f"{registry}/{repository}", s.pushed.digest) not in seen:
+            seen.add((f"{registry}/{repository}", s.pushed.digest))
+            out.append(s)
+    return out
+
+
+def _attach_sboms(images: list[Subject], plan: Plan, supply: SupplyOptions, opts: RegistryOptions,
+                  note: Callable[[str], None]) -> list[attach.Attached]:
+    lockfile = sbom.lockfile_of(plan)
+    document: dict[str, bytes] = {}
+    out = []
+    for s in _once(images):
+        p = s.pushed
+        if p.digest not in document:
+            document[p.digest] = _clean(_sbom(s, lockfile, opts, note).encode(), "the SBOM", supply)
+        out.append(attach.attach(p.destination, p.digest, document[p.digest], sbom.CYCLONEDX_MEDIA_TYPE,
+                                 "sbom.cdx.json", opts, created=plan.created, note=note))
+    return out
+
+
+def _attach_provenance(tagged: list[Subject], plan: Plan, supply: SupplyOptions, opts: RegistryOptions,
+                       note: Callable[[str], None]) -> list[attach.Attached]:
+    materials = provenance.inputs(plan, supply.base_digests)
+    out = []
+    for s in _once(tagged):
+        if not s.image_id:
+            continue
+        registry, repository, _, _ = attach.split(s.pushed.destination)
+        doc = provenance.statement(f"{registry}/{repository}", s.pushed.digest, s.image_id, plan, materials,
+                                   supply.engine)
+        _clean(json.dumps(doc).encode(), "the provenance", supply)
+        out.append(attach.attach(s.pushed.destination, s.pushed.digest, provenance.envelope(doc, supply.key),
+                                 provenance.ENVELOPE_MEDIA_TYPE, "provenance.intoto.json", opts,
+                                 created=plan.created, note=note))
+    return out
 
 
 def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
@@ -111,15 +204,11 @@ def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
     return document
 
 
-def _sbom(p: Pushed, supply: SupplyOptions, opts: RegistryOptions, note: Callable[[str], None]) -> str:
-    lockfile = sbom.lockfile_for(supply.app_dir) if supply.app_dir is not None else None
+def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, note: Callable[[str], None]) -> str:
+    p = s.pushed
     registry, repository, _, _ = attach.split(p.destination)
-    source = supply.local_image or f"docker://{registry}/{repository}@{p.digest}"
+    source = s.local_image or f"docker://{registry}/{repository}@{p.digest}"
     files = imagefs.read_image(source, opts, note=note)
     inventory = sbom.inventory(files, p.destination, lockfile)
     # Describe the pushed manifest: local storage's manifest differs (layers compressed on push).
     return sbom.cyclonedx(dataclasses.replace(inventory, digest=p.digest, image=p.destination))
-
-
-def _created(epoch: int | None) -> str | None:
-    return rfc3339(epoch) if epoch is not None else None

@@ -35,11 +35,10 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from aurora import __version__
-from aurora import config as config_mod
 from aurora.errors import AuroraError, UsageError
-from aurora.host import git as gitinfo
 from aurora.host.registry import RegistryOptions
-from aurora.pipeline.plan import make_plan
+from aurora.pipeline.plan import Plan
+from aurora.pipeline.project import Project
 from aurora.refs import TransportRef, in_registry, with_transport
 from aurora.supply import attach, imagefs
 from aurora.supply import inventory as inv
@@ -107,8 +106,11 @@ def _application(c: inv.Component, labels: dict[str, str]) -> inv.Component:
 
 def lockfile_for(app_dir: Path) -> Path | None:
     """The front end's npm lockfile, when the app builds its front end from sources with npm."""
+    return lockfile_of(Project.load(app_dir).plan)
 
-    plan = make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir))
+
+def lockfile_of(plan: Plan) -> Path | None:
+    """``lockfile_for`` of a plan already made."""
     fe = plan.frontend
     if fe.mode != "source" or not fe.lockfile:
         return None
@@ -262,7 +264,7 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
     if image is None:
         assert app_dir is not None
         # The app's own image, as `aurora build -C DIR` left it in local storage.
-        image = str(TransportRef("containers-storage", make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image))
+        image = str(TransportRef("containers-storage", Project.load(app_dir).plan.image))
     given = with_transport(image, default="")
     # A name without a transport is a registry's when it names one (host:5000/x, ghcr.io/x).
     remote = given.in_registry or (given.transport == "" and _names_registry(image))

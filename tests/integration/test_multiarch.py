@@ -23,6 +23,7 @@ from tests.integration.conftest import aurora, free_port, http_get, sh
 
 pytestmark = pytest.mark.integration
 INDEX = "application/vnd.oci.image.index.v1+json"
+PASSPHRASE = "index signing passphrase 7f3e"  # long: a short word could occur in a document
 EM_X86_64, EM_AARCH64 = 62, 183
 
 
@@ -46,11 +47,14 @@ def arm64_bases(offline_bases):
 
 
 @pytest.fixture(scope="module")
-def pushed(registry, demo_app, demo_image, arm64_bases):
+def pushed(registry, demo_app, demo_image, arm64_bases, tmp_path_factory):
     """The demo for both platforms, pushed as one reference (built once for the module)."""
     ref = f"{registry.host}/zero/multi:{uuid.uuid4().hex[:6]}"
+    key = tmp_path_factory.mktemp("key") / "aurora.key"
+    aurora("key", "generate", "-o", str(key), env={"AURORA_SIGN_PASSPHRASE": PASSPHRASE})
     result = aurora("build", "-C", str(demo_app), "--platform", "linux/amd64,linux/arm64", "-t", ref,
-                    "--push", "--no-tls-verify", "--json", timeout=1800)
+                    "--push", "--no-tls-verify", "--sign-key", str(key), "--json", timeout=1800,
+                    env={"AURORA_SIGN_PASSPHRASE": PASSPHRASE})
     out = json.loads(result.stdout)
     yield ref, out, result.stderr
     sh("buildah", "manifest", "rm", ref, check=False)
@@ -82,6 +86,19 @@ def test_one_reference_serves_an_oci_index_of_both_platforms(pushed, demo_image)
     assert images["linux/arm64"]["id"] != demo_image.id
     # The log says that nothing ran on arm64, and the arm64 stages had no RUN to run.
     assert "linux/arm64: no step ran under emulation" in log
+
+
+def test_the_index_gets_an_sbom_per_image_and_provenance_and_a_signature(pushed):
+    """The same supply chain as a single-platform push: each platform's image its SBOM, the index
+    (what the tag names) its provenance and its signature."""
+    ref, out, _ = pushed
+    repo = ref.rsplit(":", 1)[0]
+    images = [m["digest"] for m in out["pushed_indexes"][0]["manifests"]]
+    assert sorted(a["subject"] for a in out["sbom"]) == sorted(f"{repo}@{d}" for d in images)
+    assert [a["subject"] for a in out["provenance"]] == [f"{repo}@{out['digest']}"]
+    assert [(s["reference"], s["digest"]) for s in out["signatures"]] == [(ref, out["digest"])]
+    tags = json.loads(sh("skopeo", "list-tags", "--tls-verify=false", f"docker://{repo}").stdout)["Tags"]
+    assert "sha256-" + out["digest"].removeprefix("sha256:") + ".sig" in tags
 
 
 def _rootfs(ref: str, digest: str, dest: Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tool, tool_path
-from tests.integration.conftest import aurora, sh
+from tests.integration.conftest import SDE, aurora, sh
 from tests.integration.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.integration
@@ -305,3 +305,33 @@ def test_rebuild_with_different_inputs_fails_naming_them(signed_push, signing_ke
     fail = [line for line in out.stdout.splitlines() if line.startswith("FAIL  rebuild inputs")]
     assert len(fail) == 1 and "backend/conf" in fail[0], out.stdout
     assert "rebuilding" not in out.stderr  # nothing was built
+
+
+def test_what_the_executor_pushed_gets_the_same_attachments(registry, demo_app, demo_image, signing_key, monkeypatch):
+    """`aurora build --engine kaniko --push`: the executor pushes by itself, then its result goes
+    through the same supply-chain publisher, which reads the image back from the registry (SBOM,
+    provenance with the served config as the image ID, signature). The executor runs in
+    test_kaniko.py; here `aurora push` stands in for its push, and the publisher is the real one."""
+    from aurora.engines import opened
+    from aurora.host.registry import RegistryOptions
+    from aurora.pipeline.build import Options, plan_for
+    from aurora.pipeline.builders import BuildResult
+    from aurora.pipeline.publish import Pushed
+    from aurora.supply import keys
+    from aurora.supply.publish import publisher
+
+    ref = f"{registry.host}/zero/executor:{uuid.uuid4().hex[:6]}"
+    digest = aurora("push", demo_image.image, ref, "--no-tls-verify").stdout.strip()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", SDE)
+    result = BuildResult(plan_for(Options(app_dir=demo_app, tags=(ref,))), "kaniko", pushed=(Pushed(ref, ref, digest),))
+    key = keys.load_private(signing_key[0], PASSPHRASE.encode())
+    with opened() as engines:
+        out = publisher(engines, result, sbom=True, key=key, forbidden=(PASSPHRASE.encode(),),
+                        opts=RegistryOptions(tls_verify=False), log=print, note=print).publish(result).as_dict()
+    subject = f"{ref.rsplit(':', 1)[0]}@{digest}"
+    assert out["digest"] == digest and out["pushed"] == [ref]
+    assert [a["subject"] for a in out["sbom"]] == [subject] and [a["subject"] for a in out["provenance"]] == [subject]
+    assert [(s["reference"], s["digest"]) for s in out["signatures"]] == [(ref, digest)]
+    check = aurora("verify", ref, "--no-tls-verify", "-C", str(demo_app), "--key", str(signing_key[1]),
+                   "--require-sbom", check=False)
+    assert check.returncode == 0, check.stdout

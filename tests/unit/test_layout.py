@@ -182,9 +182,7 @@ MAX_FUNCTION_LINES = 60  # from `def` to its last line, docstring and signature 
 # Today's longer functions, each in a module another change is reshaping or that is not split yet.
 # No other function may pass the limit; one that gets shorter can leave this list.
 LONG_TODAY = frozenset({
-    "aurora.cli.build.build", "aurora.pipeline.multi.build", "aurora.pipeline.plan.make_plan",
-    "aurora.config.starter.text", "aurora.deploy.ci.github_workflow", "aurora.deploy.cluster.detect",
-    "aurora.deploy.kaniko_job.job_objects", "aurora.deploy.kube.objects", "aurora.deploy.pod.pod_spec",
+    "aurora.pipeline.plan.make_plan", "aurora.config.starter.text", "aurora.deploy.ci.github_workflow",
     "aurora.host.runner.run",
 })
 

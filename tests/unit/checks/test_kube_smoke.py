@@ -99,7 +99,7 @@ def cluster_objects(tmp_path, replicas=2):
                      '[kube.database]\nsecret = "zero-db"\nconfig_map = "zero-db-conf"\n')
     app = make_app(tmp_path, toml, ENV_CONF, HZ5_JARS)
     cfg = config.load(app)
-    return objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman", replicas=replicas))
+    return objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions(target="podman", replicas=replicas))
 
 
 def test_every_pod_of_a_cluster_is_played_under_names_of_the_run(tmp_path):
@@ -132,7 +132,7 @@ def test_every_pod_of_a_cluster_is_played_under_names_of_the_run(tmp_path):
 def test_an_unclustered_app_plays_its_one_pod(tmp_path):
     app = write_app(tmp_path / "app")
     cfg = config.load(app)
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman"))
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions(target="podman"))
     played, nodes = prepare(objs, "aurora-smoke-cd", cluster=False)
     assert [n.pod for n in nodes] == ["aurora-smoke-cd"] and [o["kind"] for o in played].count("Pod") == 1
 
@@ -353,7 +353,7 @@ def test_kube_plays_default_network_is_removed_only_when_the_run_made_it(tmp_pat
     monkeypatch.setattr(runner, "which", lambda tool, why="": f"/usr/bin/{tool}")
     app = write_app(tmp_path / "app")
     cfg = config.load(app)
-    play = runners.KubePlay(objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman")), tmp_path)
+    play = runners.KubePlay(objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions(target="podman")), tmp_path)
     play.start(41000)
     play.cleanup()
     # Without -f: a network another pod joined meanwhile stays.

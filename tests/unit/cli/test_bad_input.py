@@ -182,7 +182,7 @@ CLI_CASES = {
     "--authfile missing": (["push", "localhost/x:1", "r.example.com/x:1", "--authfile", "/no/auth.json"], "--authfile /no/auth.json: no such file"),
     "--cert-dir missing": (["push", "localhost/x:1", "r.example.com/x:1", "--cert-dir", "/no/certs"], "--cert-dir /no/certs: no such folder"),
     "smoke --engine unknown": (["smoke", "--engine", "lxc"], "--engine 'lxc'"),
-    "--sign-key with kaniko": (["build", "--engine", "kaniko", "--push", "--sign-key", "/no/key"], "kaniko pushes by itself"),
+    "--sign-key with kaniko": (["build", "--engine", "kaniko", "--push", "--sign-key", "/no/key"], "cannot read it"),
     "sbom without image or -C": (["sbom"], "name an image, or the app folder with -C DIR"),
     "sbom --format unknown": (["sbom", "x:1", "--format", "swid"], "--format 'swid'"),
     "--sign-key without --push": (["build", "--sign-key", "/no/key"], "--sign-key signs what --push pushes"),

@@ -41,8 +41,6 @@ def test_the_metavar_is_the_enum():
     assert metavar(choices.Layout) == "[single|split]"
 
 
-@pytest.mark.xfail(strict=True, reason="cli/build.py is being reshaped on another branch; at merge its --engine"
-                   " and --bases take options.EngineOption and options.BasesOption: then drop this mark")
 def test_build_help_lists_engines_and_bases():
     text = help_of("build")
     assert option_line(text, "--engine") == "--engine [buildah|podman|docker|kaniko|auto]"

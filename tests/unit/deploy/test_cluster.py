@@ -102,14 +102,14 @@ def build(tmp_path, case):
     app = make_app(tmp_path / case, toml, conf, jars)
     cfg = config.load(app)
     plan = make_plan(cfg, app, FIXED_GIT, environ={})
-    return objects(plan, cfg, opts), cluster_plan(plan, cfg, opts)
+    return objects(plan, opts), cluster_plan(plan, opts)
 
 
 def plan_for(tmp_path, toml, conf, jars=(), opts: KubeOptions | None = None):
     app = make_app(tmp_path, toml, conf, jars)
     cfg = config.load(app)
     plan = make_plan(cfg, app, FIXED_GIT, environ={})
-    return cluster_plan(plan, cfg, opts or KubeOptions())
+    return cluster_plan(plan, opts or KubeOptions())
 
 
 def kind(objs, k, name=None):
@@ -139,7 +139,7 @@ def test_golden(case, tmp_path):
 def test_golden_database_template(tmp_path):
     app = make_app(tmp_path, HEALTH + SHOP + DB, {"vertx.yml": "zero: {}\n"})
     cfg = config.load(app)
-    text = dump(database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, "shop"))
+    text = dump(database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), "shop"))
     golden = GOLDEN / "db-secret-template.yaml"
     if UPDATE:
         golden.write_text(text)
@@ -337,7 +337,7 @@ def test_podman_target_ignores_clustering(tmp_path):
     toml, conf, jars, _ = CASES["hazelcast-dns"]
     app = make_app(tmp_path, toml, conf, jars)
     cfg = config.load(app)
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman"))
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions(target="podman"))
     assert [o["kind"] for o in objs] == ["ConfigMap", "Pod"]
 
 
@@ -363,7 +363,7 @@ def test_database_values_come_only_from_references(tmp_path):
 def test_secret_only_database(tmp_path):
     app = make_app(tmp_path, HEALTH + '[kube.database]\nsecret = "zero-db"\n', {"vertx.yml": "zero: {}\n"})
     cfg = config.load(app)
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions())
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions())
     refs = [e["valueFrom"] for e in java_container(objs)["env"] if e["name"].startswith("Z_DB")]
     assert refs and all(set(r) == {"secretKeyRef"} for r in refs)
 
@@ -371,7 +371,7 @@ def test_secret_only_database(tmp_path):
 def test_template_holds_placeholders_only(tmp_path):
     app = make_app(tmp_path, HEALTH + DB, {"vertx.yml": "zero: {}\n"})
     cfg = config.load(app)
-    templates = database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, None)
+    templates = database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), None)
     assert [t["kind"] for t in templates] == ["Secret", "ConfigMap"]
     secret = templates[0]
     assert set(secret["stringData"]) == {"Z_DB_USERNAME", "Z_DB_PASSWORD"}
@@ -401,7 +401,7 @@ def test_template_without_database_table(tmp_path):
     app = make_app(tmp_path, HEALTH, {"vertx.yml": "zero: {}\n"})
     cfg = config.load(app)
     with pytest.raises(ConfigError, match=r"no \[kube.database\] table"):
-        database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, None)
+        database_templates(make_plan(cfg, app, FIXED_GIT, environ={}), None)
 
 
 # -- Istio -----------------------------------------------------------------------------------
@@ -517,7 +517,7 @@ def test_hazelcast_xml_gets_its_discovery_from_the_environment(tmp_path, discove
     app = make_app(tmp_path, toml, ENV_CONF, HZ5_JARS)
     cfg = config.load(app)
     plan = make_plan(cfg, app, FIXED_GIT, environ={})
-    objs, cp = objects(plan, cfg, KubeOptions()), cluster_plan(plan, cfg, KubeOptions())
+    objs, cp = objects(plan, KubeOptions()), cluster_plan(plan, KubeOptions())
     assert cp is not None and cp.env_discovery
     assert not [n for n in cp.notes if "Kubernetes discovery" in n]
     c = java_container(objs)
@@ -542,7 +542,7 @@ def test_podman_target_writes_one_pod_per_member(tmp_path):
     toml = HEALTH + '[kube]\nhost_port = 9000\n[kube.cluster]\npodman_subnet = "10.89.70.0/24"\n'
     app = make_app(tmp_path, toml, ENV_CONF, HZ5_JARS)
     cfg = config.load(app)
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions(target="podman", replicas=3))
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions(target="podman", replicas=3))
     assert [o["kind"] for o in objs] == ["ConfigMap", "Pod", "Pod", "Pod"]
     pods = objs[1:]
     assert [p["metadata"]["name"] for p in pods] == ["zero-demo-1", "zero-demo-2", "zero-demo-3"]
@@ -602,7 +602,8 @@ def test_network_policy_by_default_and_strictly_valid(case, tmp_path):
 def test_network_policy_can_be_turned_off(tmp_path):
     app = make_app(tmp_path, HEALTH + '[kube]\nnetwork_policy = false\n', {"vertx.yml": "zero: {}\n"})
     cfg = config.load(app)
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions())
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions())
     assert "NetworkPolicy" not in [o["kind"] for o in objs]
-    assert "NetworkPolicy" not in [o["kind"] for o in objects(make_plan(cfg, app, FIXED_GIT, environ={}), config.load(
-        make_app(tmp_path / "p", HEALTH, {"vertx.yml": "zero: {}\n"})), KubeOptions(target="podman"))]
+    other = make_app(tmp_path / "p", HEALTH, {"vertx.yml": "zero: {}\n"})  # network_policy on (the default)
+    assert "NetworkPolicy" not in [o["kind"] for o in objects(make_plan(config.load(other), other, FIXED_GIT, environ={}),
+                                                              KubeOptions(target="podman"))]

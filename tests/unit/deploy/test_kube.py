@@ -43,7 +43,7 @@ def build(tmp_path, case):
     toml, opts = CASES[case]
     app = write_app(tmp_path / case, toml)
     cfg = config.load(app)
-    return objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, opts)
+    return objects(make_plan(cfg, app, FIXED_GIT, environ={}), opts)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -179,7 +179,7 @@ def test_no_config_string_adds_a_yaml_key(tmp_path_factory, value):
         cfg = config.parse(MINIMAL + "[kube]\nenv = { Z_LANG = " + _toml(value) + " }\n", app / "aurora.toml")
     except ConfigError:
         assume(False)  # the config model refused it: nothing to render
-    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), cfg, KubeOptions())
+    objs = objects(make_plan(cfg, app, FIXED_GIT, environ={}), KubeOptions())
     parsed = list(yaml.safe_load_all(dump(objs)))
     assert parsed == objs
     env = parsed[1]["spec"]["template"]["spec"]["containers"][0]["env"]

@@ -46,7 +46,7 @@ def test_missing_official_bases_and_no_registry_say_to_use_the_offline_set(plan)
     asked: list[tuple[str, int]] = []
     engine = StorageEngine(present=set(offline_refs().values()))
     with pytest.raises(AuroraError) as info:
-        check_bases(plan, engine, reachable=lambda a: asked.append(a) or False)
+        check_bases(plan, engine, reachable=lambda a: asked.append(a) or False, name="buildah")
     assert asked == [("registry-1.docker.io", 443)]
     assert "registry-1.docker.io cannot be reached" in info.value.message
     assert "--bases offline" in info.value.hint and "aurora base build" not in info.value.hint

@@ -283,13 +283,3 @@ def test_a_bad_package_name_is_refused(tmp_path):
     app = extras_app(tmp_path, 'packages = ["jq; rm -rf /"]\n')
     with pytest.raises(ConfigError, match="is not a Debian package name"):
         plan_of(app)
-
-
-def test_unknown_packages_are_read_from_either_base_set_s_log():
-    from aurora.pipeline.extras import unknown_packages
-
-    offline = "  E: Unable to locate package nosuch\n  aurora-unknown-packages=nosuch,other\n  subprocess exited with status 4\n"
-    assert unknown_packages(offline) == ("nosuch", "other")
-    official = "Reading package lists...\nE: Unable to locate package nosuch-pkg\n"
-    assert unknown_packages(official) == ("nosuch-pkg",)
-    assert unknown_packages("E: Unmet dependencies.\n") == ()

@@ -15,6 +15,7 @@ from aurora.config.frontend import Frontend
 from aurora.errors import BuildError, ConfigError
 from aurora.pipeline import bases, offline
 from aurora.pipeline.context import stage
+from aurora.engines import events
 from aurora.pipeline.frontend import explain_build_failure, install_argv
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import render
@@ -176,12 +177,21 @@ def _failure(log: str) -> BuildError:
     return BuildError("the image build failed at STEP 7/7: RUN npm run build", log=log)
 
 
+def _said(exc: BuildError) -> list:
+    """What the engine adapter reported while the failing build ran (its log, as events)."""
+    return [e for e in map(events.parse, (exc.log or "").splitlines()) if e is not None]
+
+
+def explain(exc: BuildError, fe):
+    return explain_build_failure(exc, fe, _said(exc))
+
+
 def test_heap_out_of_memory_is_named(app):
     log = ("STEP 7/7: RUN npm run build\n<--- Last few GCs --->\n"
            "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n"
            "Aborted (core dumped)\n"
            'error building at STEP "RUN npm run build": error while running runtime: exit status 134\n')
-    err = explain_build_failure(_failure(log), plan_of(app).frontend)
+    err = explain(_failure(log), plan_of(app).frontend)
     assert str(err) == ("the front-end build (`npm run build`) ran out of memory: Node's \"JavaScript heap out of"
                         " memory\" (exit 134)")
     assert "NODE_OPTIONS = \"--max-old-space-size=4096\"" in (err.hint or "")
@@ -190,12 +200,12 @@ def test_heap_out_of_memory_is_named(app):
 def test_killed_front_end_build_is_named_and_others_are_left_alone(app):
     fe = plan_of(app).frontend
     killed = 'error building at STEP "RUN npm run build": error while running runtime: exit status 137\n'
-    assert "killed (exit 137" in str(explain_build_failure(_failure(killed), fe))
+    assert "killed (exit 137" in str(explain(_failure(killed), fe))
     # another step killed, or the build failing another way: the engine's error as it was
     other = _failure('error building at STEP "RUN sh /aurora/jlink.sh": exit status 137\n')
-    assert explain_build_failure(other, fe) is other
+    assert explain(other, fe) is other
     plain = _failure('error building at STEP "RUN npm run build": exit status 1\n')
-    assert explain_build_failure(plain, fe) is plain
+    assert explain(plain, fe) is plain
 
 
 def test_offline_node_releases():

@@ -14,6 +14,7 @@ from aurora.engines.buildah import bud_argv
 from aurora.engines.protocol import BuildRequest
 from aurora.errors import ConfigError, UsageError
 from aurora.pipeline import offline, offline_arch, platforms
+from aurora.engines.events import parse
 from aurora.pipeline.multi import is_multi, platform_tags, shared_stages_done
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import render
@@ -116,11 +117,15 @@ def test_the_stages_a_foreign_build_waits_for_are_the_native_builds_own(tmp_path
     assert foreign[2:] == native and any(s.endswith(" AS modules") or " AS modules\n" in s for s in native)
 
 
-def test_the_line_that_says_the_shared_stages_are_built():
-    assert shared_stages_done("  [4/7] STEP 1/4: FROM localhost/aurora/jdk:17 AS java")
-    assert shared_stages_done("[6/9] STEP 1/4: FROM localhost/aurora/jdk:17 AS java\n")
-    assert not shared_stages_done("[5/7] STEP 1/3: FROM " + "e" * 64 + " AS app")
-    assert not shared_stages_done("[3/7] STEP 4/4: RUN [\"sh\", \"/aurora/lib-modules.sh\"] AS java-ish")
+def test_the_event_that_says_the_shared_stages_are_built():
+    def done(line: str) -> bool:
+        event = parse(line)
+        return event is not None and shared_stages_done(event)
+
+    assert done("  [4/7] STEP 1/4: FROM localhost/aurora/jdk:17 AS java")
+    assert done("[6/9] STEP 1/4: FROM localhost/aurora/jdk:17 AS java\n")
+    assert not done("[5/7] STEP 1/3: FROM " + "e" * 64 + " AS app")
+    assert not done("[3/7] STEP 4/4: RUN [\"sh\", \"/aurora/lib-modules.sh\"] AS java-ish")
 
 
 def test_the_native_containerfile_is_untouched_and_would_need_emulation_abroad(tmp_path):

@@ -125,14 +125,15 @@ def test_artifact_manifest_refers_to_its_subject():
 def test_no_sbom_attaches_nothing_and_a_local_push_needs_no_registry():
     from aurora.host.registry import RegistryOptions
     from aurora.pipeline.publish import Pushed
-    from aurora.supply.publish import SupplyOptions, finish
+    from aurora.supply.publish import Subject, SupplyOptions, finish
 
-    pushed = [Pushed("img", "oci:/tmp/x", "sha256:" + "a" * 64)]
-    assert finish(pushed, SupplyOptions(), RegistryOptions(), note=print).as_dict() == \
+    local = [Subject(Pushed("img", "oci:/tmp/x", "sha256:" + "a" * 64), None, "sha256:" + "b" * 64)]
+    # (A stand-in plan: were anything attached, reading it would fail.)
+    plan = object()
+    assert finish(local, local, plan, SupplyOptions(), RegistryOptions(), note=print).as_dict() == \
         {"sbom": [], "signatures": [], "provenance": []}
-    remote = [Pushed("img", "127.0.0.1:1/zero/x:1", "sha256:" + "a" * 64)]
+    remote = [Subject(Pushed("img", "127.0.0.1:1/zero/x:1", "sha256:" + "a" * 64), None, "sha256:" + "b" * 64)]
     # Nothing asked for: no request is made (port 1 would refuse it).
-    # (A stand-in plan: were the provenance made, reading it would fail.)
-    off = SupplyOptions(sbom=False, plan=object(), image_id="sha256:" + "b" * 64)  # type: ignore[arg-type]
-    assert finish(remote, off, RegistryOptions(), note=print).as_dict() == \
+    off = SupplyOptions(sbom=False)
+    assert finish(remote, remote, plan, off, RegistryOptions(), note=print).as_dict() == \
         {"sbom": [], "signatures": [], "provenance": []}

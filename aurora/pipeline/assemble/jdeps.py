@@ -1,0 +1,171 @@
+"""The JDK modules lib/ needs, jar by jar: each jar's list is kept under its digest (and the JDK
+base's), so a dependency bump analyses only the new jars. jdeps runs once, in the JDK base
+image, on the jars not seen before, with all of lib/ on the class path; an explicit module that
+requires an automatic one (``FindException: Module X not found, required by Y``) gets that jar
+on the module path, as lib-modules.sh does. None when the analysis fails: the engine's full
+jdeps stage then decides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from aurora.host import runner
+from aurora.pipeline.assemble import store
+
+_LINE = re.compile(r"^(\S+) -> (\S+)\s*$")
+_FIND = re.compile(r"FindException: Module (\S+) not found, required by")
+JDK_MODULE = re.compile(r"^(java|jdk)\.[a-z0-9_.]+$")
+ROUNDS = 5  # automatic modules added to the module path, one missing name a round
+
+
+def _file() -> Path:
+    return store.root() / "jdeps.json"
+
+
+def _records() -> dict[str, list[str]]:
+    try:
+        data = json.loads(_file().read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(found: dict[str, list[str]]) -> None:
+    data = {**_records(), **found}
+    try:
+        _file().parent.mkdir(parents=True, exist_ok=True)
+        tmp = _file().with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(list(data.items())[-5000:])))
+        tmp.replace(_file())
+    except OSError:
+        pass
+
+
+def jar_key(jar: Path, jdk_digest: str, release: int) -> str:
+    with jar.open("rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return f"{digest}:{jdk_digest}:{release}"
+
+
+def automatic_name(jar: Path) -> str | None:
+    """The Automatic-Module-Name a jar's manifest gives, if any."""
+    try:
+        with zipfile.ZipFile(jar) as z:
+            text = z.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    found = re.search(r"^Automatic-Module-Name:\s*(\S+)", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+_CP_SIZES = {3: 4, 4: 4, 5: 8, 6: 8, 7: 2, 8: 2, 9: 4, 10: 4, 11: 4, 12: 4, 15: 3, 16: 2, 17: 4, 18: 4, 19: 2, 20: 2}
+
+
+def module_name(info: bytes) -> str | None:
+    """The name a module-info.class declares (its Module attribute), or None."""
+    try:
+        count, at = int.from_bytes(info[8:10], "big"), 10
+        pool: dict[int, str | int] = {}
+        i = 1
+        while i < count:
+            tag = info[at]
+            if tag == 1:
+                size = int.from_bytes(info[at + 1:at + 3], "big")
+                pool[i] = info[at + 3:at + 3 + size].decode("utf-8", "replace")
+                at += 3 + size
+            else:
+                pool[i] = int.from_bytes(info[at + 1:at + 3], "big")
+                at += 1 + _CP_SIZES[tag]
+            i += 2 if tag in (5, 6) else 1
+        at += 8  # access flags, this and super class, no interfaces
+        at += 4  # no fields, no methods
+        for _ in range(int.from_bytes(info[at:at + 2], "big")):
+            name, size = int.from_bytes(info[at + 2:at + 4], "big"), int.from_bytes(info[at + 4:at + 8], "big")
+            if pool.get(name) == "Module":
+                module = pool[int.from_bytes(info[at + 8:at + 10], "big")]
+                return str(pool[int(module)])
+            at += 6 + size
+    except (IndexError, KeyError, ValueError):
+        return None
+    return None
+
+
+def declared_name(jar: Path) -> str | None:
+    """The module name of an explicit module jar (module-info.class, also a versioned one)."""
+    try:
+        with zipfile.ZipFile(jar) as z:
+            infos = sorted(n for n in z.namelist() if n == "module-info.class"
+                           or re.fullmatch(r"META-INF/versions/\d+/module-info\.class", n))
+            return module_name(z.read(infos[0])) if infos else None
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def parse(output: str, modules: dict[str, str]) -> dict[str, set[str]]:
+    """``jdeps -s`` lines (``x.jar -> java.base``, ``a.module -> jdk.jfr``) as jar name → the JDK
+    modules it uses; ``modules`` names the jar of each module name."""
+    out: dict[str, set[str]] = {}
+    for line in output.splitlines():
+        m = _LINE.match(line.strip())
+        if m:
+            jar = modules.get(m.group(1), m.group(1))
+            out.setdefault(jar, set())
+            if JDK_MODULE.match(m.group(2)):
+                out[jar].add(m.group(2))
+    return out
+
+
+def jdeps_argv(jdk: str, lib: Path, jars: list[str], release: int, module_path: list[str]) -> list[str]:
+    """`podman run` of jdeps in the JDK base: no network, lib/ read-only (pure, unit-tested)."""
+    mp = ":".join(f"/deps/lib/{j}" for j in module_path)
+    return ["podman", "run", "--rm", "--network=none", "--pull=never", "-v", f"{lib}:/deps/lib:ro", jdk,
+            "jdeps", "-J-XX:TieredStopAtLevel=1", "--ignore-missing-deps", "-q", "--multi-release", str(release),
+            "-s", *(["--module-path", mp] if mp else []), "--class-path", "/deps/lib/*",
+            *(f"/deps/lib/{j}" for j in jars)]
+
+
+def analyse(jdk: str, lib: Path, jars: list[str], release: int) -> dict[str, set[str]] | None:
+    """Each of ``jars`` (names in ``lib``) → its JDK modules; None if jdeps cannot say."""
+    names = {n: j.name for j in sorted(lib.glob("*.jar")) if (n := automatic_name(j))}
+    modules = {**names, **{n: j.name for j in sorted(lib.glob("*.jar")) if (n := declared_name(j))}}
+    module_path: list[str] = []
+    for _ in range(ROUNDS):
+        result = runner.run(jdeps_argv(jdk, lib, jars, release, module_path), check=False)
+        missing = _FIND.search(result.output)
+        if result.returncode == 0:
+            found = parse(result.output, modules)
+            return {j: found.get(j, {"java.base"}) for j in jars}
+        if not missing or missing.group(1) not in names or names[missing.group(1)] in module_path:
+            return None
+        module_path.append(names[missing.group(1)])
+    return None
+
+
+def records() -> dict[str, list[str]]:
+    """jar key → JDK modules, as this machine found them."""
+    return _records()
+
+
+def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, step: Callable[[str], None],
+               shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
+    """The JDK modules all of lib/'s jars use, from the records (this machine's, a cache
+    repository's) and jdeps on the jars they lack."""
+    jars = sorted(j.name for j in lib.glob("*.jar"))
+    keys = {j: jar_key(lib / j, jdk_digest, release) for j in jars}
+    known = {**(shared or {}), **_records()}
+    todo = [j for j in jars if keys[j] not in known]
+    if todo:
+        step(f"jdeps on {len(todo)} of lib/'s {len(jars)} jars (the others are known by their digest)")
+        found = analyse(jdk, lib, todo, release)
+        if found is None:
+            return None
+        fresh = {keys[j]: sorted(found[j]) for j in todo}
+        _remember(fresh)
+        known = {**known, **fresh}
+    return tuple(sorted({m for j in jars for m in known[keys[j]]} | {"java.base"}))

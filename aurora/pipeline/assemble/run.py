@@ -1,0 +1,224 @@
+"""``aurora build --assemble``: the image from the copy layers aurora writes, the engine layers
+(built only when their inputs change) and the runtime base, written to the assembler's OCI
+layout, loaded into local storage and, with ``--push``, pushed blob by blob."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from aurora.engines import EngineName, Opened
+from aurora.engines.protocol import BuiltImage, Engine
+from aurora.pipeline import cache as buildcache
+from aurora.pipeline import context
+from aurora.host.registry import RegistryOptions
+from aurora.pipeline.assemble import image, record, store, tarlayer
+from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
+from aurora.pipeline.assemble.jdeps import module_set
+from aurora.pipeline.assemble.libsplit import lib_layers
+from aurora.pipeline.assemble.record import Shared
+from aurora.pipeline.assemble.stages import EngineLayer, split_stages
+from aurora.pipeline.assemble.stages import build as build_stage
+from aurora.pipeline.assemble.stages import key as stage_key
+from aurora.pipeline.build import Options, check_bases, check_runtime_format, image_annotations, plan_for
+from aurora.pipeline.builders import BuildJob, BuildResult, single_builder
+from aurora.pipeline.multi import PlatformImage
+from aurora.pipeline.platforms import build_platform
+from aurora.pipeline.plan import Plan
+from aurora.pipeline.render import render
+
+JAVA = EngineLayer("java", ("modules", "java"), "/opt/java", "opt/java",
+                   ("backend/lib/", "aurora/build/lib-modules.sh", "aurora/build/jlink.sh", "aurora/build/app-modules.sh"),
+                   "jdk", "COPY --from=java /opt/java /opt/java")
+WEB_INPUTS = ("frontend/", "frontend-deps/", "aurora/build/web-layer.js")
+
+
+@dataclass(frozen=True)
+class Assembled:
+    plan: Plan
+    built: BuiltImage
+    written: image.Written
+    reused: tuple[str, ...]  # layers taken from the record
+    made: tuple[str, ...]  # layers written (or built) by this run
+    used: dict[str, tarlayer.Layer] = field(default_factory=dict)  # input key → layer, each layer of the image
+    remote: dict[str, str] = field(default_factory=dict)  # digest → REGISTRY/NAME: blobs only a registry holds
+    cache_to: str | None = None  # --cache-to: where the push records this build's layer keys
+
+    @property
+    def local_copy(self) -> str | None:
+        """Where the image can be read here: aurora's layout, when it holds every blob."""
+        return None if self.remote else f"oci:{self.written.layout}:{self.written.name}"
+
+
+@dataclass
+class Lookup:
+    """Finds a layer by its key: in this machine's record (its blob here), else, when the image
+    will not be loaded here, in a cache repository's record (its blob in the registry)."""
+
+    shared: Shared | None = None
+    remote_ok: bool = False
+    no_cache: bool = False  # --no-cache: every layer made again
+    used: dict[str, tarlayer.Layer] = field(default_factory=dict)
+    remote: dict[str, str] = field(default_factory=dict)
+
+    def find(self, key: str) -> tarlayer.Layer | None:
+        if self.no_cache:
+            return None
+        found = store.lookup(key)
+        if found is None and self.shared is not None and self.remote_ok:
+            hit = self.shared.layer(key)
+            if hit is not None:
+                found, self.remote[hit[0].digest] = hit
+        if found is not None:
+            self.used[key] = found
+        return found
+
+    def made(self, made: dict[str, tarlayer.Layer]) -> None:
+        store.remember(made)
+        self.used.update(made)
+
+
+def unsupported(plan: Plan) -> str | None:
+    """Why the assembler cannot make this plan's image (the engine then builds all of it)."""
+    x = plan.extras
+    why = [("a source back end", plan.backend.mode != "dist"),
+           ("[runtime] packages, CA certificates, agents, files or CDS",
+            bool(x.packages or x.ca_certs or x.agents or x.files or x.cds)),
+           ("a runtime base that needs packages installed", not plan.bases.runtime_ready),
+           ("other platforms", bool(plan.targets)),
+           ("the app's own Containerfile template", bool(plan.templates and (plan.templates / "Containerfile.j2").is_file()))]
+    found = [what for what, yes in why if yes]
+    return ", ".join(found) if found else None
+
+
+def below_web(ctx: Path, plan: Plan) -> list[CopyLayer]:
+    """The copy layers between the Java runtime and the web layer, in the Containerfile's order."""
+    return [etc_layer(ctx), writable_layer(ctx, plan), aurora_layer(ctx, plan), *lib_layers(ctx, plan),
+            conf_layer(ctx, plan)]
+
+
+def web_layer(plan: Plan) -> EngineLayer:
+    stages = ("frontend", "web") if plan.frontend.mode == "source" else ("web",)
+    return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
+
+
+def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Callable[[str], None],
+               shared: Shared | None = None) -> tuple[EngineLayer, str]:
+    """The java layer's spec and what stands for lib/ in its key: the module list its jars need
+    (jdeps per jar, known jars by digest), so a bump that keeps the list keeps the runtime;
+    all of lib/ when jdeps per jar cannot say."""
+    be = plan.backend
+    if not be.jlink:
+        return replace(JAVA, inputs=JAVA.inputs[1:]), "full"
+    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, step,
+                       shared.jdeps if shared else None)
+    if found is None:
+        step("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
+        return JAVA, ""
+    return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
+
+
+def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
+                  log: Callable[[str], None], step: Callable[[str], None], lookup: Lookup,
+                  secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
+    """The java and web layers: from the record, or built by the engine side by side."""
+    stages = split_stages(files["Containerfile"])
+    java, modules = java_layer(plan, ctx, digests, step, lookup.shared)
+    specs = [java, web_layer(plan)]
+    keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
+    out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
+    todo = [s for s in specs if s.name not in out]
+    if todo:
+        step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            made = dict(zip([s.name for s in todo],
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets), todo),
+                            strict=True))
+        lookup.made({keys[n]: layer for n, layer in made.items()})
+        out.update({n: (layer, False) for n, layer in made.items()})
+    return out
+
+
+def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[str, tuple[tarlayer.Layer, bool]]:
+    """Each copy layer from the record, or written (side by side)."""
+    lookup = lookup or Lookup()
+    keys = {c.name: tarlayer.entries_key(c.name, c.entries, store.SALT) for c in layers}
+    out = {c.name: (found, True) for c in layers if (found := lookup.find(keys[c.name])) is not None}
+    todo = [c for c in layers if c.name not in out]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(todo)))) as pool:
+        made = dict(zip([c.name for c in todo], pool.map(lambda c: tarlayer.write(c.entries, store.blobs()), todo),
+                        strict=True))
+    lookup.made({keys[n]: layer for n, layer in made.items()})
+    out.update({n: (layer, False) for n, layer in made.items()})
+    return out
+
+
+def assemble_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
+                     step: Callable[[str], None]) -> BuildResult:
+    """The builders' row for --assemble: the assembled image (pushed later from aurora's layout,
+    so without --push only is it loaded into local storage), or the engine's whole build when the
+    assembler cannot make this plan's image (said in one line)."""
+    done = assemble(job.opts, engines, log, step, load=not job.push, plan=plan)
+    if done is None:
+        return single_builder(job, plan, engines, log, step)
+    built = done.built
+    step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+    return BuildResult(done.plan, engines(EngineName.BUILDAH).name, (PlatformImage(build_platform(), built),),
+                       assembled=replace(done, cache_to=job.opts.cache_to))
+
+
+def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
+             step: Callable[[str], None], *, load: bool = True, plan: Plan | None = None) -> Assembled | None:
+    """The image, or None (said in one line) when this plan needs the engine for all of it."""
+    plan = plan or plan_for(opts)
+    why = unsupported(plan) or (f"the {opts.engine} engine (it works in buildah's storage)"
+                                if opts.engine != EngineName.BUILDAH else None)
+    if why:
+        step(f"assembler: {why} — the engine builds the whole image")
+        return None
+    for note in plan.notes:
+        step(note)
+    engine = engines(EngineName.BUILDAH)
+    shared = record.fetch(opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) if opts.cache_from else None
+    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache)
+    files = render(plan, cache_mounts=os.geteuid() == 0)
+    ctx = context.temporary(plan)
+    try:
+        step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+        context.stage(plan, files, ctx)
+        digests = check_bases(plan, engine)
+        check_runtime_format(plan, engine.name)
+        snap = buildcache.snapshot(ctx)
+        copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup,
+                                      opts.secrets)
+            base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
+            copied = copy_layers(copies, lookup)
+            made_by_engine, runtime = engine_part.result(), base.result()
+        done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
+        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
+    finally:
+        context.remove(ctx)
+
+
+def _finish(plan: Plan, runtime: image.Base, layers: dict[str, tuple[tarlayer.Layer, bool]],
+            copies: list[CopyLayer], digests: dict[str, str | None], load: bool,
+            step: Callable[[str], None]) -> Assembled:
+    order = ["java", *(c.name for c in copies[:-1]), "web", "app.jar"]
+    created_by = {"java": JAVA.created_by, "web": web_layer(plan).created_by, **{c.name: c.created_by for c in copies}}
+    chosen = [layers[n][0] for n in order]
+    doc = image.config(plan, runtime.config, [x.diff_id for x in chosen], [created_by[n] for n in order])
+    written = image.write_image(plan.tags[0], doc, runtime.layers, chosen, dict(image_annotations(plan, digests)))
+    reused = tuple(n for n in order if layers[n][1])
+    made = tuple(n for n in order if not layers[n][1])
+    step(f"assembled {plan.tags[0]}: {len(made)} layer(s) made ({', '.join(made) or 'none'}), {len(reused)} reused")
+    if load:
+        image.load(written, plan.tags)
+    size = sum(d["size"] for d in written.manifest["layers"])
+    built = BuiltImage(plan.tags[0], written.image_id.removeprefix("sha256:"), plan.tags, size,
+                       len(written.manifest["layers"]), tuple(doc["rootfs"]["diff_ids"]))
+    return Assembled(plan, built, written, reused, made)

@@ -1,0 +1,77 @@
+"""Where assembled layers live between builds: an OCI layout (its blobs are every layer aurora
+wrote or took from an engine) and a record of input key → layer, in
+``$XDG_CACHE_HOME/aurora/assemble``. A record is used only while its blob is there."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aurora import __version__
+from aurora.pipeline.assemble.tarlayer import Layer
+
+LIMIT = 500  # records kept
+# Part of every layer's key: a new aurora (or a new layout of a layer) writes its layers again.
+SALT = f"aurora {__version__} assemble 1"
+
+
+def root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "aurora" / "assemble"
+
+
+def layout() -> Path:
+    """The OCI layout (created on first use)."""
+    out = root() / "oci"
+    (out / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    if not (out / "oci-layout").is_file():
+        (out / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    if not (out / "index.json").is_file():
+        (out / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": []}))
+    return out
+
+
+def blobs() -> Path:
+    return layout() / "blobs" / "sha256"
+
+
+def blob(digest: str) -> Path:
+    return blobs() / digest.removeprefix("sha256:")
+
+
+def _records_file() -> Path:
+    return root() / "layers.json"
+
+
+def records() -> dict[str, dict]:
+    try:
+        data = json.loads(_records_file().read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def lookup(key: str) -> Layer | None:
+    found = records().get(key)
+    if not found:
+        return None
+    layer = Layer(found["digest"], found["diff_id"], found["size"])
+    return layer if blob(layer.digest).is_file() else None
+
+
+def remember(entries: dict[str, Layer]) -> None:
+    """Add records, atomically (a concurrent build never reads half a file)."""
+    path = _records_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = records()
+        for key, layer in entries.items():
+            data.pop(key, None)
+            data[key] = layer.as_dict()
+        data = dict(list(data.items())[-LIMIT:])
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home: the next build writes its layers again

@@ -1,0 +1,162 @@
+"""`aurora build --assemble` against the engine's build of the same demo: the same file tree
+(modes, owners, xattrs, content) and config; reproducible; a push sends only what the registry
+lacks, and a push to another repository of it mounts instead of uploading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import uuid
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.integration.conftest import aurora, sh
+from tests.integration.registry import Registry
+
+pytestmark = pytest.mark.integration
+
+CONFIG_KEYS = ("Entrypoint", "Cmd", "Env", "User", "ExposedPorts", "Labels", "WorkingDir", "StopSignal")
+
+
+def file_tree(image: str) -> dict[str, tuple]:
+    """Every path of the image's merged tree: mode, owner, content (or link), xattrs."""
+    mount = sh("podman", "image", "mount", image).stdout.strip()
+    out = {}
+    try:
+        for folder, dirs, files in os.walk(mount):
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                st = os.lstat(path)
+                content = ""
+                if stat.S_ISREG(st.st_mode):
+                    with open(path, "rb") as fh:
+                        content = hashlib.file_digest(fh, "sha256").hexdigest()
+                elif stat.S_ISLNK(st.st_mode):
+                    content = os.readlink(path)
+                xattrs = {k: os.getxattr(path, k, follow_symlinks=False)
+                          for k in os.listxattr(path, follow_symlinks=False)}
+                out[os.path.relpath(path, mount)] = (st.st_mode, st.st_uid, st.st_gid, content, xattrs)
+    finally:
+        sh("podman", "image", "unmount", image, check=False)
+    return out
+
+
+def image_config(image: str) -> dict:
+    return json.loads(sh("skopeo", "inspect", "--config", f"containers-storage:{image}").stdout)
+
+
+@pytest.fixture(scope="module")
+def assembled(demo_app, demo_image, tmp_path_factory):
+    """The demo assembled, with a layer record of this module's own."""
+    require_tool("skopeo")
+    env = {"XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    tag = f"localhost/aurora-test/assembled:{uuid.uuid4().hex[:8]}"
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", tag, "--json", env=env)
+    yield tag, json.loads(out.stdout), env
+    sh("buildah", "rmi", tag, check=False)
+
+
+def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, demo_image):
+    tag, result, _ = assembled
+    engine_tree, assembled_tree = file_tree(demo_image.image), file_tree(tag)
+    assert len(assembled_tree) > 500  # the runtime, nginx, /opt/java, /app
+    differ = sorted(p for p in set(engine_tree) | set(assembled_tree) if engine_tree.get(p) != assembled_tree.get(p))
+    assert differ == []
+    engine_config, assembled_config = image_config(demo_image.image), image_config(tag)
+    assert {k: assembled_config["config"].get(k) for k in CONFIG_KEYS} == \
+        {k: engine_config["config"].get(k) for k in CONFIG_KEYS}
+    assert assembled_config["created"] == engine_config["created"]
+    # lib/ goes into several layers (by how often its jars change): more layers, the same tree
+    assert result["layers"] > len(engine_config["rootfs"]["diff_ids"])
+
+
+def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app, tmp_path):
+    tag, result, _ = assembled
+    again = f"localhost/aurora-test/assembled:{uuid.uuid4().hex[:8]}"
+    try:
+        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", again, "--json",
+                     env={"XDG_CACHE_HOME": str(tmp_path / "cold")})
+        assert ", 0 reused" in out.stderr  # nothing came from a record
+        assert json.loads(out.stdout)["id"] == result["id"]
+    finally:
+        sh("buildah", "rmi", again, check=False)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, tools):
+    require_tool("docker-registry", "skopeo")
+    reg = Registry(tmp_path_factory.mktemp("registry")).start()
+    yield reg
+    reg.stop()
+
+
+def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app):
+    _, _, env = assembled
+    ref = f"{registry.host}/zero/assembled:1"
+    first = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify",
+                   "--no-sbom", "--json", env=env)
+    pushed = json.loads(first.stdout)
+    served = json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"]
+    assert pushed["digest"] == served
+    uploads = registry.uploads()
+    conf = demo_app / "backend/target/dist/conf/vertx.yml"
+    original = conf.read_text()
+    conf.write_text(original + "\n# changed\n")
+    try:
+        second = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify",
+                        "--no-sbom", "--json", env=env)
+    finally:
+        conf.write_text(original)
+    assert "1 layer(s) made (conf)" in second.stderr
+    assert registry.uploads() - uploads == 2  # the conf layer and the config
+    other = f"{registry.host}/zero/elsewhere:1"
+    third = aurora("build", "-C", str(demo_app), "--assemble", "--tag", other, "--push", "--no-tls-verify",
+                   "--no-sbom", "--json", env=env)
+    assert "0 blob(s) uploaded" in third.stderr and "mounted" in third.stderr
+    assert json.loads(third.stdout)["digest"] == pushed["digest"]
+    sh("buildah", "rmi", ref, other, check=False)
+
+
+def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_changed(assembled, registry, demo_app,
+                                                                                      tmp_path):
+    """--cache-to records the layers' keys; a runner with an empty aurora cache and --cache-from
+    runs no engine stage and no jdeps, downloads only the record, uploads only the changed layer."""
+    _, _, env = assembled
+    cache = f"{registry.host}/zero/cache"
+    ref = f"{registry.host}/zero/ci:1"
+    flags = ("--push", "--no-tls-verify", "--no-sbom", "--cache-to", cache)
+    aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, *flags, env=env)
+    seen = len(registry.log.read_text(errors="replace").splitlines())
+    conf = demo_app / "backend/target/dist/conf/vertx.yml"
+    original = conf.read_text()
+    conf.write_text(original + "\n# changed on CI\n")
+    try:
+        uploads = registry.uploads()
+        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", f"{registry.host}/zero/ci:2", *flags,
+                     "--cache-from", cache, "--json", env={"XDG_CACHE_HOME": str(tmp_path / "empty")})
+    finally:
+        conf.write_text(original)
+    assert "building with buildah" not in out.stderr and "jdeps on" not in out.stderr
+    assert registry.uploads() - uploads == 3  # the conf layer, the config, the new record
+    gets = [line for line in registry.log.read_text(errors="replace").splitlines()[seen:]
+            if '"GET /v2/' in line and "/blobs/" in line]
+    assert gets and all("/v2/zero/cache/blobs/" in line for line in gets)  # the record only, no layer
+    served = json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/zero/ci:2").stdout)
+    assert served["Digest"] == json.loads(out.stdout)["digest"]
+
+
+def test_a_push_attaches_the_sbom_read_from_aurora_s_own_layout(assembled, registry, demo_app):
+    """No local copy is made for a push: the SBOM and the provenance are read from the layout."""
+    _, _, env = assembled
+    ref = f"{registry.host}/zero/attached:1"
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json",
+                 env=env)
+    result = json.loads(out.stdout)
+    assert len(result["sbom"]) == 1 and len(result["provenance"]) == 1
+    assert sh("buildah", "inspect", "--type", "image", ref, check=False).returncode != 0  # not in local storage
+    referrers = json.loads(sh("skopeo", "inspect", "--tls-verify=false", "--raw",
+                              f"docker://{registry.host}/zero/attached:{result['digest'].replace(':', '-')}").stdout)
+    assert len(referrers["manifests"]) == 2

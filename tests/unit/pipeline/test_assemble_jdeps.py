@@ -1,0 +1,84 @@
+"""jdeps per jar: module names read from module-info.class, `jdeps -s` lines mapped back to jars,
+the argv, and a bump that analyses only the new jar."""
+
+from __future__ import annotations
+
+import base64
+import zipfile
+
+import pytest
+
+from aurora.pipeline.assemble import jdeps
+from aurora.host import runner
+
+# javac 17 of: module demo.mod { requires java.sql; requires static java.desktop; exports x; }
+MODULE_INFO = base64.b64decode("yv66vgAAAD0AEQcAAgEAC21vZHVsZS1pbmZvAQAKU291cmNlRmlsZQEAEG1vZHVsZS1pbmZvLmphdmEBAAZNb2R1bGUTAAcBAAhkZW1vLm1vZBMACQEACWphdmEuYmFzZQEABzE3LjAuMTUTAAwBAAhqYXZhLnNxbBMADgEADGphdmEuZGVza3RvcBQAEAEAAXiAAAABAAAAAAAAAAAAAgADAAAAAgAEAAUAAAAoAAYAAAAAAAMACIAAAAoACwAAAAoADQBAAAoAAQAPAAAAAAAAAAAAAA==")
+
+# Recorded: jdeps 17 -s on three of the demo's jars (one explicit module, one automatic).
+RECORDED = """\
+io.netty.common -> java.base
+io.netty.common -> java.logging
+io.netty.common -> jdk.jfr
+io.netty.common -> jdk.unsupported
+hazelcast-5.3.8.jar -> java.desktop
+hazelcast-5.3.8.jar -> not found
+slf4j-api-2.0.17.jar -> java.base
+"""
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def jar(path, module_info=None, manifest="Manifest-Version: 1.0\r\n"):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", manifest)
+        if module_info:
+            z.writestr("META-INF/versions/9/module-info.class", module_info)
+    return path
+
+
+def test_the_module_name_comes_from_module_info(tmp_path):
+    assert jdeps.module_name(MODULE_INFO) == "demo.mod"
+    assert jdeps.module_name(b"\xca\xfe\xba\xbe") is None
+    assert jdeps.declared_name(jar(tmp_path / "m.jar", MODULE_INFO)) == "demo.mod"
+    auto = jar(tmp_path / "a.jar", manifest="Manifest-Version: 1.0\r\nAutomatic-Module-Name: com.hazelcast.core\r\n")
+    assert jdeps.declared_name(auto) is None and jdeps.automatic_name(auto) == "com.hazelcast.core"
+
+
+def test_jdeps_lines_map_back_to_jars_and_keep_jdk_modules_only():
+    found = jdeps.parse(RECORDED, {"io.netty.common": "netty-common-4.2.9.Final.jar"})
+    assert found == {"netty-common-4.2.9.Final.jar": {"java.base", "java.logging", "jdk.jfr", "jdk.unsupported"},
+                     "hazelcast-5.3.8.jar": {"java.desktop"}, "slf4j-api-2.0.17.jar": {"java.base"}}
+
+
+def test_the_argv_runs_jdeps_offline_on_the_given_jars(tmp_path):
+    argv = jdeps.jdeps_argv("localhost/aurora/jdk:17", tmp_path, ["a.jar"], 17, ["h.jar"])
+    assert argv[:5] == ["podman", "run", "--rm", "--network=none", "--pull=never"]
+    assert argv[argv.index("--module-path") + 1] == "/deps/lib/h.jar"
+    assert argv[-1] == "/deps/lib/a.jar" and "--multi-release" in argv
+
+
+def test_a_bump_analyses_only_the_new_jar(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"):
+        jar(lib / name, manifest=f"Manifest-Version: 1.0\r\nX: {name}\r\n")
+    asked = []
+
+    def fake_run(argv, **_):
+        jars = [a.removeprefix("/deps/lib/") for a in argv if a.startswith("/deps/lib/") and a.endswith(".jar")]
+        asked.append(jars)
+        out = "".join(f"{j} -> {'jdk.jfr' if j.startswith('netty') else 'java.base'}\n" for j in jars)
+        return runner.Result(argv, 0, out)
+
+    monkeypatch.setattr(jdeps.runner, "run", fake_run)
+    first = jdeps.module_set("jdk", "sha256:1", lib, 17, lambda _: None)
+    assert first == ("java.base", "jdk.jfr") and asked == [["netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"]]
+    (lib / "slf4j-api-2.0.17.jar").unlink()
+    jar(lib / "slf4j-api-2.0.18.jar")
+    assert jdeps.module_set("jdk", "sha256:1", lib, 17, lambda _: None) == first
+    assert asked[1:] == [["slf4j-api-2.0.18.jar"]]
+    assert jdeps.module_set("jdk", "sha256:2", lib, 17, lambda _: None) == first  # another JDK: all again
+    assert len(asked[2]) == 2
