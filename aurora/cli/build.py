@@ -111,6 +111,7 @@ def build(
     from aurora.errors import UsageError
     from aurora.pipeline.bases import BaseSetName
     from aurora.pipeline.build import Options, check_cache_repo, parse_secrets
+    from aurora.pipeline import last_build
     from aurora.pipeline.build import build as run_build
     from aurora.pipeline.publish import push as run_push
 
@@ -191,6 +192,7 @@ def build(
             result["pushed"] = [p.destination for p in pushed]
             result.update(supply.as_dict())
             write_digest(digest_file, pushed[0].digest)
+    last_build.record(app_dir, built.image, built.id, result.get("digest"))
     if as_json:
         print(json.dumps(result, indent=2))
     else:

@@ -18,7 +18,7 @@ from aurora.cli.options import AppDir
 @handles_errors
 def kube(
     app_dir: AppDir = Path("."),
-    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the image of the last `aurora build` of the app); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
     target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
     layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
@@ -36,13 +36,18 @@ def kube(
     from aurora.deploy.pod import Layout, Target
     from aurora.errors import UsageError
     from aurora.host import git as gitinfo
+    from aurora.pipeline import last_build
     from aurora.pipeline.plan import make_plan
     from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
     cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
     plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
-    ref = plan.image if image is None else image  # --image '' is an error, not the default
+    ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
+    if ref is None:
+        ref = plan.image
+        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
+             " the tag a build would give now; pass --image to name the image you built")
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
