@@ -24,8 +24,6 @@ def _quantity(v: Any) -> Any:
     return v
 
 
-
-
 OptionalQuantity = Annotated[str | None, BeforeValidator(_quantity)]
 
 
