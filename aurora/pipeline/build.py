@@ -345,10 +345,11 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
 
     def keep(line: str) -> None:
         lines.append(line)
-        log(line)
         said = web_layer_line(line)
-        if said:
-            step(said)
+        if said and not said.startswith("web layer: error:"):
+            step(said)  # once, as aurora's own line, not also as the engine's
+        else:
+            log(line)
 
     content = engine.build(
         BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,

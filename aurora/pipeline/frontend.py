@@ -201,11 +201,32 @@ MEMORY_HINT = ("give Node a bigger heap: [frontend] env = { NODE_OPTIONS = \"--m
                " (MiB; below the memory the build can have), or build where there is more memory")
 
 
+# Known causes of a failed install or build step, and what to set (vertx-ui tried as a new user
+# would: a peer-dependency conflict under npm 7+, and a dependency that needs Node 19+'s global
+# crypto while the build ran on Node 18).
+KNOWN_FAILURES = (
+    (re.compile(r"\bERESOLVE\b|ERR_PNPM_PEER_DEP_ISSUES"),
+     "the install could not resolve the dependency tree (peer dependencies that conflict)",
+     "accept the tree as the project's own docs do: [frontend] install_flags = [\"--legacy-peer-deps\"]"
+     " (or [\"--force\"]), or fix the conflicting versions in package.json"),
+    (re.compile(r"crypto is not defined"),
+     "the build needs the global `crypto` object, which Node 18 does not have",
+     "build on a newer Node: [frontend] node = 20"),
+    (re.compile(r"digital envelope routines::unsupported|ERR_OSSL_EVP_UNSUPPORTED"),
+     "an old webpack (4) hashes with MD4, which Node 17+ (OpenSSL 3) refuses",
+     "[frontend] env = { NODE_OPTIONS = \"--openssl-legacy-provider\" }, or upgrade webpack"),
+)
+
+
 def explain_build_failure(exc: BuildError, fe: FrontendPlan) -> BuildError:
-    """The front-end build stage out of memory, said so, with what to do; else ``exc``."""
+    """The front-end install or build stage failing for a known cause (out of memory, a
+    dependency conflict, a too-old Node), said so, with what to do; else ``exc``."""
     log = exc.log or str(exc)
     if fe.mode != "source":
         return exc
+    for pattern, what, fix in KNOWN_FAILURES:
+        if pattern.search(log):
+            return BuildError(f"{exc.message}\n  the front end's install or build failed: {what}", hint=fix, log=exc.log)
     step = f"{fe.package_manager} run {fe.script}"
     killed = next((m.group(1) for line in log.splitlines() if step in line for m in [_EXIT.search(line)] if m), None)
     if _HEAP.search(log):

@@ -89,8 +89,10 @@ def test_install_flags_env_and_caches_in_the_containerfile(app):
             " --legacy-peer-deps\n") in cf
     assert cf.index("COPY frontend-deps/ ./") < cf.index("npm install") < cf.index("COPY frontend/ ./")
     # the variables come after the install: a change to them never runs it again
-    for line in ('ARG CI="false"', 'ARG NODE_OPTIONS="--max-old-space-size=4096"', 'ARG Z_ROUTE="zo"'):
-        assert cf.index("COPY frontend/ ./") < cf.index(line) < cf.index("RUN npm run build")
+    # in one ENV, sorted: build arguments would reach the build in a random order (see below)
+    line = 'ENV CI="false" NODE_OPTIONS="--max-old-space-size=4096" Z_ROUTE="zo"\n'
+    assert cf.index("COPY frontend/ ./") < cf.index(line) < cf.index("RUN npm run build")
+    assert "ARG CI" not in cf
     # kaniko and the Docker Engine API get no cache mount
     assert "type=cache" not in render(plan)["Containerfile"]
 
@@ -213,3 +215,26 @@ def test_offline_node_releases():
 @pytest.fixture
 def app(tmp_path):
     return write_app(tmp_path / "app")
+
+
+def test_the_env_reaches_the_build_in_one_order_whatever_the_order_in_aurora_toml(app):
+    with_frontend(app, 'env = { Z_ROUTE = "zo", CSS_COLOR = "red", Z_ENDPOINT = "" }\n')
+    first = render(plan_of(app))["Containerfile"]
+    with_frontend(app, 'env = { Z_ENDPOINT = "", CSS_COLOR = "red", Z_ROUTE = "zo" }\n')
+    assert render(plan_of(app))["Containerfile"] == first
+    assert 'ENV CSS_COLOR="red" Z_ENDPOINT="" Z_ROUTE="zo"\n' in first
+
+
+@pytest.mark.parametrize(("log", "says", "fix"), [
+    ("npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\n",
+     "could not resolve the dependency tree", '[frontend] install_flags = ["--legacy-peer-deps"]'),
+    ("npm error code ERESOLVE\nnpm error ERESOLVE could not resolve\n",
+     "could not resolve the dependency tree", "install_flags"),
+    ("Failed to compile.\nReferenceError: crypto is not defined\n", "global `crypto`", "[frontend] node = 20"),
+    ("Error: error:0308010C:digital envelope routines::unsupported\n", "MD4", "--openssl-legacy-provider"),
+])
+def test_known_install_and_build_failures_say_what_to_set(app, log, says, fix):
+    err = explain_build_failure(_failure(log + 'error building at STEP "RUN npm run build": exit status 1\n'),
+                                plan_of(app).frontend)
+    assert str(err).startswith("the image build failed at STEP 7/7") and says in str(err)
+    assert fix in (err.hint or "")
