@@ -8,7 +8,8 @@ import re
 _EXCEPTION = re.compile(r"\b((?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error))\b(?::\s*(.*))?")
 _CAUSED_BY = re.compile(r"^\s*Caused by: ")
 _FRAME = re.compile(r"^\s*(at |\.\.\. \d+ more|Suppressed: |Caused by: )")
-_OTHER = re.compile(r"no main manifest attribute|Could not find or load main class|Unable to access jarfile")
+_OTHER = re.compile(r"no main manifest attribute|Could not find or load main class|Unable to access jarfile"
+                    r"|\[emerg\] bind\(\) to \S+ failed")  # nginx lost the port to the back end
 
 KNOWN = [
     (re.compile(r"BindException|Address already in use"),

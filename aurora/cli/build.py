@@ -152,6 +152,7 @@ def build(
             step("note: kaniko pushed the image itself: no SBOM or provenance is attached (buildah and podman builds"
                  " attach them)")
         write_digest(digest_file, done.digest)
+        last_build.record(app_dir, done.plan.image, "", done.digest)
         if as_json:
             print(json.dumps({"image": done.plan.image, "tags": list(done.plan.tags), "digest": done.digest,
                               "pushed": list(done.plan.tags)}, indent=2))

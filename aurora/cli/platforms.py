@@ -16,7 +16,7 @@ def build_multi(opts, *, push: bool, reg, digest_file: Path | None, sbom: bool, 
                 as_json: bool) -> None:
     from aurora.engines import opened
     from aurora.errors import UsageError
-    from aurora.pipeline import multi
+    from aurora.pipeline import last_build, multi
     from aurora.pipeline.publish import push_index
 
     if signing:
@@ -40,6 +40,7 @@ def build_multi(opts, *, push: bool, reg, digest_file: Path | None, sbom: bool, 
             result["pushed"] = [p.destination for p in pushed]
             result["pushed_indexes"] = [p.as_dict() for p in pushed]
             write_digest(digest_file, pushed[0].digest)
+    last_build.record(opts.app_dir, plan.image, "", result.get("digest"))
     if as_json:
         print(json.dumps(result, indent=2))
     else:

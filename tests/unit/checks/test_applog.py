@@ -46,6 +46,8 @@ def test_class_path_and_memory_failures_get_their_hints():
     assert hint is not None and hint.startswith("a class is missing from the class path")
     oom = first_exception("Terminating due to java.lang.OutOfMemoryError: Java heap space")
     assert oom[1] is not None and "[kube] limits.memory" in oom[1]
+    nginx = first_exception("nginx: [emerg] bind() to 0.0.0.0:8080 failed (98: Address already in use)")
+    assert nginx[1] is not None and nginx[1].startswith("the back end could not bind its port")
     manifest = first_exception("no main manifest attribute, in /app/app.jar")
     assert manifest[1] is not None and "Main-Class" in manifest[1]
 
