@@ -24,6 +24,9 @@ def test_a_port_clash_at_start_names_the_port_above_the_log(offline_bases, tmp_p
     tag = f"localhost/aurora-test/binds:{uuid.uuid4().hex[:8]}"
     try:
         aurora("build", "-C", str(app), "--tag", tag)
+        # `aurora kube` names the image just built (not the tag `git describe` would give)
+        kube = aurora("kube", "-C", str(app))
+        assert f"image: {tag}\n" in kube.stdout and "no `aurora build`" not in kube.stderr
         out = aurora("smoke", "-C", str(app), tag, "--timeout", "60", check=False)
         assert out.returncode == 1, out.stderr[-3000:]
         lines = out.stderr.splitlines()
