@@ -101,6 +101,24 @@ def _stated_port(backend: dict[str, Any], confs: list[Path], app_dir: Path) -> t
                 port = _http_port(_read(path))
                 if port is not None:
                     return port, f"http.port in {_rel(path, app_dir)}"
+    return _port_in_jar(backend, app_dir)
+
+
+def _port_in_jar(backend: dict[str, Any], app_dir: Path) -> tuple[int | None, str | None]:
+    """`http.port` in a config file at the top of a dist's app.jar (src/main/resources)."""
+    dist, pattern = backend.get("dist"), backend.get("jar", "app.jar")
+    if not isinstance(dist, str) or not isinstance(pattern, str):
+        return None, None
+    for jar in sorted((app_dir / dist).glob(pattern))[:1]:
+        try:
+            with zipfile.ZipFile(jar) as z:
+                for name in sorted(n for n in z.namelist() if "/" not in n and n.endswith((".json", ".yml", ".yaml"))):
+                    text = z.read(name).decode("utf-8", "replace")
+                    port = _http_port(_parse(text, name))
+                    if port is not None:
+                        return port, f"http.port in {name} inside {_rel(jar, app_dir)}"
+        except (OSError, zipfile.BadZipFile):
+            continue
     return None, None
 
 
@@ -116,9 +134,15 @@ def _http_port(doc: Any) -> int | None:
 
 def _read(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return _parse(path.read_text(encoding="utf-8"), path.name)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _parse(text: str, name: str) -> Any:
+    try:
+        return json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
         return None
 
 
@@ -142,7 +166,8 @@ def with_defaults(data: dict[str, Any], app_dir: Path, where: Path) -> dict[str,
             raise ConfigError(
                 f"{where}: backend -> port: not set, and this app does not say it: it is a plain Vert.x app"
                 f" ({kind.evidence}), so Zero's port {ZERO_PORT} is not assumed, and neither `http.port` in its"
-                " config (conf/*.json, *.yml) nor -Dhttp.port in [backend] jvm_options names one",
+                " config (conf/*.json, *.yml, or such a file at the top of app.jar) nor -Dhttp.port in [backend]"
+                " jvm_options names one",
                 hint="set [backend] port = <the port the app's HTTP server listens on>")
         web_port = web.get("port", 8080)
         if kind.port == web_port:

@@ -119,3 +119,12 @@ def test_an_app_not_built_yet_keeps_zeros_defaults(tmp_path):
     app = write_app(tmp_path / "a", dist=False)
     assert detect(app, {"dist": "backend/target/dist"}).kind == "unknown"
     assert config.parse((app / "aurora.toml").read_text(), app / "aurora.toml", app).backend.port == 6083
+
+
+def test_the_port_from_a_config_file_inside_app_jar(tmp_path):
+    app = vertx_dist(tmp_path / "a")
+    with zipfile.ZipFile(app / "backend" / "target" / "dist" / "app.jar", "a") as z:
+        z.writestr("application.yaml", "http:\n  port: 8085\n")
+    kind = detect(app, {"dist": "backend/target/dist"})
+    assert (kind.port, kind.port_from) == (8085, "http.port in application.yaml inside backend/target/dist/app.jar")
+    assert config.load(app).backend.port == 8085
