@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import handles_errors, step
-from aurora.cli.options import AppDir
+from aurora.cli.options import AppDir, LayoutOption, TargetOption
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -20,8 +20,8 @@ def kube(
     app_dir: AppDir = Path("."),
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the image of the last `aurora build` of the app); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
-    target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
-    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    target: TargetOption = "k8s",
+    layout: LayoutOption = "single",
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
@@ -33,31 +33,14 @@ def kube(
 
     from aurora import config as config_mod
     from aurora.deploy import kube as kube_mod
-    from aurora.deploy.pod import Layout, Target
-    from aurora.errors import UsageError
+    from aurora.choices import Layout, Target
     from aurora.host import git as gitinfo
-    from aurora.pipeline import last_build
     from aurora.pipeline.plan import make_plan
-    from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
     cfg = config_mod.with_kube_flags(config_mod.load(app_dir), namespace=namespace, replicas=replicas)
     plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
-    ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
-    if ref is None:
-        ref = plan.image
-        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
-             " the tag a build would give now; pass --image to name the image you built")
-    if digest_file is not None:
-        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
-        if not digest.startswith("sha256:"):
-            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
-        ref = f"{ref.split('@')[0]}@{digest}"
-    try:
-        parse_ref(ref)
-    except ReferenceError as exc:
-        raise UsageError(f"--image: {exc}") from None
-    opts = replace(chosen, image=ref)
+    opts = replace(chosen, image=_image(app_dir, image, digest_file, plan.image))
     objs = kube_mod.objects(plan, cfg, opts)
     clustered = kube_mod.cluster_plan(plan, cfg, opts)
     if clustered is not None and opts.target == Target.PODMAN:
@@ -78,6 +61,30 @@ def kube(
     else:
         for path in kube_mod.write(objs, out):
             print(path)
+
+
+def _image(app_dir: Path, image: str | None, digest_file: Path | None, would_be: str) -> str:
+    """--image, else the last `aurora build` of the app, else the tag a build would give (said
+    so); pinned to --digest-file's digest when given."""
+    from aurora.errors import UsageError
+    from aurora.pipeline import last_build
+    from aurora.refs import ReferenceError, parse_ref
+
+    ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
+    if ref is None:
+        ref = would_be
+        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
+             " the tag a build would give now; pass --image to name the image you built")
+    if digest_file is not None:
+        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
+        if not digest.startswith("sha256:"):
+            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
+        ref = f"{ref.split('@')[0]}@{digest}"
+    try:
+        parse_ref(ref)
+    except ReferenceError as exc:
+        raise UsageError(f"--image: {exc}") from None
+    return ref
 
 
 @handles_errors

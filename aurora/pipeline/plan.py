@@ -23,7 +23,7 @@ from aurora.pipeline import cds
 from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
-from aurora.pipeline.labels import OCI, is_public_url, label_notes
+from aurora.pipeline.labels import OCI, ImageLabels, is_public_url, label_notes
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
@@ -181,20 +181,10 @@ def make_plan(
         labels[f"{OCI}.source"] = source
     labels.update(config.image.labels)  # the model refuses org.opencontainers.image.created
     notes += label_notes(labels, config.verify.labels, git)
-    labels.update(
-        {
-            "io.aurora.roles": "all,api,web",
-            "io.aurora.web-port": str(config.web.port),
-            "io.aurora.api-port": str(config.backend.port),
-            "io.aurora.api-prefix": config.web.api_prefix,
-            "io.aurora.backend-prefixes": ",".join(config.web.all_backend_prefixes),
-            "io.aurora.assets": config.web.assets,
-        }
-    )
-    if config.web.websocket:
-        labels["io.aurora.websocket"] = config.web.websocket
-    if config.backend.health:
-        labels["io.aurora.health"] = config.backend.health
+    labels.update(ImageLabels(
+        web_port=config.web.port, api_port=config.backend.port, api_prefix=config.web.api_prefix,
+        backend_prefixes=tuple(config.web.all_backend_prefixes), assets=config.web.assets,
+        websocket=config.web.websocket, health=config.backend.health).as_labels())
 
     writable = tuple(dict.fromkeys([*ZERO_WRITABLE, *config.backend.writable]))
     return Plan(
