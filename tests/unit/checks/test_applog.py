@@ -3,11 +3,8 @@ the log's tail (not behind "lines left out")."""
 
 from __future__ import annotations
 
-import subprocess
-
 from aurora.checks.applog import cause_header, first_exception
 from aurora.checks.smoke import log_excerpt
-from tests.conftest import ROOT
 
 # A Vert.x 5 app that listens on 8080 inside an image whose web server has 8080 (as logged by
 # vertx-core's launcher), buried in a long log.
@@ -58,12 +55,3 @@ def test_an_unknown_exception_is_shown_without_a_hint_and_a_clean_log_adds_nothi
     assert cause_header("INFO all good\nINFO listening on 8080") == []
     assert log_excerpt("a\nb") == "a\nb"
 
-
-def test_a_source_build_without_lib_says_how_to_gather_the_dependencies(tmp_path):
-    dist = tmp_path / "target"
-    dist.mkdir()
-    (dist / "orders-1.0.jar").write_bytes(b"PK")
-    proc = subprocess.run(["sh", str(ROOT / "templates" / "build" / "collect-dist.sh"), str(dist), "orders-*.jar",
-                           "lib", "conf", str(tmp_path / "out")], capture_output=True, text=True)
-    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
-    assert "dependency:copy-dependencies -DincludeScope=runtime" in proc.stderr and "set backend.lib" in proc.stderr
