@@ -18,7 +18,7 @@ from aurora.cli.options import AppDir, LayoutOption, TargetOption
 @handles_errors
 def kube(
     app_dir: AppDir = Path("."),
-    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the image of the last `aurora build` of the app); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
     target: TargetOption = "k8s",
     layout: LayoutOption = "single",
@@ -33,23 +33,11 @@ def kube(
 
     from aurora.deploy import kube as kube_mod
     from aurora.choices import Layout, Target
-    from aurora.errors import UsageError
     from aurora.pipeline.project import Project
-    from aurora.refs import ReferenceError, parse_ref
 
     chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
     plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
-    ref = plan.image if image is None else image  # --image '' is an error, not the default
-    if digest_file is not None:
-        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
-        if not digest.startswith("sha256:"):
-            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
-        ref = f"{ref.split('@')[0]}@{digest}"
-    try:
-        parse_ref(ref)
-    except ReferenceError as exc:
-        raise UsageError(f"--image: {exc}") from None
-    opts = replace(chosen, image=ref)
+    opts = replace(chosen, image=_image(app_dir, image, digest_file, plan.image))
     objs = kube_mod.objects(plan, opts)
     clustered = kube_mod.cluster_plan(plan, opts)
     if clustered is not None and opts.target == Target.PODMAN:
@@ -70,6 +58,30 @@ def kube(
     else:
         for path in kube_mod.write(objs, out):
             print(path)
+
+
+def _image(app_dir: Path, image: str | None, digest_file: Path | None, would_be: str) -> str:
+    """--image, else the last `aurora build` of the app, else the tag a build would give (said
+    so); pinned to --digest-file's digest when given."""
+    from aurora.errors import UsageError
+    from aurora.pipeline import last_build
+    from aurora.refs import ReferenceError, parse_ref
+
+    ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
+    if ref is None:
+        ref = would_be
+        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
+             " the tag a build would give now; pass --image to name the image you built")
+    if digest_file is not None:
+        digest = digest_file.read_text().strip() if digest_file.is_file() else ""
+        if not digest.startswith("sha256:"):
+            raise UsageError(f"--digest-file {digest_file}: no sha256 digest in it")
+        ref = f"{ref.split('@')[0]}@{digest}"
+    try:
+        parse_ref(ref)
+    except ReferenceError as exc:
+        raise UsageError(f"--image: {exc}") from None
+    return ref
 
 
 @handles_errors
