@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from aurora.checks.applog import cause_header
 from aurora.checks.smoke import http_get
 from aurora.config.kube import KubeDatabase
 from aurora.config.smoke import Smoke
@@ -316,6 +317,7 @@ class NodeChecks:
         out = []
         for node in [n for n in self.nodes() if n.name in names]:
             lines = (self.captured[node.name] if node.name in self.captured else self.logs_of(node)).splitlines()
+            out += cause_header("\n".join(lines))
             out.append(f"--- {node.name} ({node.container}), the last {min(len(lines), TAIL_LINES)} of {len(lines)} lines")
             out += lines[-TAIL_LINES:]
         return "\n".join(out)

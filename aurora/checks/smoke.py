@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from aurora.checks.applog import cause_header
 from aurora.checks.report import Check, Report
 from aurora.errors import AuroraError, CommandError
 from aurora.host.hints import hint_for
@@ -87,12 +88,14 @@ SECURITY_HEADERS = ("x-content-type-options", "referrer-policy", "content-securi
 
 
 def log_excerpt(logs: str, head: int = 25, tail: int = 40) -> str:
-    """What a failure shows of the container's log: its start (the back end's start-up lines,
-    where a bad config or a missing class shows first) and its end, with what lies between cut."""
+    """What a failure shows of the container's log: the first exception in it (with a hint for
+    the known ones), then its start (the back end's start-up lines) and its end, with what lies
+    between cut."""
     lines = logs.splitlines()
+    cause = cause_header(logs)
     if len(lines) <= head + tail:
-        return "\n".join(lines)
-    return "\n".join([*lines[:head], f"... ({len(lines) - head - tail} lines left out) ...", *lines[-tail:]])
+        return "\n".join([*cause, *lines])
+    return "\n".join([*cause, *lines[:head], f"... ({len(lines) - head - tail} lines left out) ...", *lines[-tail:]])
 
 
 def websocket_upgrades(port: int, path: str, timeout: float = 5) -> tuple[bool, str]:

@@ -142,6 +142,15 @@ def build(
                                   note=step).publish(result)
             report, digest = published.as_dict(), published.digest
             write_digest(digest_file, digest or "")
+    _done(app_dir, result, report, digest, as_json)
+
+
+def _done(app_dir: Path, result, report: dict, digest: str | None, as_json: bool) -> None:
+    """The build's outcome, printed, and remembered as the app's last build (`aurora kube`'s
+    default image)."""
+    from aurora.pipeline import last_build
+
+    last_build.record(app_dir, result.image, report.get("id") or "", digest)
     print(json.dumps(report, indent=2) if as_json else f"{result.image}@{digest}" if digest else result.image)
 
 

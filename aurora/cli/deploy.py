@@ -19,7 +19,7 @@ from aurora.cli.options import AppDir, Kubeconfig, KubeContext, LayoutOption, Ta
 @handles_errors
 def kube(
     app_dir: AppDir = Path("."),
-    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the image of the last `aurora build` of the app); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
     target: TargetOption = "k8s",
     layout: LayoutOption = "single",
@@ -30,10 +30,16 @@ def kube(
 ) -> None:
     """Kubernetes YAML for the image: restricted Pod Security, probes, ConfigMap, volumes;
     Vert.x clustering, database references and Istio routing when configured."""
-    from aurora.choices import Target
-    from aurora.deploy import kube as kube_mod
+    from dataclasses import replace
 
-    plan, opts, objs = _objects(app_dir, image, digest_file, target, layout, namespace, replicas)
+    from aurora.deploy import kube as kube_mod
+    from aurora.choices import Layout, Target
+    from aurora.pipeline.project import Project
+
+    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
+    plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
+    opts = replace(chosen, image=_image(app_dir, image, digest_file, plan.image))
+    objs = kube_mod.objects(plan, opts)
     clustered = kube_mod.cluster_plan(plan, opts)
     if clustered is not None and opts.target == Target.PODMAN:
         members = kube_mod.podman_cluster(plan, opts)
@@ -55,20 +61,18 @@ def kube(
             print(path)
 
 
-def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target: str, layout: str,
-             namespace: str | None, replicas: int | None):
-    """The app's plan, the options and its `aurora kube` objects."""
-    from dataclasses import replace
-
-    from aurora.choices import Layout, Target
-    from aurora.deploy import kube as kube_mod
+def _image(app_dir: Path, image: str | None, digest_file: Path | None, would_be: str) -> str:
+    """--image, else the last `aurora build` of the app, else the tag a build would give (said
+    so); pinned to --digest-file's digest when given."""
     from aurora.errors import UsageError
-    from aurora.pipeline.project import Project
+    from aurora.pipeline import last_build
     from aurora.refs import ReferenceError, parse_ref
 
-    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
-    plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
-    ref = plan.image if image is None else image  # --image '' is an error, not the default
+    ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
+    if ref is None:
+        ref = would_be
+        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
+             " the tag a build would give now; pass --image to name the image you built")
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
@@ -78,8 +82,23 @@ def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target:
         parse_ref(ref)
     except ReferenceError as exc:
         raise UsageError(f"--image: {exc}") from None
-    opts = replace(chosen, image=ref)
+    return ref
+
+
+def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target: str, layout: str,
+             namespace: str | None, replicas: int | None):
+    """The app's plan, the options and its `aurora kube` objects."""
+    from dataclasses import replace
+
+    from aurora.choices import Layout, Target
+    from aurora.deploy import kube as kube_mod
+    from aurora.pipeline.project import Project
+
+    chosen = kube_mod.KubeOptions(target=Target.parse(target, "--target"), layout=Layout.parse(layout, "--layout"))
+    plan = Project.load(app_dir, namespace=namespace, replicas=replicas).plan
+    opts = replace(chosen, image=_image(app_dir, image, digest_file, plan.image))
     return plan, opts, kube_mod.objects(plan, opts)
+
 
 @handles_errors
 def deploy(
@@ -185,17 +204,11 @@ def ci_github(
     and signature, verify, kube YAML)."""
     from aurora import config as config_mod
     from aurora.deploy import ci
-    from aurora.errors import CommandError
-    from aurora.host import runner
+    from aurora.host.git import folder_in_repository
+    from aurora.pipeline.platforms import parse
 
     cfg = config_mod.load(app_dir)
-    rel = "."
-    try:  # the app folder relative to the repository's top, as the workflow sees it
-        top = Path(runner.output(["git", "-C", str(app_dir), "rev-parse", "--show-toplevel"], merge_stderr=False))
-        rel = app_dir.resolve().relative_to(top.resolve()).as_posix() or "."
-    except (CommandError, ValueError, OSError):
-        pass
-    from aurora.pipeline.platforms import parse
+    rel = folder_in_repository(app_dir)  # as the workflow sees it
 
     wanted = parse([platforms]) if platforms else parse(cfg.image.platforms, "aurora.toml: image -> platforms")
     text = ci.github_workflow(cfg.app.name, rel, ci.registry_of(cfg.image.name), sign=sign, sbom=sbom,

@@ -81,7 +81,7 @@ class Backend(Model):
         description="JVM options. Heap follows the container's memory limit by default. JAVA_OPTS at run time is added after these.",
     )
     java: Literal[17, 21] = Field(17, description="Java feature release.")
-    port: Port = Field(6083, description="The back end's HTTP port (Z_API_PORT).")
+    port: Port = Field(6083, description="The back end's HTTP port (Z_API_PORT). Default: Zero's 6083 for a Zero app; a plain Vert.x app's own (http.port in its config, -Dhttp.port).")
     health: UrlPath | None = Field(None, description="HTTP health path, e.g. /api/health; without it checks fall back to TCP.")
     writable: list[RelPath] = Field(default_factory=list, description="Extra writable folders relative to the app folder (beyond logs, tmp, file-uploads).")
     jlink: bool = Field(True, description="Ship a runtime cut by jlink to the modules the app uses; false ships the full JRE.")
@@ -153,7 +153,7 @@ class Web(Model):
         description="Path prefixes proxied to the back end, each with and without a trailing '/' (Zero's front end calls /api, /oauth, /captcha and /app/name). `api_prefix` is added when missing.",
     )
     strip_prefix: list[UrlPath] = Field(default_factory=list, description="Prefixes (of backend_prefixes) removed before the request reaches the back end, for back ends that serve from '/': with [\"/api\"], /api/users reaches it as /users.")
-    websocket: UrlPath | None = Field("/api/web-socket/stomp", description="Websocket path proxied with Upgrade; empty string for none.")
+    websocket: UrlPath | None = Field("/api/web-socket/stomp", description="Websocket path proxied with Upgrade; empty string for none. Default: Zero's STOMP path for a Zero app, none for a plain Vert.x app.")
     assets: UrlPath = Field("/static", description="The bundler's asset folder: content-hashed files there (main.1a2b3c4d.js) are cached for a year as immutable; a miss there is a 404, never index.html.")
     headers: dict[str, HeaderValue] = Field(
         default_factory=dict,

@@ -15,6 +15,8 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 
 
 def _quantity(v: Any) -> Any:
+    if v == "":
+        return None  # "" drops a default (e.g. limits = { memory = "" })
     if isinstance(v, (int, float)):
         v = str(v)
     if isinstance(v, str) and not _QUANTITY.match(v):
@@ -22,12 +24,38 @@ def _quantity(v: Any) -> Any:
     return v
 
 
-Quantity = Annotated[str, BeforeValidator(_quantity)]
+OptionalQuantity = Annotated[str | None, BeforeValidator(_quantity)]
 
 
 class Resources(Model):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: OptionalQuantity = None
+    memory: OptionalQuantity = None
+
+
+# No CPU limit by default: the JVM takes a CPU limit as its processor count (a limit of 1 gives
+# one processor, so Vert.x two event loops and a single-threaded GC and JIT), and the kernel
+# throttles a limited container for the rest of each 100 ms period once its quota is used -
+# which a JVM starting up (JIT, GC) uses at once. The request reserves the CPU; see docs/kube.md.
+DEFAULT_REQUESTS = {"cpu": "250m", "memory": "512Mi"}
+DEFAULT_LIMITS = {"memory": "1Gi"}
+
+
+_UNIT = {"": 1, "m": 1e-3, "k": 1e3, "Ki": 2**10, "M": 1e6, "Mi": 2**20, "G": 1e9, "Gi": 2**30, "T": 1e12, "Ti": 2**40}
+
+
+def quantity_value(q: str) -> float:
+    """A Kubernetes quantity as a number (cores, bytes)."""
+    m = re.match(r"^([0-9.]+)([A-Za-z]*)$", q)
+    assert m, q  # _QUANTITY let it in
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def _over(defaults: dict[str, str]) -> Any:
+    """[kube] requests/limits merge key by key with the defaults: `limits = { cpu = "2" }` keeps
+    the default memory limit; `""` drops a default."""
+    def merge(v: Any) -> Any:
+        return {**defaults, **v} if isinstance(v, dict) else v
+    return BeforeValidator(merge)
 
 
 class Autoscaling(Model):
@@ -160,8 +188,12 @@ class Kube(Model):
 
     namespace: str | None = Field(None, description="Namespace for every object.")
     replicas: int = Field(1, ge=0, description="Deployment replicas.")
-    requests: Resources = Field(default_factory=lambda: Resources(cpu="250m", memory="512Mi"))
-    limits: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="1Gi"))
+    requests: Annotated[Resources, _over(DEFAULT_REQUESTS)] = Field(
+        default_factory=lambda: Resources(**DEFAULT_REQUESTS),
+        description="Container requests, merged key by key with the defaults (cpu 250m, memory 512Mi); \"\" drops one.")
+    limits: Annotated[Resources, _over(DEFAULT_LIMITS)] = Field(
+        default_factory=lambda: Resources(**DEFAULT_LIMITS),
+        description="Container limits, merged key by key with the defaults (memory 1Gi, no CPU limit: see docs/kube.md); \"\" drops one.")
     heap_percent: int = Field(75, ge=10, le=95, description="Java heap as a share of the container's memory limit (-XX:MaxRAMPercentage).")
     istio: bool = Field(False, description="Istio sidecar injection annotation and protocol-named ports.")
     istio_traffic: IstioTraffic | None = Field(None, description="With istio = true: a VirtualService and DestinationRule for the web port.")
@@ -198,6 +230,15 @@ class Kube(Model):
                 " put it in a Secret and reference it (secretKeyRef)"
             )
         return v
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Kube:
+        for key in ("cpu", "memory"):
+            req, lim = getattr(self.requests, key), getattr(self.limits, key)
+            if req is not None and lim is not None and quantity_value(req) > quantity_value(lim):
+                raise ValueError(f"requests.{key} ({req}) is above limits.{key} ({lim}): Kubernetes refuses"
+                                 f" such a Pod; lower [kube] requests.{key} too")
+        return self
 
     @model_validator(mode="after")
     def _istio_traffic(self) -> Kube:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from aurora.config.app import CONFIG_NAME, Config
+from aurora.config.appkind import with_defaults
 from aurora.config.fields import Model
 from aurora.config.kube import Kube
 from aurora.config.policy import VerifyPolicy
@@ -28,14 +29,17 @@ def load(app_dir: Path, path: Path | None = None) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return parse(text, path)
+    return parse(text, path, app_dir)
 
 
-def parse(text: str, path: Path) -> Config:
+def parse(text: str, path: Path, app_dir: Path | None = None) -> Config:
+    """Validate ``text``; given ``app_dir``, the defaults follow what the app is (appkind.py)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if app_dir is not None:
+        data = with_defaults(data, app_dir, path)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

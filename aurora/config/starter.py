@@ -242,7 +242,7 @@ def text(f: Findings) -> str:
             f'output = "{f.frontend_output}"',
         ]
         if not f.package_manager:
-            lines.append('package_manager = "npm"   # no lockfile found: commit one for repeatable builds')
+            lines += ['package_manager = "npm"   # no lockfile found: commit one for repeatable builds', '# node = 20   # without a lockfile the install takes today\'s newest versions: Node 18 may be too old for them']
         if f.zero:
             lines.append('env = { Z_ENDPOINT = "", Z_ROUTE = "zo" }   # baked in at build time')
     elif f.frontend_prebuilt:

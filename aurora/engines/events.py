@@ -45,6 +45,10 @@ class WebLayer:
 
     text: str
 
+    @property
+    def is_error(self) -> bool:
+        return self.text.startswith("error:")
+
 
 @dataclass(frozen=True)
 class LayerDigests:
@@ -67,8 +71,17 @@ class HeapExhausted:
     """Node said its JavaScript heap ran out."""
 
 
+@dataclass(frozen=True)
+class FrontEndFailure:
+    """A known cause of a failed front-end install or build: ``peer-dependencies`` (npm's
+    ERESOLVE, pnpm's peer issues), ``no-global-crypto`` (Node 18 lacks it), ``md4-refused``
+    (an old webpack under OpenSSL 3)."""
+
+    cause: str
+
+
 BuildEvent = (StageStarted | StageCommitted | MissingModules | UnknownPackages | WebLayer | LayerDigests | StepFailed
-              | HeapExhausted)
+              | HeapExhausted | FrontEndFailure)
 OnEvent = Callable[[BuildEvent], None]
 
 
@@ -85,6 +98,9 @@ _WEB = re.compile(r"^aurora-web: (.*)$")
 # buildah: error building at STEP "RUN ...": ... exit status N; docker: ... returned a non-zero code: N
 _FAILED = re.compile(r"(?:exit status|exit code:?|non-zero code:?)\s*(\d+)\b")
 _HEAP = re.compile(r"JavaScript heap out of memory|Reached heap limit|Allocation failed - JavaScript heap")
+_FRONT_END = ((re.compile(r"\bERESOLVE\b|ERR_PNPM_PEER_DEP_ISSUES"), "peer-dependencies"),
+              (re.compile(r"crypto is not defined"), "no-global-crypto"),
+              (re.compile(r"digital envelope routines::unsupported|ERR_OSSL_EVP_UNSUPPORTED"), "md4-refused"))
 
 
 def parse(line: str) -> BuildEvent | None:
@@ -102,6 +118,8 @@ def parse(line: str) -> BuildEvent | None:
         return WebLayer(m.group(1))
     if _HEAP.search(text):
         return HeapExhausted()
+    if cause := next((name for pattern, name in _FRONT_END if pattern.search(text)), None):
+        return FrontEndFailure(cause)
     if m := _FAILED.search(text):
         return StepFailed(text, int(m.group(1)))
     return None
@@ -119,8 +137,11 @@ def reader(log: Callable[[str], None], on_event: OnEvent) -> Callable[[str], Non
     """A ``log`` for the runner's stream: each line shown, then its event, if any, reported."""
 
     def read(line: str) -> None:
-        log(line)
         event = parse(line)
+        # The web layer's summary is aurora's to say (once, as its own line); its error stays as
+        # the engine printed it.
+        if not isinstance(event, WebLayer) or event.is_error:
+            log(line)
         if event is not None:
             on_event(event)
 

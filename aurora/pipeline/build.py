@@ -335,8 +335,8 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
 
     def hear(event: BuildEvent) -> None:
         said.append(event)
-        if isinstance(event, WebLayer):
-            step(f"web layer: {event.text}")
+        if isinstance(event, WebLayer) and not event.is_error:
+            step(f"web layer: {event.text}")  # once, as aurora's own line (events.reader keeps it out of the log)
         on_event(event)
 
     content = engine.build(

@@ -21,7 +21,7 @@ import yaml
 
 from aurora.config import CONFIG_NAME, LOCKFILES, Config
 from aurora.config.frontend import SECRET_HINT
-from aurora.engines.events import BuildEvent, HeapExhausted, StepFailed
+from aurora.engines.events import BuildEvent, FrontEndFailure, HeapExhausted, StepFailed
 from aurora.errors import BuildError, ConfigError
 
 # The package managers' project files, read by the install when they sit beside package.json.
@@ -201,11 +201,33 @@ MEMORY_HINT = ("give Node a bigger heap: [frontend] env = { NODE_OPTIONS = \"--m
                " (MiB; below the memory the build can have), or build where there is more memory")
 
 
+# Known causes of a failed install or build step (engines/events.py names them), and what to
+# set (vertx-ui tried as a new user would: a peer-dependency conflict under npm 7+, and a
+# dependency that needs Node 19+'s global crypto while the build ran on Node 18).
+KNOWN_FAILURES = {
+    "peer-dependencies": (
+        "the install could not resolve the dependency tree (peer dependencies that conflict)",
+        "accept the tree as the project's own docs do: [frontend] install_flags = [\"--legacy-peer-deps\"]"
+        " (or [\"--force\"]), or fix the conflicting versions in package.json"),
+    "no-global-crypto": (
+        "the build needs the global `crypto` object, which Node 18 does not have",
+        "build on a newer Node: [frontend] node = 20"),
+    "md4-refused": (
+        "an old webpack (4) hashes with MD4, which Node 17+ (OpenSSL 3) refuses",
+        "[frontend] env = { NODE_OPTIONS = \"--openssl-legacy-provider\" }, or upgrade webpack"),
+}
+
+
 def explain_build_failure(exc: BuildError, fe: FrontendPlan, said: Sequence[BuildEvent]) -> BuildError:
-    """The front-end build stage out of memory (what the build said: ``said``), said so, with
-    what to do; else ``exc``."""
+    """The front-end install or build stage failing for a known cause (out of memory, a
+    dependency conflict, a too-old Node: what the build said, ``said``), said so, with what to
+    do; else ``exc``."""
     if fe.mode != "source":
         return exc
+    cause = next((e.cause for e in said if isinstance(e, FrontEndFailure)), None)
+    if cause is not None:
+        what, fix = KNOWN_FAILURES[cause]
+        return BuildError(f"{exc.message}\n  the front end's install or build failed: {what}", hint=fix, log=exc.log)
     step = f"{fe.package_manager} run {fe.script}"
     killed = next((str(e.status) for e in said if isinstance(e, StepFailed) and step in e.line
                    and e.status in (134, 137)), None)

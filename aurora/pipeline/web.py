@@ -10,6 +10,9 @@ from aurora.config import Config
 
 # Left out of the web layer unless asked for: what an OS or an editor drops next to files.
 OS_LITTER = (".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini", "._*")
+# The same files after a bundler renamed them with a content hash when the app imported its
+# folder: webpack's `[name].[hash][ext]` (static/media/Thumbs.1a2b3c4d.db), Vite's `[name]-[hash]`.
+BUNDLED_LITTER = (".DS_Store[.-]*", "Thumbs[.-]*.db", "ehthumbs[.-]*.db", "desktop[.-]*.ini")
 SOURCE_MAPS = "*.map"
 
 
@@ -50,7 +53,7 @@ def plan_web(config: Config) -> WebPlan:
     given = {name.lower(): (name, value) for name, value in w.headers.items()}
     headers = [(name, given.pop(name.lower(), (name, value))[1]) for name, value in defaults]
     headers += list(given.values())
-    exclude = OS_LITTER + (() if f.source_maps else (SOURCE_MAPS,)) + tuple(f.exclude)
+    exclude = OS_LITTER + BUNDLED_LITTER + (() if f.source_maps else (SOURCE_MAPS,)) + tuple(f.exclude)
     own_csp = "content-security-policy" not in {n.lower() for n in w.headers}
     return WebPlan(
         assets=w.assets,

@@ -72,18 +72,48 @@ JAVA
   for jar in $jars; do cp "$jar" "$work/mp/"; done
 }
 
+# A module that nothing in lib/ provides, required by one that is there (netty-codec-marshalling
+# requires org.jboss.marshalling, an optional dependency a build leaves out): an empty module of
+# that name on the module path lets jdeps resolve the graph; the classes that would use it are
+# skipped (--ignore-missing-deps) as they are on the class path at run time.
+stub_module() {
+  mkdir -p "$work/stub-$1/src" "$work/stub-$1/classes"
+  echo "module $1 {}" > "$work/stub-$1/src/module-info.java"
+  javac --release "$release" -d "$work/stub-$1/classes" "$work/stub-$1/src/module-info.java" >/dev/null 2>&1 &&
+    jar --create --file "$work/mp/aurora-missing-$1.jar" -C "$work/stub-$1/classes" . >/dev/null 2>&1
+}
+
+not_found() {
+  sed -n 's/^.*FindException: Module \([A-Za-z0-9_.]*\) not found, required by \([A-Za-z0-9_.]*\).*$/\1 \2/p' /tmp/jdeps.log | head -n 1
+}
+
 found=java.base
 set -- "$deps"/lib/*.jar
 if [ -e "$1" ]; then
   if found=$(module_deps "$@"); then
     echo "aurora: jdeps found in lib/: $found"
-  elif grep -q 'FindException: Module .* not found, required by' /tmp/jdeps.log &&
-       auto_requires "$@" && found=$(module_deps "$@"); then
-    echo "aurora: jdeps found in lib/ (with $(ls "$work/mp" | tr '\n' ' ')on the module path): $found"
   else
-    echo "aurora: jdeps could not analyse lib/; shipping java.se instead:" >&2
-    cat /tmp/jdeps.log >&2
-    found=java.se
+    # Jars that lib/'s explicit modules require as automatic modules, then stubs for what is
+    # not there at all, one per attempt (each attempt can reveal the next).
+    [ -z "$(not_found)" ] || auto_requires "$@" || true
+    missing="" ok=""
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      if found=$(module_deps "$@"); then ok=1; break; fi
+      nf=$(not_found)
+      [ -n "$nf" ] || break
+      name=${nf% *} by=${nf#* }
+      case " $missing " in *" $name "*) break ;; esac
+      stub_module "$name" || break
+      missing="$missing $name" && echo "aurora: jdeps: no jar in lib/ provides module $name (required by $by; an optional dependency the build left out): analysed without it"
+    done
+    onmp=$(ls "$work/mp" | grep -v '^aurora-missing-' | tr '\n' ' ')
+    if [ -n "$ok" ]; then
+      echo "aurora: jdeps found in lib/${onmp:+ (with ${onmp}on the module path)}: $found"
+    else
+      echo "aurora: jdeps could not analyse lib/; shipping java.se instead:" >&2
+      cat /tmp/jdeps.log >&2
+      found=java.se
+    fi
   fi
 fi
 rm -rf "$work"

@@ -118,6 +118,7 @@ def test_install_flags_instead_of_an_npmrc(npm_app, tmp_path):
         f.write(f"// {uuid.uuid4().hex}\n")
     tag, out = build(app, check=False)
     assert out.returncode == 1 and "ERESOLVE" in out.stderr  # what the project needs without them
+    assert 'hint: accept the tree as the project\'s own docs do: [frontend] install_flags = ["--legacy-peer-deps"]' in out.stderr
     toml = app / "aurora.toml"
     toml.write_text(toml.read_text().replace('package_manager = "npm"\n',
                                              'package_manager = "npm"\ninstall_flags = ["--legacy-peer-deps"]\n'))
@@ -170,3 +171,5 @@ def test_the_same_front_end_fails_on_node_18(offline_bases, tmp_path):
     app = make_app(tmp_path, "node20-pnpm", PNPM.format(node=18))
     _, out = build(app, check=False)
     assert out.returncode == 1 and "crypto is not defined" in out.stderr
+    assert "the build needs the global `crypto` object, which Node 18 does not have" in out.stderr
+    assert "hint: build on a newer Node: [frontend] node = 20" in out.stderr

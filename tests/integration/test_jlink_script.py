@@ -60,3 +60,44 @@ def test_explicit_module_requiring_an_automatic_one_is_analysed(tmp_path):
     release = (out / "release").read_text()
     modules = re.search(r'^MODULES="(.*)"$', release, re.MULTILINE).group(1).split()
     assert {"java.net.http", "java.sql"} <= set(modules) and "java.se" not in modules, modules
+
+
+NETTY_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>test.aurora</groupId><artifactId>netty-marshalling-user</artifactId><version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>io.netty</groupId><artifactId>netty-codec-marshalling</artifactId><version>4.2.9.Final</version>
+      <!-- as an app's tree has it: JBoss Marshalling is the user's to add, and few do -->
+      <exclusions><exclusion><groupId>org.jboss.marshalling</groupId><artifactId>*</artifactId></exclusion></exclusions>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+def test_a_module_nothing_provides_is_left_out_of_the_analysis_not_the_runtime_cut(tmp_path):
+    """netty-codec-marshalling (real, from Maven Central) is an explicit module that requires
+    org.jboss.marshalling, which no jar in lib/ provides: jdeps used to stop (FindException) and
+    the runtime fell back to java.se."""
+    require_tool("mvn", "javac", "jar", "jdeps", "jlink")
+    (tmp_path / "pom.xml").write_text(NETTY_POM)
+    lib = tmp_path / "deps" / "lib"
+    subprocess.run(["mvn", "-B", "-q", "-f", str(tmp_path / "pom.xml"), "dependency:copy-dependencies",
+                    "-DincludeScope=runtime", f"-DoutputDirectory={lib}"], check=True, capture_output=True, timeout=600)
+    assert (lib / "netty-codec-marshalling-4.2.9.Final.jar").is_file()
+    assert not list(lib.glob("jboss-marshalling*"))
+    proc = subprocess.run(["sh", str(LIB_MODULES_SH), str(tmp_path / "deps"), str(tmp_path / "deps" / "modules"), "17", "jlink"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "shipping java.se" not in proc.stderr and "Exception" not in proc.stderr, proc.stderr
+    assert ("aurora: jdeps: no jar in lib/ provides module org.jboss.marshalling (required by"
+            " io.netty.codec.marshalling; an optional dependency the build left out): analysed without it") in proc.stdout
+    modules = (tmp_path / "deps" / "modules").read_text().strip().split(",")
+    assert "java.base" in modules and "java.se" not in modules and "org.jboss.marshalling" not in modules, modules
+    out = tmp_path / "runtime"
+    link = subprocess.run(["sh", str(JLINK_SH), str(tmp_path / "deps"), str(out), "17", "java.base", "jlink"],
+                          capture_output=True, text=True, timeout=600)
+    assert link.returncode == 0, link.stderr
+    linked = re.search(r'^MODULES="(.*)"$', (out / "release").read_text(), re.MULTILINE).group(1).split()
+    assert set(modules) <= set(linked) and "java.desktop" not in linked, linked

@@ -359,3 +359,18 @@ def test_kube_plays_default_network_is_removed_only_when_the_run_made_it(tmp_pat
     # Without -f: a network another pod joined meanwhile stays.
     assert (["podman", "network", "rm", runners.DEFAULT_KUBE_NETWORK] in ran) is removed
     assert ["podman", "pod", "rm", "-f", play.run_id] in ran
+
+
+def test_the_failing_nodes_first_exception_comes_above_its_tail():
+    answers = {(41000, "/api/health"): HEALTHY, (41001, "/api/health"): HEALTHY,
+               (41000, "/api/db"): [(200, recorded("db-ok.json"))], (41001, "/api/db"): [(503, recorded("db-none.json"))]}
+    nc, record, _, _, _ = checks(answers, cluster=False)
+    assert nc.check(record) == ["zero-demo-2"]
+    nc.captured["zero-demo-2"] = "\n".join(["starting"] * 5 + [
+        "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space",
+        "\tat io.zero.demo.Main.main(Main.java:9)"] + ["later line"] * 800)
+    text = nc.logs(["zero-demo-2"]).splitlines()
+    assert text[:2] == ["the first exception in the log:",
+                        '  Exception in thread "main" java.lang.OutOfMemoryError: Java heap space']
+    assert text[2].startswith("hint: the JVM ran out of memory") and text[3] == "---"
+    assert text[4] == f"--- zero-demo-2 (r-2-zero-demo), the last {kube_smoke.TAIL_LINES} of 807 lines"

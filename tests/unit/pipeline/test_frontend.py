@@ -223,3 +223,25 @@ def test_offline_node_releases():
 @pytest.fixture
 def app(tmp_path):
     return write_app(tmp_path / "app")
+
+
+def test_the_env_reaches_the_build_in_one_order_whatever_the_order_in_aurora_toml(app):
+    with_frontend(app, 'env = { Z_ROUTE = "zo", CSS_COLOR = "red", Z_ENDPOINT = "" }\n')
+    first = render(plan_of(app))["Containerfile"]
+    with_frontend(app, 'env = { Z_ENDPOINT = "", CSS_COLOR = "red", Z_ROUTE = "zo" }\n')
+    assert render(plan_of(app))["Containerfile"] == first
+    assert 'ARG CSS_COLOR="red"\nARG Z_ENDPOINT=""\nARG Z_ROUTE="zo"\n' in first
+
+
+@pytest.mark.parametrize(("log", "says", "fix"), [
+    ("npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\n",
+     "could not resolve the dependency tree", '[frontend] install_flags = ["--legacy-peer-deps"]'),
+    ("npm error code ERESOLVE\nnpm error ERESOLVE could not resolve\n",
+     "could not resolve the dependency tree", "install_flags"),
+    ("Failed to compile.\nReferenceError: crypto is not defined\n", "global `crypto`", "[frontend] node = 20"),
+    ("Error: error:0308010C:digital envelope routines::unsupported\n", "MD4", "--openssl-legacy-provider"),
+])
+def test_known_install_and_build_failures_say_what_to_set(app, log, says, fix):
+    err = explain(_failure(log + 'error building at STEP "RUN npm run build": exit status 1\n'), plan_of(app).frontend)
+    assert str(err).startswith("the image build failed at STEP 7/7") and says in str(err)
+    assert fix in (err.hint or "")

@@ -311,7 +311,9 @@ def test_web_layer_rules_reach_the_web_stage(tmp_path):
     import json
 
     options = json.loads(json.loads(run.removeprefix("RUN "))[3])
-    assert options == {"assets": "/assets", "exclude": [".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini", "._*", "*.psd"],
+    assert options == {"assets": "/assets", "exclude": [".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini", "._*",
+                                                        ".DS_Store[.-]*", "Thumbs[.-]*.db", "ehthumbs[.-]*.db",
+                                                        "desktop[.-]*.ini", "*.psd"],
                        "script_hashes": True, "brotli": True}
     assert '"~^/assets/" 0;' in render(plan)["aurora/app/nginx.conf"]
 

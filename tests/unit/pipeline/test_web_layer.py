@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from aurora.pipeline.web import OS_LITTER, SOURCE_MAPS
+from aurora import config
+from aurora.pipeline.web import BUNDLED_LITTER, OS_LITTER, SOURCE_MAPS, plan_web
 from aurora.resources import templates_dir
 from tests.conftest import require_tool, tool_path
+from tests.unit.conftest import MINIMAL
 
 SCRIPT = templates_dir() / "build" / "web-layer.js"
 DEFAULT = {"assets": "/static", "exclude": [*OS_LITTER, SOURCE_MAPS], "script_hashes": True}
@@ -224,3 +226,25 @@ def test_a_stale_br_is_made_again_and_one_beside_an_uncompressed_file_goes(tmp_p
     assert run(out, {**DEFAULT, "brotli": True}).returncode == 0
     assert unbrotli((out / "web/index.html.br").read_bytes()) == INDEX
     assert not (out / "web/photo.png.br").exists() and not (out / "web/photo.png.gz").exists()
+
+
+def test_os_litter_renamed_by_the_bundler_is_left_out_too(tmp_path):
+    """An app that imports a folder with a Thumbs.db gets it back as static/media/Thumbs.<hash>.db
+    (webpack's [name].[hash][ext]) or assets/Thumbs-<hash>.db (Vite)."""
+    out = tree(tmp_path / "out", {
+        "index.html": INDEX,
+        "static/media/Thumbs.5c1f0e7a8d3b2c4e6f90.db": b"\0" * 100,
+        "static/media/.DS_Store.0a1b2c3d": b"\0" * 60,
+        "assets/Thumbs-D4xQ9aZk.db": b"\0" * 50,
+        "static/media/desktop.1a2b3c4d.ini": b"[x]",
+        "static/media/thumbs.png": b"\x89PNG keep",
+        "static/media/Thumbsup.1a2b3c4d.svg": b"<svg/>",
+    })
+    options = {**DEFAULT, "exclude": [*OS_LITTER, *BUNDLED_LITTER, SOURCE_MAPS]}
+    proc = run(out, options)
+    assert proc.returncode == 0, proc.stderr
+    kept = sorted(p.relative_to(out / "web").as_posix() for p in (out / "web").rglob("*")
+                  if p.is_file() and not p.name.endswith((".gz", ".br")))
+    assert kept == ["index.html", "static/media/Thumbsup.1a2b3c4d.svg", "static/media/thumbs.png"]
+    assert "aurora-web: left out 4 files" in proc.stdout
+    assert set(BUNDLED_LITTER) <= set(plan_web(config.parse(MINIMAL, Path("aurora.toml"))).exclude)
