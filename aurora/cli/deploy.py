@@ -123,13 +123,12 @@ def deploy(
 
     if timeout <= 0:
         raise UsageError(f"--timeout {timeout:g}: give a number of seconds above 0")
-    if filename is not None:
-        objs = _read_objects(filename)
-    else:
-        objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[2]
-    instance = apply_mod.instance_of(objs)
-    deployments = [o["metadata"]["name"] for o in objs if o["kind"] == "Deployment"]
-    with KubeApi(kubeconfig, context) as api:
+    objs = _read_objects(filename) if filename is not None else None
+    with KubeApi(kubeconfig, context) as api:  # a kubeconfig error before the app is read
+        if objs is None:
+            objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[2]
+        instance = apply_mod.instance_of(objs)
+        deployments = [o["metadata"]["name"] for o in objs if o["kind"] == "Deployment"]
         ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
         step(f"deploying {instance} to context {api.context} ({api.server}), namespace {ns}")
         outcome = apply_mod.apply(api, objs, ns, dry_run=dry_run, step=step)
@@ -184,9 +183,9 @@ def undeploy(
     from aurora.deploy import apply as apply_mod
     from aurora.host.kubeapi import KubeApi
 
-    objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[2]
-    instance = apply_mod.instance_of(objs)
     with KubeApi(kubeconfig, context) as api:
+        objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[2]
+        instance = apply_mod.instance_of(objs)
         ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
         removed = apply_mod.remove(api, ns, instance, dry_run=dry_run, step=step)
     print(f"{'would delete' if dry_run else 'deleted'} {len(removed)} object(s) of {instance} in {api.context}/{ns}")
