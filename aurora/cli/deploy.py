@@ -136,8 +136,15 @@ def _read_objects(path: Path) -> list[dict]:
 
     if not path.exists():
         raise UsageError(f"-f {path}: no such file or folder")
-    paths = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.stem != "kustomization") \
-        if path.is_dir() else [path]
+    paths = [path]
+    if path.is_dir():  # in the order of its kustomization.yaml (apply order), else by name
+        paths = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.stem != "kustomization")
+        listed = path / "kustomization.yaml"
+        try:
+            order = yaml.safe_load(listed.read_text(encoding="utf-8")).get("resources", []) if listed.is_file() else []
+        except (yaml.YAMLError, AttributeError):
+            order = []
+        paths.sort(key=lambda p: order.index(p.name) if p.name in order else len(order))
     objs = []
     for p in paths:
         try:

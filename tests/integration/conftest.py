@@ -178,3 +178,22 @@ def container_logs():
 
 
 __all__ = ["ROOT"]
+
+
+@pytest.fixture(scope="session")
+def kube_node(tmp_path_factory):
+    """A real one-node Kubernetes with a loopback registry it pulls from (tests/integration/kubenode.py),
+    started once per session, stopped and removed at its end."""
+    from tests.integration.kubenode import require_root, start_node
+    from tests.integration.registry import Registry
+
+    require_root()
+    require_tool("skopeo", "etcd", "containerd", "ctr", "iptables")
+    root = tmp_path_factory.mktemp("aurora-kubenode")
+    registry = Registry(root / "registry").start()
+    try:
+        with start_node(root / "node", registry) as node:
+            print(f"kube node up in {node.timings['total']}s: {node.timings}")
+            yield node
+    finally:
+        registry.stop()
