@@ -91,3 +91,45 @@ def check_tag(tag: str) -> str:
             " not starting with . or -)"
         )
     return tag
+
+
+# containers/image transports: how skopeo, buildah and podman name where an image is.
+DOCKER = "docker"
+PREFIXES = {DOCKER: "docker://", "oci": "oci:", "oci-archive": "oci-archive:",
+            "containers-storage": "containers-storage:", "dir": "dir:", "docker-archive": "docker-archive:"}
+
+
+@dataclass(frozen=True)
+class TransportRef:
+    """An image where containers/image finds it: a transport and what follows it (a registry
+    reference for ``docker``, a local name for ``containers-storage``, a path for the others)."""
+
+    transport: str
+    target: str
+
+    def __str__(self) -> str:
+        return PREFIXES.get(self.transport, "") + self.target
+
+    @property
+    def in_registry(self) -> bool:
+        return self.transport == DOCKER
+
+    @property
+    def image(self) -> ImageRef:
+        """The registry reference (``docker``) or local name (``containers-storage``), parsed."""
+        if self.transport not in (DOCKER, "containers-storage"):
+            raise ReferenceError(f"{self}: a {self.transport} path names no image reference")
+        return parse_ref(self.target)
+
+
+def with_transport(text: str, default: str = DOCKER) -> TransportRef:
+    """``oci:/tmp/l`` → (oci, /tmp/l); a reference without a transport gets ``default``."""
+    for transport, prefix in PREFIXES.items():
+        if text.startswith(prefix):
+            return TransportRef(transport, text[len(prefix):])
+    return TransportRef(default, text)
+
+
+def in_registry(ref: ImageRef | str) -> TransportRef:
+    """``ghcr.io/a/b:1`` → ``docker://ghcr.io/a/b:1``."""
+    return TransportRef(DOCKER, str(ref))

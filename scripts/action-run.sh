@@ -268,7 +268,7 @@ out += ["", f"### aurora verify: {'PASS' if report['ok'] else 'FAIL'}", "",
         f"{code(verify_ref)}", "", "| Rule | Status | Detail |", "|---|---|---|"]
 for c in report["checks"]:
     status = c["status"]
-    out.append(f"| {cell(c['rule'])} | {icons.get(status, '')} {cell(status)} | {cell(c['detail'])} |")
+    out.append(f"| {cell(c['name'])} | {icons.get(status, '')} {cell(status)} | {cell(c['detail'])} |")
 print("\n".join(out) + "\n")
 PY
 

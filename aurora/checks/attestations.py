@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aurora.checks.verify import Check
+from aurora.checks.report import Check
 from aurora.config import VerifyPolicy
 from aurora.config.secrets import secrets_in_text
 from aurora.errors import AuroraError

@@ -16,26 +16,17 @@ import resource
 import shutil
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
-
+from aurora.checks.report import Check, Report
 from aurora.host import runner
 from aurora.host.hints import hint_for
 from aurora.host.registry import default_authfile
 
-Status = Literal["pass", "warn", "fail"]
 TOOLS = ("buildah", "podman", "skopeo", "mmdebstrap", "runc", "crun", "newuidmap", "newgidmap",
          "fuse-overlayfs", "slirp4netns", "catatonit", "docker-registry")
 CONTAINERS_CONF = ("/usr/share/containers/containers.conf", "/etc/containers/containers.conf")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 @dataclass
@@ -75,106 +66,126 @@ def _version(line: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in m.groups() if x is not None) if m else ()
 
 
-def check(state: HostState) -> list[Finding]:
-    out: list[Finding] = []
-    add = lambda *a: out.append(Finding(*a))  # noqa: E731
-
+def _tools(state: HostState) -> Iterator[Check]:
     for tool in ("buildah", "podman", "skopeo"):
         v = state.tools.get(tool)
-        if v:
-            add(tool, "pass", v)
-        else:
-            add(tool, "fail", "not installed", f"apt-get install {tool}")
+        yield Check(tool, "pass", v) if v else Check(tool, "fail", "not installed", f"apt-get install {tool}")
     b = _version(state.tools.get("buildah"))
     if b:
-        if b >= (1, 41):
-            add("buildah features", "pass", "--source-date-epoch and --rewrite-timestamp available; aurora uses --timestamp")
-        else:
-            add("buildah features", "pass", f"buildah {'.'.join(map(str, b))}: --timestamp (reproducible); --source-date-epoch needs 1.41, not required")
+        yield Check("buildah features", "pass", "--source-date-epoch and --rewrite-timestamp available; aurora uses --timestamp"
+                    if b >= (1, 41) else
+                    f"buildah {'.'.join(map(str, b))}: --timestamp (reproducible); --source-date-epoch needs 1.41, not required")
     for tool, why in (("mmdebstrap", "`aurora base build` (offline bases)"), ("catatonit", "podman pods (`aurora smoke --kube`)")):
-        if state.tools.get(tool):
-            add(tool, "pass", state.tools[tool] or "")
-        else:
-            add(tool, "warn", f"not installed: needed for {why}", f"apt-get install {tool}")
+        yield (Check(tool, "pass", state.tools.get(tool) or "") if state.tools.get(tool)
+               else Check(tool, "warn", f"not installed: needed for {why}", f"apt-get install {tool}"))
 
+
+def _cgroups(state: HostState) -> Iterator[Check]:
     cg = cgroup_version(state)
     runtimes = [r for r in ("crun", "runc") if state.tools.get(r)]
     if cg == "v2":
-        add("cgroups", "pass", "cgroup v2 (unified): crun and runc both work")
+        yield Check("cgroups", "pass", "cgroup v2 (unified): crun and runc both work")
+        return
+    detail = f"cgroup {cg}: crun refuses it ('cgroups in hybrid mode not supported'); runc works"
+    if state.podman_runtime == "crun":
+        yield Check("cgroups", "fail", detail + "; podman is set to crun", 'set runtime = "runc" under [engine] in /etc/containers/containers.conf')
+    elif "runc" not in runtimes:
+        yield Check("cgroups", "fail", detail + "; runc is not installed", "apt-get install runc")
+    elif state.podman_runtime == "runc":
+        yield Check("cgroups", "pass", detail)
     else:
-        detail = f"cgroup {cg}: crun refuses it ('cgroups in hybrid mode not supported'); runc works"
-        if state.podman_runtime == "crun":
-            add("cgroups", "fail", detail + "; podman is set to crun", 'set runtime = "runc" under [engine] in /etc/containers/containers.conf')
-        elif "runc" not in runtimes:
-            add("cgroups", "fail", detail + "; runc is not installed", "apt-get install runc")
-        else:
-            add("cgroups", "warn" if state.podman_runtime != "runc" else "pass", detail,
-                "" if state.podman_runtime == "runc" else 'set runtime = "runc" under [engine] in containers.conf')
+        yield Check("cgroups", "warn", detail, 'set runtime = "runc" under [engine] in containers.conf')
+
+
+def _runtimes(state: HostState) -> Iterator[Check]:
     for runtime, result in sorted(state.runtime_trials.items()):
         if result == "ok":
-            add(f"run with {runtime}", "pass", "a trial container started and exited 0")
-        else:
-            # Only the runtime podman uses must work; another one failing is worth knowing.
-            used = runtime == state.podman_runtime
-            add(f"run with {runtime}", "fail" if used else "warn",
-                ("" if used else "(podman uses " + str(state.podman_runtime) + ") ") + result[-200:],
-                hint_for(result) or "see `podman --log-level=debug run ...`")
+            yield Check(f"run with {runtime}", "pass", "a trial container started and exited 0")
+            continue
+        # Only the runtime podman uses must work; another one failing is worth knowing.
+        used = runtime == state.podman_runtime
+        yield Check(f"run with {runtime}", "fail" if used else "warn",
+                    ("" if used else "(podman uses " + str(state.podman_runtime) + ") ") + result[-200:],
+                    hint_for(result) or "see `podman --log-level=debug run ...`")
 
-    if state.nofile_hard is not None:
-        asked = _ulimit(state.default_ulimits, "nofile") or 1048576
-        if asked > state.nofile_hard:
-            add("ulimits", "fail",
-                f"containers ask for nofile={asked} but this host's hard limit is {state.nofile_hard}: runc fails with 'error setting rlimits'",
-                f'default_ulimits = ["nofile={state.nofile_hard}:{state.nofile_hard}", "nproc=32768:32768"] under [containers] in containers.conf')
-        else:
-            add("ulimits", "pass", f"nofile {asked} within the hard limit {state.nofile_hard}")
 
-    if state.storage_driver:
-        if state.storage_driver == "vfs":
-            add("storage", "warn", "vfs copies every layer: builds are several times slower",
-                'driver = "overlay" under [storage] in storage.conf (kernel >= 5.13 or fuse-overlayfs)')
-        else:
-            add("storage", "pass", state.storage_driver)
+def _ulimits(state: HostState) -> Iterator[Check]:
+    if state.nofile_hard is None:
+        return
+    asked = _ulimit(state.default_ulimits, "nofile") or 1048576
+    if asked > state.nofile_hard:
+        yield Check("ulimits", "fail",
+                    f"containers ask for nofile={asked} but this host's hard limit is {state.nofile_hard}: runc fails with 'error setting rlimits'",
+                    f'default_ulimits = ["nofile={state.nofile_hard}:{state.nofile_hard}", "nproc=32768:32768"] under [containers] in containers.conf')
+    else:
+        yield Check("ulimits", "pass", f"nofile {asked} within the hard limit {state.nofile_hard}")
 
-    # rootless prerequisites (reported for root too: they decide whether users can build)
+
+def _storage(state: HostState) -> Iterator[Check]:
+    if state.storage_driver == "vfs":
+        yield Check("storage", "warn", "vfs copies every layer: builds are several times slower",
+                    'driver = "overlay" under [storage] in storage.conf (kernel >= 5.13 or fuse-overlayfs)')
+    elif state.storage_driver:
+        yield Check("storage", "pass", state.storage_driver)
+
+
+def _rootless(state: HostState) -> Iterator[Check]:
+    """Rootless prerequisites (reported for root too: they decide whether users can build)."""
     if state.uid != 0:
-        if not (state.subuid and state.subgid):
-            add("subuid/subgid", "fail", f"no /etc/subuid or /etc/subgid range for {state.user}",
-                f"echo {state.user}:100000:65536 | sudo tee -a /etc/subuid /etc/subgid")
-        else:
-            add("subuid/subgid", "pass", f"ranges for {state.user}")
+        yield (Check("subuid/subgid", "pass", f"ranges for {state.user}") if state.subuid and state.subgid else
+               Check("subuid/subgid", "fail", f"no /etc/subuid or /etc/subgid range for {state.user}",
+                     f"echo {state.user}:100000:65536 | sudo tee -a /etc/subuid /etc/subgid"))
     if not state.tools.get("newuidmap"):
-        add("newuidmap", "warn", "not installed: rootless builds need it", "apt-get install uidmap")
+        yield Check("newuidmap", "warn", "not installed: rootless builds need it", "apt-get install uidmap")
     elif not state.newuidmap_setuid:
-        add("newuidmap", "warn", "newuidmap is not setuid root: rootless user namespaces will fail", "chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap")
+        yield Check("newuidmap", "warn", "newuidmap is not setuid root: rootless user namespaces will fail", "chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap")
     else:
-        add("newuidmap", "pass", "setuid")
-    if state.max_user_namespaces is not None:
-        if state.max_user_namespaces == 0:
-            add("user namespaces", "fail", "user.max_user_namespaces = 0: rootless is impossible", "sysctl -w user.max_user_namespaces=15000")
-        else:
-            add("user namespaces", "pass", f"max {state.max_user_namespaces}")
+        yield Check("newuidmap", "pass", "setuid")
+    if state.max_user_namespaces == 0:
+        yield Check("user namespaces", "fail", "user.max_user_namespaces = 0: rootless is impossible", "sysctl -w user.max_user_namespaces=15000")
+    elif state.max_user_namespaces is not None:
+        yield Check("user namespaces", "pass", f"max {state.max_user_namespaces}")
+
+
+def _devices(state: HostState) -> Iterator[Check]:
     if state.tun_mode is None:
-        add("/dev/net/tun", "warn", "missing: rootless podman networking (slirp4netns) will fail", "modprobe tun")
+        yield Check("/dev/net/tun", "warn", "missing: rootless podman networking (slirp4netns) will fail", "modprobe tun")
     elif state.tun_mode & 0o006 != 0o006:
-        add("/dev/net/tun", "warn", f"mode {state.tun_mode:o}: rootless slirp4netns fails with 'open(\"/dev/net/tun\"): Permission denied'", "chmod 666 /dev/net/tun")
+        yield Check("/dev/net/tun", "warn", f"mode {state.tun_mode:o}: rootless slirp4netns fails with 'open(\"/dev/net/tun\"): Permission denied'", "chmod 666 /dev/net/tun")
     else:
-        add("/dev/net/tun", "pass", f"mode {state.tun_mode:o}")
+        yield Check("/dev/net/tun", "pass", f"mode {state.tun_mode:o}")
     if state.fuse_mode is not None and state.fuse_mode & 0o006 != 0o006:
-        add("/dev/fuse", "warn", f"mode {state.fuse_mode:o}: rootless fuse-overlayfs cannot mount", "chmod 666 /dev/fuse")
+        yield Check("/dev/fuse", "warn", f"mode {state.fuse_mode:o}: rootless fuse-overlayfs cannot mount", "chmod 666 /dev/fuse")
 
+
+def _binfmt(state: HostState) -> Iterator[Check]:
     if state.binfmt:
-        add("foreign architectures", "pass", "binfmt handlers: " + ", ".join(sorted(state.binfmt)))
+        yield Check("foreign architectures", "pass", "binfmt handlers: " + ", ".join(sorted(state.binfmt)))
     else:
-        add("foreign architectures", "warn", "no qemu binfmt handlers: only this machine's architecture can be built",
-            "apt-get install qemu-user-static binfmt-support && update-binfmts --enable")
+        yield Check("foreign architectures", "warn", "no qemu binfmt handlers: only this machine's architecture can be built",
+                    "apt-get install qemu-user-static binfmt-support && update-binfmts --enable")
 
+
+def _auth(state: HostState) -> Iterator[Check]:
     if state.auth_file_exists:
-        add("registry auth", "pass", f"{state.auth_file}")
+        yield Check("registry auth", "pass", f"{state.auth_file}")
     else:
-        add("registry auth", "warn", f"no auth file yet ({state.auth_file or 'REGISTRY_AUTH_FILE unset'}); pushes to private registries need a login",
-            "podman login REGISTRY (or pass --authfile)")
-    return out
+        yield Check("registry auth", "warn", f"no auth file yet ({state.auth_file or 'REGISTRY_AUTH_FILE unset'}); pushes to private registries need a login",
+                    "podman login REGISTRY (or pass --authfile)")
+
+
+RULES: tuple[Callable[[HostState], Iterable[Check]], ...] = (
+    _tools, _cgroups, _runtimes, _ulimits, _storage, _rootless, _devices, _binfmt, _auth)
+
+
+def check(state: HostState) -> list[Check]:
+    """Every rule over ``state``, in the order `aurora doctor` prints them."""
+    return [c for rule in RULES for c in rule(state)]
+
+
+def report(state: HostState) -> Report:
+    """`aurora doctor`'s report: the checks, and the state they read as its facts."""
+    return Report("doctor", "this host", check(state), {"state": asdict(state)})
 
 
 def _ulimit(items: list[str], name: str) -> int | None:
@@ -205,15 +216,9 @@ def _mode(path: str) -> int | None:
 
 
 def gather(trial_image: str | None = None) -> HostState:
+    """This host's state: tools, cgroups, limits, podman's runtime and storage, rootless parts."""
     s = HostState(user=getpass.getuser(), uid=os.getuid())
-    for tool in TOOLS:
-        path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
-        if path is None:
-            s.tools[tool] = None
-            continue
-        # Some tools print no useful version line; their path says enough.
-        code, out = _cmd([path, "--version"]) if tool not in ("newuidmap", "newgidmap", "catatonit", "docker-registry", "fuse-overlayfs") else (0, path)
-        s.tools[tool] = (out.strip().splitlines() or [path])[0][:120] if code == 0 or out else path
+    _gather_tools(s)
     code, out = _cmd(["stat", "-fc", "%T", "/sys/fs/cgroup"])
     if code == 0:
         s.cgroup_fs = out.strip()
@@ -230,19 +235,45 @@ def gather(trial_image: str | None = None) -> HostState:
         except (OSError, ValueError):
             pass
     if s.tools.get("podman"):
-        code, out = _cmd(["podman", "info", "--format", "json"])
-        if code == 0:
-            try:
-                info = json.loads(out[out.index("{"):])
-                s.podman_runtime = (info.get("host", {}).get("ociRuntime") or {}).get("name")
-                s.storage_driver = info.get("store", {}).get("graphDriverName")
-            except (ValueError, AttributeError):
-                pass
-        if trial_image:
-            for runtime in ("runc", "crun"):
-                if s.tools.get(runtime):
-                    code, out = _cmd(["podman", "run", "--rm", "--network=none", "--runtime", runtime, trial_image, "bash", "-c", "exit 0"])
-                    s.runtime_trials[runtime] = "ok" if code == 0 else out.strip()
+        _gather_podman(s, trial_image)
+    _gather_rootless(s)
+    auth = default_authfile()
+    if auth is None:
+        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+        auth = Path(runtime_dir) / "containers" / "auth.json" if runtime_dir else None
+    s.auth_file = str(auth) if auth else None
+    s.auth_file_exists = bool(auth and auth.is_file())
+    return s
+
+
+def _gather_tools(s: HostState) -> None:
+    for tool in TOOLS:
+        path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
+        if path is None:
+            s.tools[tool] = None
+            continue
+        # Some tools print no useful version line; their path says enough.
+        code, out = _cmd([path, "--version"]) if tool not in ("newuidmap", "newgidmap", "catatonit", "docker-registry", "fuse-overlayfs") else (0, path)
+        s.tools[tool] = (out.strip().splitlines() or [path])[0][:120] if code == 0 or out else path
+
+
+def _gather_podman(s: HostState, trial_image: str | None) -> None:
+    code, out = _cmd(["podman", "info", "--format", "json"])
+    if code == 0:
+        try:
+            info = json.loads(out[out.index("{"):])
+            s.podman_runtime = (info.get("host", {}).get("ociRuntime") or {}).get("name")
+            s.storage_driver = info.get("store", {}).get("graphDriverName")
+        except (ValueError, AttributeError):
+            pass
+    if trial_image:
+        for runtime in ("runc", "crun"):
+            if s.tools.get(runtime):
+                code, out = _cmd(["podman", "run", "--rm", "--network=none", "--runtime", runtime, trial_image, "bash", "-c", "exit 0"])
+                s.runtime_trials[runtime] = "ok" if code == 0 else out.strip()
+
+
+def _gather_rootless(s: HostState) -> None:
     for f, attr in (("/etc/subuid", "subuid"), ("/etc/subgid", "subgid")):
         try:
             setattr(s, attr, any(line.split(":")[0] in (s.user, str(s.uid)) for line in Path(f).read_text().splitlines()))
@@ -262,11 +293,4 @@ def gather(trial_image: str | None = None) -> HostState:
         s.binfmt = sorted(p.name for p in Path("/proc/sys/fs/binfmt_misc").iterdir() if p.name.startswith("qemu-"))
     except OSError:
         pass
-    auth = default_authfile()
-    if auth is None:
-        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
-        auth = Path(runtime_dir) / "containers" / "auth.json" if runtime_dir else None
-    s.auth_file = str(auth) if auth else None
-    s.auth_file_exists = bool(auth and auth.is_file())
-    return s
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from aurora import config as config_mod
-from aurora.checks.verify import Check
+from aurora.checks.report import Check
 from aurora.config.secrets import secrets_in_text
 from aurora.engines import named, opened
 from aurora.errors import AuroraError

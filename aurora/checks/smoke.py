@@ -17,74 +17,23 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-from aurora.choices import Choice
+from aurora.checks.report import Check, Report
 from aurora.errors import AuroraError, CommandError
 from aurora.host.hints import hint_for
+from aurora.pipeline.labels import ImageLabels
 
-Status = Literal["pass", "fail", "skip"]
 DEFAULT_ERROR_PATTERN = r"\b(ERROR|SEVERE|FATAL)\b|Exception in thread|\[emerg\]"
 
 
-class SmokeEngine(Choice):
-    """`aurora smoke --engine`: what runs the image."""
-
-    PODMAN = "podman"
-    DOCKER = "docker"
-    CONTAINERD = "containerd"
-
-
-@dataclass(frozen=True)
-class Expectations:
-    web_port: int
-    api_port: int
-    health: str | None
-    api_prefix: str = "/api"
-    websocket: str | None = None
-    backend_prefixes: tuple[str, ...] = ()  # besides api_prefix; each must reach the back end
-    assets: str = "/static"
-
-    @classmethod
-    def from_labels(cls, labels: dict[str, str]) -> Expectations:
-        if "io.aurora.web-port" not in labels:
-            raise AuroraError("the image has no io.aurora.* labels: it was not built by aurora",
-                              hint="run smoke with -C DIR so aurora.toml says what to expect")
-        return cls(
-            web_port=int(labels["io.aurora.web-port"]),
-            api_port=int(labels.get("io.aurora.api-port", "6083")),
-            health=labels.get("io.aurora.health") or None,
-            api_prefix=labels.get("io.aurora.api-prefix", "/api"),
-            websocket=labels.get("io.aurora.websocket") or None,
-            backend_prefixes=tuple(p for p in labels.get("io.aurora.backend-prefixes", "").split(",") if p),
-            assets=labels.get("io.aurora.assets", "/static"),
-        )
-
-
-@dataclass(frozen=True)
-class SmokeCheck:
-    name: str
-    status: Status
-    seconds: float
-    detail: str
-
-
-@dataclass
-class SmokeReport:
-    image: str
-    mode: str
-    checks: list[SmokeCheck] = field(default_factory=list)
-    logs_tail: str = ""
-    logs_from: str = "the container"  # whose log logs_tail is
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(c.status != "fail" for c in self.checks)
-
-    def as_dict(self) -> dict:
-        return {"image": self.image, "mode": self.mode, "ok": self.ok,
-                "checks": [c.__dict__ for c in self.checks], "logs_tail": self.logs_tail if not self.ok else "",
-                "logs_from": self.logs_from}
+def expectations(labels: dict[str, str]) -> ImageLabels:
+    """What to expect of an image, from its io.aurora.* labels."""
+    expect = ImageLabels.read(labels)
+    if expect is None:
+        raise AuroraError("the image has no io.aurora.* labels: it was not built by aurora",
+                          hint="run smoke with -C DIR so aurora.toml says what to expect")
+    return expect
 
 
 class Runner(Protocol):
@@ -174,156 +123,212 @@ def _close_websocket(s: socket.socket) -> None:
         pass
 
 
-def smoke(run: Runner, image: str, expect: Expectations, *, timeout: float = 120, grace: int = 10,
+@dataclass
+class Probe:
+    """The app on its loopback port, and what the checks learnt of it so far."""
+
+    port: int
+    expect: ImageLabels
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # names paths no app has
+    index: str = ""  # the body of GET /
+    headers: dict[str, str] = field(default_factory=dict)  # of GET /
+    static_404: str = ""  # the web server's own 404 page
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+# A check of the served app: its name, pass/fail/skip (None), one line of detail.
+Outcome = tuple[str, "bool | None", str]
+
+
+def smoke(run: Runner, image: str, expect: ImageLabels, *, timeout: float = 120, grace: int = 10,
           error_pattern: str = DEFAULT_ERROR_PATTERN, step: Callable[[str], None] = lambda s: None,
-          more: MoreChecks | None = None) -> SmokeReport:
-    report = SmokeReport(image=image, mode=run.mode)
-    failing: list[str] = []
+          more: MoreChecks | None = None) -> Report:
+    """Start the image, run every check against it, stop it; always clean up."""
+    report = Report("smoke", image, facts={"mode": run.mode, "logs_tail": "", "logs_from": "the container"})
+    record = _recorder(report, step)
     # A runner on the host's network (containerd --net-host) serves on its own port.
-    port = getattr(run, "host_port", None) or free_port()
-    base = f"http://127.0.0.1:{port}"
-
-    def record(name: str, ok: bool | None, started: float, detail: str) -> bool:
-        status: Status = "skip" if ok is None else ("pass" if ok else "fail")
-        report.checks.append(SmokeCheck(name, status, round(time.monotonic() - started, 3), detail))
-        step(f"{status.upper():4} {name}: {detail}")
-        return ok is not False
-
+    probe = Probe(getattr(run, "host_port", None) or free_port(), expect)
+    failing: list[str] = []
     try:
-        t = time.monotonic()
-        try:
-            run.start(port)
-        except CommandError as exc:
-            hint = hint_for(exc.output_tail)
-            record("start", False, t, exc.output_tail.strip().splitlines()[-1] if exc.output_tail.strip() else exc.message)
-            report.logs_tail = exc.output_tail
-            if hint:
-                report.checks.append(SmokeCheck("host", "fail", 0.0, hint))
+        if not _start(run, probe.port, report, record) or not _ready(run, probe, timeout, record):
             return report
-        record("start", True, t, f"{run.mode} on 127.0.0.1:{port}")
-
-        # Ready: the web server serves / and the back end answers behind it — or the container
-        # has already died, which ends the wait at once.
-        t = time.monotonic()
-        probe = expect.health or expect.api_prefix + "/"
-        ready, last = False, ""
-        while time.monotonic() - t < timeout:
-            running, code = run.state()
-            if not running:
-                last = f"the container exited (status {code}) before it was ready"
-                break
-            try:
-                web = http_get(base + "/", timeout=2)[0]
-                api = http_get(base + probe, timeout=2)[0]
-                if web == 200 and (api == 200 if expect.health else api not in (502, 503, 504)):
-                    ready = True
-                    break
-                last = f"/ → {web}, {probe} → {api}"
-            except OSError as exc:
-                last = str(exc)
-            time.sleep(0.3)
-        else:
-            last = f"not ready within {timeout:g}s ({last})"
-        if not record("ready", ready, t, f"/ and {probe} answered after {time.monotonic() - t:.1f}s" if ready else last):
-            return report
-
-        t = time.monotonic()
-        status, ctype, index = http_get(base + "/")
-        record("index", status == 200 and "text/html" in ctype and "<html" in index.lower(),
-               t, f"GET / → {status} {ctype.split(';')[0]}")
-
-        t = time.monotonic()
-        status, headers, _ = _request(base + "/", {})
-        etag = headers.get("etag", "")
-        revalidated = _request(base + "/", {"If-None-Match": etag})[0] if etag else None
-        problems = [p for p, bad in (
-            (f"Cache-Control {headers.get('cache-control')!r}, not 'no-cache'", headers.get("cache-control") != "no-cache"),
-            ("a Last-Modified (file times are fixed: it cannot follow the content)", "last-modified" in headers),
-            ("no ETag", not etag),
-            (f"If-None-Match with its ETag → {revalidated}, not 304", etag and revalidated != 304),
-        ) if bad]
-        record("caching", status == 200 and not problems, t,
-               "; ".join(problems) if problems else f"index.html: no-cache, ETag {etag}, revalidates with 304")
-
-        t = time.monotonic()
-        missing = [h for h in SECURITY_HEADERS if h not in headers]
-        record("security headers", not missing, t,
-               f"missing on /: {', '.join(missing)}" if missing else ", ".join(f"{h}: {headers[h][:40]}" for h in SECURITY_HEADERS))
-
-        t = time.monotonic()
-        deep = f"/aurora-smoke/{uuid.uuid4().hex[:8]}/deep/route"
-        status, _, body = _request(base + deep, NAVIGATION)
-        record("client route", status == 200 and body == index, t,
-               f"GET {deep} (a page navigation) → {status}, " + ("index.html (fallback works)" if body == index else "not index.html: no fallback for client routes"))
-
-        # A miss that is not a page navigation is a 404, never index.html with a 200: a missing
-        # bundle after a deploy must fail as a 404, not as "Unexpected token '<'".
-        t = time.monotonic()
-        tag = uuid.uuid4().hex[:8]
-        misses = [(f"{expect.assets}/js/aurora-smoke-{tag}.js", {}), (f"/aurora-smoke-{tag}/data.json", NAVIGATION),
-                  (f"/aurora-smoke-{tag}/route", {"Accept": "application/json"})]
-        answers = [(path, *_request(base + path, hdrs)) for path, hdrs in misses]
-        wrong = [f"{path} → {st}{' index.html' if b == index else ''}" for path, st, _h, b in answers if st != 404 or b == index]
-        static_404 = answers[0][3]
-        record("honest misses", not wrong, t, "; ".join(wrong) if wrong else
-               f"404 for a missing asset, a path with an extension and a non-HTML request ({', '.join(p for p, _ in misses)})")
-
-        t = time.monotonic()
-        prefixes = list(dict.fromkeys([expect.api_prefix, *expect.backend_prefixes]))
-        probes = [expect.api_prefix] + [f"{p}/aurora-smoke-{tag}" for p in prefixes]
-        results = []
-        for path in probes:
-            st, hdrs, b = _request(base + path, {"Accept": "application/json"})
-            # From the back end: not index.html, not the web server's own 404, no gateway error.
-            reached = st not in (502, 503, 504) and b != index and b != static_404
-            results.append((path, st, hdrs.get("content-type", "").split(";")[0], reached))
-        record("back-end prefixes", all(r[3] for r in results), t,
-               ", ".join(f"{p} → {st} {ct}{'' if ok else ' (NOT the back end)'}" for p, st, ct, ok in results))
-
-        t = time.monotonic()
-        path = expect.health or expect.api_prefix + "/"
-        status, ctype, body = http_get(base + path)
-        if expect.health:
-            first = body.strip().splitlines()[0][:60] if body.strip() else ""
-            record("api health", status == 200, t, f"GET {path} through the web port → {status} {first}")
-        else:
-            record("api reachable", status not in (502, 503, 504), t,
-                   f"GET {path} → {status} (no health path: any answer from the back end counts)")
-
-        t = time.monotonic()
-        if expect.websocket:
-            try:
-                upgraded, line = websocket_upgrades(port, expect.websocket)
-            except OSError as exc:
-                upgraded, line = False, str(exc)
-            record("websocket", upgraded, t, f"{expect.websocket}: {line}")
-        else:
-            record("websocket", None, t, "no websocket path configured")
-
+        for rule in HTTP_RULES:
+            started = time.monotonic()
+            record(*_at(rule(probe), started))
         if more is not None:
             failing = more.check(record)
-
-        t = time.monotonic()
-        logs = run.logs()
-        hits = [line for line in logs.splitlines() if re.search(error_pattern, line)]
-        record("startup log", not hits, t, f"{len(hits)} line(s) match {error_pattern!r}: {hits[0][:120]}" if hits else "no error logged")
-
-        t = time.monotonic()
-        if getattr(run, "keeps_running", False):  # a cluster's Pod: its Deployment owns it
-            run.stop(grace)
-            record("stop", None, t, "not stopped: the Pod belongs to its Deployment")
-            return report
-        code = run.stop(grace)
-        took = time.monotonic() - t
-        record("stop", code == 0 and took <= grace + 1, t,
-               f"SIGTERM → exit {code} in {took:.1f}s (grace {grace}s)")
+        started = time.monotonic()
+        record(*_at(_startup_log(run.logs(), error_pattern), started))
+        _stop(run, grace, record)
         return report
     finally:
         if not report.ok:
-            try:
-                if failing and more is not None and not report.logs_tail:
-                    report.logs_tail, report.logs_from = more.logs(failing), ", ".join(failing)
-                report.logs_tail = report.logs_tail or log_excerpt(run.logs())
-            except Exception:  # logs are a courtesy; cleanup must still run
-                pass
+            _keep_logs(run, report, more, failing)
         run.cleanup()
+
+
+def _at(outcome: Outcome, started: float) -> tuple[str, bool | None, float, str]:
+    name, ok, detail = outcome
+    return name, ok, started, detail
+
+
+def _recorder(report: Report, step: Callable[[str], None]) -> Callable[[str, bool | None, float, str], bool]:
+    def record(name: str, ok: bool | None, started: float, detail: str) -> bool:
+        check = Check.of(name, ok, detail, seconds=round(time.monotonic() - started, 3))
+        report.add(check)
+        step(f"{check.status.upper():4} {name}: {detail}")
+        return ok is not False
+
+    return record
+
+
+def _start(run: Runner, port: int, report: Report, record) -> bool:
+    t = time.monotonic()
+    try:
+        run.start(port)
+    except CommandError as exc:
+        tail = exc.output_tail.strip()
+        record("start", False, t, tail.splitlines()[-1] if tail else exc.message)
+        report.facts["logs_tail"] = exc.output_tail
+        hint = hint_for(exc.output_tail)
+        if hint:
+            report.add(Check("host", "fail", hint, seconds=0.0))
+        return False
+    return record("start", True, t, f"{run.mode} on 127.0.0.1:{port}")
+
+
+def _ready(run: Runner, probe: Probe, timeout: float, record) -> bool:
+    """The web server serves / and the back end answers behind it — or the container has
+    already died, which ends the wait at once."""
+    t = time.monotonic()
+    expect = probe.expect
+    path = expect.health or expect.api_prefix + "/"
+    last = ""
+    while time.monotonic() - t < timeout:
+        running, code = run.state()
+        if not running:
+            return record("ready", False, t, f"the container exited (status {code}) before it was ready")
+        try:
+            web, api = http_get(probe.base + "/", timeout=2)[0], http_get(probe.base + path, timeout=2)[0]
+            if web == 200 and (api == 200 if expect.health else api not in (502, 503, 504)):
+                return record("ready", True, t, f"/ and {path} answered after {time.monotonic() - t:.1f}s")
+            last = f"/ → {web}, {path} → {api}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.3)
+    return record("ready", False, t, f"not ready within {timeout:g}s ({last})")
+
+
+def _index(probe: Probe) -> Outcome:
+    status, ctype, probe.index = http_get(probe.base + "/")
+    return "index", status == 200 and "text/html" in ctype and "<html" in probe.index.lower(), f"GET / → {status} {ctype.split(';')[0]}"
+
+
+def _caching(probe: Probe) -> Outcome:
+    status, headers, _ = _request(probe.base + "/", {})
+    probe.headers = headers
+    etag = headers.get("etag", "")
+    revalidated = _request(probe.base + "/", {"If-None-Match": etag})[0] if etag else None
+    problems = [p for p, bad in (
+        (f"Cache-Control {headers.get('cache-control')!r}, not 'no-cache'", headers.get("cache-control") != "no-cache"),
+        ("a Last-Modified (file times are fixed: it cannot follow the content)", "last-modified" in headers),
+        ("no ETag", not etag),
+        (f"If-None-Match with its ETag → {revalidated}, not 304", etag and revalidated != 304),
+    ) if bad]
+    return ("caching", status == 200 and not problems,
+            "; ".join(problems) if problems else f"index.html: no-cache, ETag {etag}, revalidates with 304")
+
+
+def _security_headers(probe: Probe) -> Outcome:
+    headers = probe.headers
+    missing = [h for h in SECURITY_HEADERS if h not in headers]
+    return ("security headers", not missing, f"missing on /: {', '.join(missing)}" if missing
+            else ", ".join(f"{h}: {headers[h][:40]}" for h in SECURITY_HEADERS))
+
+
+def _client_route(probe: Probe) -> Outcome:
+    deep = f"/aurora-smoke/{probe.tag}/deep/route"
+    status, _, body = _request(probe.base + deep, NAVIGATION)
+    return ("client route", status == 200 and body == probe.index, f"GET {deep} (a page navigation) → {status}, "
+            + ("index.html (fallback works)" if body == probe.index else "not index.html: no fallback for client routes"))
+
+
+def _honest_misses(probe: Probe) -> Outcome:
+    """A miss that is not a page navigation is a 404, never index.html with a 200: a missing
+    bundle after a deploy must fail as a 404, not as "Unexpected token '<'"."""
+    tag = probe.tag
+    misses = [(f"{probe.expect.assets}/js/aurora-smoke-{tag}.js", {}), (f"/aurora-smoke-{tag}/data.json", NAVIGATION),
+              (f"/aurora-smoke-{tag}/route", {"Accept": "application/json"})]
+    answers = [(path, *_request(probe.base + path, hdrs)) for path, hdrs in misses]
+    wrong = [f"{path} → {st}{' index.html' if b == probe.index else ''}" for path, st, _h, b in answers if st != 404 or b == probe.index]
+    probe.static_404 = answers[0][3]
+    return ("honest misses", not wrong, "; ".join(wrong) if wrong else
+            f"404 for a missing asset, a path with an extension and a non-HTML request ({', '.join(p for p, _ in misses)})")
+
+
+def _backend_prefixes(probe: Probe) -> Outcome:
+    expect = probe.expect
+    prefixes = list(dict.fromkeys([expect.api_prefix, *expect.backend_prefixes]))
+    results = []
+    for path in [expect.api_prefix] + [f"{p}/aurora-smoke-{probe.tag}" for p in prefixes]:
+        st, hdrs, b = _request(probe.base + path, {"Accept": "application/json"})
+        # From the back end: not index.html, not the web server's own 404, no gateway error.
+        reached = st not in (502, 503, 504) and b != probe.index and b != probe.static_404
+        results.append((path, st, hdrs.get("content-type", "").split(";")[0], reached))
+    return ("back-end prefixes", all(r[3] for r in results),
+            ", ".join(f"{p} → {st} {ct}{'' if ok else ' (NOT the back end)'}" for p, st, ct, ok in results))
+
+
+def _api(probe: Probe) -> Outcome:
+    expect = probe.expect
+    path = expect.health or expect.api_prefix + "/"
+    status, _, body = http_get(probe.base + path)
+    if expect.health:
+        first = body.strip().splitlines()[0][:60] if body.strip() else ""
+        return "api health", status == 200, f"GET {path} through the web port → {status} {first}"
+    return "api reachable", status not in (502, 503, 504), f"GET {path} → {status} (no health path: any answer from the back end counts)"
+
+
+def _websocket(probe: Probe) -> Outcome:
+    path = probe.expect.websocket
+    if not path:
+        return "websocket", None, "no websocket path configured"
+    try:
+        upgraded, line = websocket_upgrades(probe.port, path)
+    except OSError as exc:
+        upgraded, line = False, str(exc)
+    return "websocket", upgraded, f"{path}: {line}"
+
+
+HTTP_RULES: tuple[Callable[[Probe], Outcome], ...] = (
+    _index, _caching, _security_headers, _client_route, _honest_misses, _backend_prefixes, _api, _websocket)
+
+
+def _startup_log(logs: str, error_pattern: str) -> Outcome:
+    hits = [line for line in logs.splitlines() if re.search(error_pattern, line)]
+    return "startup log", not hits, f"{len(hits)} line(s) match {error_pattern!r}: {hits[0][:120]}" if hits else "no error logged"
+
+
+def _stop(run: Runner, grace: int, record) -> None:
+    t = time.monotonic()
+    if getattr(run, "keeps_running", False):  # a cluster's Pod: its Deployment owns it
+        run.stop(grace)
+        record("stop", None, t, "not stopped: the Pod belongs to its Deployment")
+        return
+    code = run.stop(grace)
+    took = time.monotonic() - t
+    record("stop", code == 0 and took <= grace + 1, t, f"SIGTERM → exit {code} in {took:.1f}s (grace {grace}s)")
+
+
+def _keep_logs(run: Runner, report: Report, more: MoreChecks | None, failing: list[str]) -> None:
+    """The log a failure shows: the failing nodes' (smoke --kube), else the container's."""
+    facts = report.facts
+    try:
+        if failing and more is not None and not facts["logs_tail"]:
+            facts["logs_tail"], facts["logs_from"] = more.logs(failing), ", ".join(failing)
+        facts["logs_tail"] = facts["logs_tail"] or log_excerpt(run.logs())
+    except Exception:  # logs are a courtesy; cleanup must still run
+        pass

@@ -40,11 +40,13 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing aurora.toml.")] = False,
 ) -> None:
     """Write a commented aurora.toml by looking at the project."""
-    from aurora.config.starter import choose_bases, missing, write
+    from aurora.config.starter import choose_bases, found, missing, write
     from aurora.host.registry import reachable
 
     path, findings = write(directory, force=force, bases=lambda: choose_bases(_offline_set_present, reachable))
     step(f"wrote {path}")
+    for what in found(findings):
+        step(f"found {what}")
     for what in missing(findings):
         err(f"warning: {what}")
 

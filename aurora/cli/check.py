@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import err, handles_errors, step
-from aurora.cli.options import AuthFile, CertDir, JsonFlag, Kubeconfig, KubeContext, TlsVerify, registry_options
+from aurora.cli.options import (AuthFile, CertDir, JsonFlag, Kubeconfig, KubeContext, SmokeEngineOption, TlsVerify,
+                                registry_options)
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -60,28 +61,34 @@ def verify(
                                          "require_signature": rules.require_signature or require_signature})
     if key is not None or rules.require_sbom or rules.require_signature or rebuild_flag:
         report = _supply_checks(report, target, facts, rules, key, reg, app_dir if rebuild_flag else None)
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        for c in report.checks:
-            print(f"{c.status.upper():4}  {c.rule:18} {c.detail}")
-        print(f"{'PASS' if report.ok else 'FAIL'}  {target} {report.digest}")
+    show(report, as_json, 18, f"{'PASS' if report.ok else 'FAIL'}  {target} {report.facts['digest']}")
     if not report.ok:
         raise typer.Exit(1)
 
 
+def show(report, as_json: bool, width: int, last: str | None = None) -> None:
+    """A check command's report: its one JSON shape (docs/checks.md), or a line a check."""
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    for line in report.lines(width):
+        print(line)
+    if last is not None:
+        print(last)
+
+
 def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, rebuild_dir: Path | None):
     """The rules over what is stored beside the image: SBOM, signature, provenance, rebuild."""
-    from dataclasses import replace
-
     from aurora.checks import attestations
     from aurora.checks import rebuild as rebuild_mod
-    from aurora.checks.verify import Check
+    from aurora.checks.report import Check
+    from aurora.refs import with_transport
 
-    if not target.startswith("docker://"):
-        return replace(report, checks=report.checks + (
-            Check("supply chain", "fail", "SBOM, signature and provenance are stored in a registry: verify a docker:// reference"),))
-    ref = target.removeprefix("docker://")
+    where = with_transport(target)
+    if not where.in_registry:
+        return report.add(Check("supply chain", "fail",
+                                "SBOM, signature and provenance are stored in a registry: verify a docker:// reference"))
+    ref = where.target
     extra = attestations.checks(ref, facts.digest, rules, key, reg)
     if rebuild_dir is not None:
         found, statement = rebuild_mod.provenance_of(ref, facts.digest, key, reg)
@@ -89,7 +96,7 @@ def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, reb
         if statement is not None:
             extra += rebuild_mod.rebuild(statement, str((facts.manifest.get("config") or {}).get("digest", "")),
                                          rebuild_dir, "buildah", log=lambda line: err(f"  {line}"), step=step)
-    return replace(report, checks=report.checks + tuple(extra))
+    return report.extend(extra)
 
 
 @handles_errors
@@ -99,7 +106,7 @@ def smoke(
     kube_mode: Annotated[bool, typer.Option("--kube", help="Play `aurora kube --target podman` YAML instead of podman run: every Pod of a clustered app (each node must see all members), with the database from --db-secret.")] = False,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="With --kube, a clustered app: how many nodes (default: [kube] replicas).")] = None,
     db_secret: Annotated[Optional[Path], typer.Option("--db-secret", help="With --kube and [kube.database]: the filled-in Secret (and ConfigMap) of `aurora kube --db-secret-template`; played as a podman secret, removed afterwards.")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="podman (CLI), docker (Docker Engine API: a daemon, or a podman API socket aurora starts) or containerd (ctr, host network; $CONTAINERD_ADDRESS, the system socket, or a containerd aurora starts).")] = "podman",
+    engine: SmokeEngineOption = "podman",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the app to answer.")] = 120,
     grace: Annotated[int, typer.Option("--grace", help="Seconds the app gets to stop after SIGTERM.")] = 10,
     error_pattern: Annotated[Optional[str], typer.Option("--error-pattern", help="Regex that marks an error line in the start-up log.")] = None,
@@ -115,18 +122,53 @@ def smoke(
         return _smoke_cluster(app_dir or Path("."), kubeconfig, context, namespace, timeout, error_pattern, as_json,
                               conflicting=ref is not None or kube_mode or engine != "podman")
     import contextlib
-    import re
     import tempfile
 
-    from aurora.checks import containerd, runners
+    from aurora.checks import runners
     from aurora.checks import smoke as sm
-    from aurora.errors import UsageError
+    from aurora.choices import SmokeEngine
     from aurora.host.dockerapi import DockerConnection
 
-    runs_with = sm.SmokeEngine.parse(engine, "--engine")
+    runs_with = _smoke_usage(ref, engine, kube_mode, replicas, db_secret, error_pattern)
+    cfg, plan = _smoke_plan(app_dir, replicas) if app_dir is not None or kube_mode or ref is None else (None, None)
+    image = ref if ref is not None else plan.image  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
+        # The Docker Engine API is asked everything (labels, the run) on one connection, which
+        # the with block closes: a podman API socket aurora started stops with it.
+        conn = stack.enter_context(DockerConnection(Path(tmp))) if runs_with == SmokeEngine.DOCKER and not kube_mode else None
+        expect = sm.expectations(dict(plan.labels) if plan is not None
+                                 else conn.image_labels(image) if conn else runners.image_labels(image))
+        if kube_mode:
+            run, more = _kube_play(cfg, plan, image, Path(tmp), db_secret, timeout)
+        else:
+            run, more = _runner(runs_with, image, expect, Path(tmp), conn), None
+        report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
+                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step, more=more)
+    if as_json:
+        show(report, as_json, 0)
+    else:  # each check was printed as it ran
+        print(f"{'PASS' if report.ok else 'FAIL'}  {image} ({report.facts['mode']})")
+    if not report.ok:
+        tail, whose = report.facts["logs_tail"], report.facts["logs_from"]
+        if tail:
+            err("the end of the container's log (back end and web server):" if whose == "the container"
+                else f"the failing node's log ({whose}; back end and web server):")
+            err("\n".join("  " + line for line in tail.splitlines()))
+        raise typer.Exit(1)
+
+
+def _smoke_usage(ref: str | None, engine: str, kube_mode: bool, replicas: int | None, db_secret: Path | None,
+                 error_pattern: str | None):
+    """The engine to run with, once the flags are known to go together."""
+    import re
+
+    from aurora.choices import SmokeEngine
+    from aurora.errors import UsageError
+
+    runs_with = SmokeEngine.parse(engine, "--engine")
     if ref is not None and not ref.strip():
         raise UsageError("IMAGE is empty", hint="name a local image, or leave it out for the app's first tag")
-    if kube_mode and runs_with == sm.SmokeEngine.CONTAINERD:
+    if kube_mode and runs_with == SmokeEngine.CONTAINERD:
         raise UsageError("--kube plays the YAML with podman; it does not go with --engine containerd")
     for flag, given in (("--replicas", replicas is not None), ("--db-secret", db_secret is not None)):
         if given and not kube_mode:
@@ -136,64 +178,54 @@ def smoke(
             re.compile(error_pattern)
         except re.error as exc:
             raise UsageError(f"--error-pattern: not a regular expression: {exc}") from None
-    cfg = plan = None
-    if app_dir is not None or kube_mode or ref is None:
-        from aurora import config as config_mod
-        from aurora.host import git as gitinfo
-        from aurora.pipeline.plan import make_plan
+    return runs_with
 
-        directory = app_dir or Path(".")
-        cfg = config_mod.with_kube_flags(config_mod.load(directory), replicas=replicas)
-        plan = make_plan(cfg, directory, gitinfo.read(directory))
-    image = ref if ref is not None else plan.image  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
-        # The Docker Engine API is asked everything (labels, the run) on one connection, which
-        # the with block closes: a podman API socket aurora started stops with it.
-        conn = stack.enter_context(DockerConnection(Path(tmp))) if runs_with == sm.SmokeEngine.DOCKER and not kube_mode else None
-        if plan is not None:
-            expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
-                                     plan.websocket, tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
-        else:
-            expect = sm.Expectations.from_labels(conn.image_labels(image) if conn else runners.image_labels(image))
-        run: sm.Runner
-        more = None
-        if kube_mode:
-            from aurora.checks import kube_smoke
-            from aurora.deploy import kube as kube_mod
-            from aurora.deploy.pod import KubeOptions, Target
 
-            assert plan is not None and cfg is not None
-            opts = KubeOptions(target=Target.PODMAN, image=image)
-            db = cfg.kube.database
-            values = kube_smoke.db_values_for(db, db_secret)
-            objs = kube_mod.objects(plan, cfg, opts)
-            members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
-            play = runners.KubePlay(objs, Path(tmp), cluster=members, db=db, db_values=values)
-            if members is not None or db is not None:
-                seconds, source = kube_smoke.join_timeout(cfg.smoke, kube_mod.conf_files(plan))
-                more = kube_smoke.NodeChecks(
-                    lambda: play.nodes, plan.backend.health, plan.api_prefix, timeout, play.node_logs,
-                    cluster=(cfg.smoke.cluster_path, len(members.members), seconds, source) if members else None,
-                    database=(cfg.smoke.db_path, cfg.smoke.db_timeout) if db is not None else None)
-            run = play
-        elif runs_with == sm.SmokeEngine.CONTAINERD:
-            run = containerd.ContainerdRun(image, expect.web_port, expect.api_port, Path(tmp))
-        elif conn is not None:
-            run = runners.DockerApi(image, expect.web_port, conn)
-        else:
-            run = runners.PodmanRun(image, expect.web_port)
-        report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
-                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step, more=more)
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(f"{'PASS' if report.ok else 'FAIL'}  {image} ({report.mode})")
-    if not report.ok:
-        if report.logs_tail:
-            err("the end of the container's log (back end and web server):" if report.logs_from == "the container"
-                else f"the failing node's log ({report.logs_from}; back end and web server):")
-            err("\n".join("  " + line for line in report.logs_tail.splitlines()))
-        raise typer.Exit(1)
+def _smoke_plan(app_dir: Path | None, replicas: int | None):
+    """The app's config (with --replicas) and plan: what to expect, and what --kube plays."""
+    from aurora import config as config_mod
+    from aurora.host import git as gitinfo
+    from aurora.pipeline.plan import make_plan
+
+    directory = app_dir or Path(".")
+    cfg = config_mod.with_kube_flags(config_mod.load(directory), replicas=replicas)
+    return cfg, make_plan(cfg, directory, gitinfo.read(directory))
+
+
+def _runner(runs_with, image: str, expect, tmp: Path, conn):
+    """What runs the image for a plain smoke: containerd, the Docker Engine API, or podman."""
+    from aurora.checks import containerd, runners
+    from aurora.choices import SmokeEngine
+
+    if runs_with == SmokeEngine.CONTAINERD:
+        return containerd.ContainerdRun(image, expect.web_port, expect.api_port, tmp)
+    if conn is not None:
+        return runners.DockerApi(image, expect.web_port, conn)
+    return runners.PodmanRun(image, expect.web_port)
+
+
+def _kube_play(cfg, plan, image: str, tmp: Path, db_secret: Path | None, timeout: float):
+    """`smoke --kube`: the podman target's YAML played, and the checks of a cluster's other
+    nodes and its database when it has them."""
+    from aurora.checks import kube_smoke, runners
+    from aurora.choices import Target
+    from aurora.deploy import kube as kube_mod
+    from aurora.deploy.pod import KubeOptions
+
+    opts = KubeOptions(target=Target.PODMAN, image=image)
+    db = cfg.kube.database
+    values = kube_smoke.db_values_for(db, db_secret)
+    objs = kube_mod.objects(plan, cfg, opts)
+    members = kube_mod.podman_cluster(plan, cfg, opts) if kube_mod.cluster_plan(plan, cfg, opts) else None
+    play = runners.KubePlay(objs, tmp, cluster=members, db=db, db_values=values)
+    more = None
+    if members is not None or db is not None:
+        seconds, source = kube_smoke.join_timeout(cfg.smoke, kube_mod.conf_files(plan))
+        more = kube_smoke.NodeChecks(
+            lambda: play.nodes, plan.backend.health, plan.api_prefix, timeout, play.node_logs,
+            cluster=(cfg.smoke.cluster_path, len(members.members), seconds, source) if members else None,
+            database=(cfg.smoke.db_path, cfg.smoke.db_timeout) if db is not None else None)
+    return play, more
 
 
 def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, namespace: str | None,
@@ -201,13 +233,10 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
     """`smoke --cluster`: the checks for every ready Pod of the app, each through a port-forward."""
     import re
 
-    from aurora import config as config_mod
     from aurora.checks import smoke as sm
     from aurora.checks.cluster_smoke import ClusterPod, ready_pods
     from aurora.errors import AuroraError, UsageError
-    from aurora.host import git as gitinfo
     from aurora.host.kubeapi import KubeApi
-    from aurora.pipeline.plan import make_plan
 
     if conflicting:
         raise UsageError("--cluster checks the deployed Pods: it takes no IMAGE, --kube or --engine")
@@ -216,10 +245,8 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
             re.compile(error_pattern)
         except re.error as exc:
             raise UsageError(f"--error-pattern: not a regular expression: {exc}") from None
-    cfg = config_mod.load(app_dir)
-    plan = make_plan(cfg, app_dir, gitinfo.read(app_dir))
-    expect = sm.Expectations(plan.web_port, plan.backend.port, plan.backend.health, plan.api_prefix,
-                             plan.websocket, tuple(p.prefix for p in plan.web.proxies), plan.web.assets)
+    cfg, plan = _smoke_plan(app_dir, None)
+    expect = sm.expectations(dict(plan.labels))
     reports = []
     with KubeApi(kubeconfig, context) as api:
         ns = namespace or cfg.kube.namespace or api.namespace
@@ -233,14 +260,14 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
                                     error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step))
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
-    else:
+    else:  # each check was printed as it ran
         for r in reports:
-            print(f"{'PASS' if r.ok else 'FAIL'}  {r.image} ({r.mode})")
+            print(f"{'PASS' if r.ok else 'FAIL'}  {r.subject} ({r.facts['mode']})")
     failed = [r for r in reports if not r.ok]
     for r in failed[:1]:
-        if r.logs_tail:
-            err(f"the end of {r.image}'s log:")
-            err("\n".join("  " + line for line in r.logs_tail.splitlines()))
+        if r.facts["logs_tail"]:
+            err(f"the end of {r.subject}'s log:")
+            err("\n".join("  " + line for line in r.facts["logs_tail"].splitlines()))
     if failed:
         raise typer.Exit(1)
 
@@ -257,16 +284,7 @@ def doctor(
 
     if trial_image is None and image_present(offline_refs()["runtime"]):
         trial_image = offline_refs()["runtime"]
-    state = doc.gather(trial_image)
-    findings = doc.check(state)
-    if as_json:
-        from dataclasses import asdict
-
-        print(json.dumps({"state": asdict(state), "findings": [asdict(f) for f in findings]}, indent=2))
-    else:
-        for f in findings:
-            print(f"{f.status.upper():4}  {f.check:22} {f.detail}")
-            if f.fix and f.status != "pass":
-                print(f"      {'':22} fix: {f.fix}")
-    if any(f.status == "fail" for f in findings):
+    report = doc.report(doc.gather(trial_image))
+    show(report, as_json, 22)
+    if not report.ok:
         raise typer.Exit(1)

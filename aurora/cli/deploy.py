@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import handles_errors, step
-from aurora.cli.options import AppDir, Kubeconfig, KubeContext
+from aurora.cli.options import AppDir, Kubeconfig, KubeContext, LayoutOption, TargetOption
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -21,8 +21,8 @@ def kube(
     app_dir: AppDir = Path("."),
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
-    target: Annotated[str, typer.Option("--target", help="k8s (Deployment, Service, ...) or podman (a Pod for `podman kube play`).")] = "k8s",
-    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    target: TargetOption = "k8s",
+    layout: LayoutOption = "single",
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace for every object.")] = None,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write one file per object (and a kustomization.yaml) here.")] = None,
@@ -62,7 +62,7 @@ def _objects(app_dir: Path, image: str | None, digest_file: Path | None, target:
 
     from aurora import config as config_mod
     from aurora.deploy import kube as kube_mod
-    from aurora.deploy.pod import Layout, Target
+    from aurora.choices import Layout, Target
     from aurora.errors import UsageError
     from aurora.host import git as gitinfo
     from aurora.pipeline.plan import make_plan
@@ -90,7 +90,7 @@ def deploy(
     app_dir: AppDir = Path("."),
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference (default: the first tag); NAME@sha256:… pins it.")] = None,
     digest_file: Annotated[Optional[Path], typer.Option("--digest-file", help="Pin the image to the digest in this file (from `aurora build --push --digest-file`).")] = None,
-    layout: Annotated[str, typer.Option("--layout", help="single (one container) or split (api + web containers in one Pod).")] = "single",
+    layout: LayoutOption = "single",
     namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Namespace (default: [kube] namespace, then the context's); created when missing.")] = None,
     replicas: Annotated[Optional[int], typer.Option("--replicas", help="Deployment replicas.")] = None,
     filename: Annotated[Optional[Path], typer.Option("-f", "--filename", help="Apply these objects (a file or folder of `aurora kube` YAML, perhaps edited) instead of the app's.")] = None,

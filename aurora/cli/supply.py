@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from aurora.cli.app import handles_errors, step
-from aurora.cli.options import AuthFile, CertDir, TlsVerify, registry_options
+from aurora.cli.options import AuthFile, CertDir, SbomFormatOption, TlsVerify, registry_options
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
 # engines) at the top would make `aurora --help` pay for every command.
@@ -21,7 +21,7 @@ def sbom(
     image: Annotated[Optional[str], typer.Argument(help="Local image, or docker://…, oci:…, oci-archive:… (default: the app's first tag, with -C).")] = None,
     app_dir: Annotated[Optional[Path], typer.Option("-C", "--dir", help="App folder: its image (when IMAGE is not given) and its front end's lockfile.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Write the document here (default: stdout).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="cyclonedx (1.6 JSON) or spdx (2.3 JSON).")] = "cyclonedx",
+    fmt: SbomFormatOption = "cyclonedx",
     attached: Annotated[bool, typer.Option("--attached/--from-layers", help="For a registry reference: read the SBOM attached at push (default), or describe the layers afresh.")] = True,
     authfile: AuthFile = None,
     cert_dir: CertDir = None,
@@ -29,10 +29,10 @@ def sbom(
 ) -> None:
     """The image's SBOM: Debian packages, jars, app.jar, the Java runtime, nginx, tini, npm packages."""
     from aurora.errors import UsageError
+    from aurora.choices import SbomFormat
     from aurora.supply import sbom as sbom_mod
 
-    if fmt not in sbom_mod.FORMATS:
-        raise UsageError(f"--format {fmt!r}: use cyclonedx or spdx")
+    SbomFormat.parse(fmt, "--format")
     if image is None and app_dir is None:
         raise UsageError("name an image, or the app folder with -C DIR")
     reg = registry_options(authfile, cert_dir, tls_verify)

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from aurora.config.fields import (
     DNS_LABEL,
+    FolderPath,
     ImageRefText,
     Model,
     Port,
@@ -64,15 +65,16 @@ class App(Model):
 
 
 class Backend(Model):
-    """The Zero (Vert.x) back end: a dist folder, or sources and a build command."""
+    """The (Vert.x) back end: a dist folder, or sources and a build command."""
 
-    dist: RelPath | None = Field(None, description="Folder holding the jar, lib/ and conf/ (Maven's target/ after `mvn package`).")
-    source: RelPath | None = Field(None, description="Source folder built inside a JDK stage with `build`; exclusive with `dist`.")
+    dist: RelPath | None = Field(None, description="Folder the build left the back end in: Zero's dist (jar, lib/, conf/), Maven's target/ (a jar beside lib/ or dependency/, or a fat jar), Gradle's build/install/<name> or build/libs.")
+    source: FolderPath | None = Field(None, description="Source folder built inside a JDK stage with `build` (\".\": the app folder itself: the back end's files only go in); exclusive with `dist`.")
     build: SafeText = Field("mvn -B -DskipTests package", description="Build command run (by sh) in `source` inside the JDK stage.")
     output: RelPath = Field("target", description="Where the build leaves the dist, relative to `source`.")
-    jar: str = Field("app.jar", description="The application jar in the dist: a file name or a glob such as '*.jar' matching exactly one file. Installed as app.jar.")
-    lib: RelPath = Field("lib", description="Dependency folder in the dist.")
-    conf: RelPath = Field("conf", description="Configuration folder in the dist (vertx.yml ...).")
+    jar: str = Field("app.jar", description="The application jar in the dist (or its lib/, for Gradle's installDist): a file name or a glob such as '*.jar' matching exactly one file. Installed as app.jar.")
+    lib: RelPath = Field("lib", description="Dependency folder in the dist (else dependency/ or libs/ when there).")
+    conf: RelPath = Field("conf", description="Configuration folder in the dist (vertx.yml ...); optional but for Zero's own layout.")
+    main: str | None = Field(None, description="Main class; default: the jar's Main-Class, else the pom's (exec-maven-plugin, vertx-maven-plugin, shade's manifest), else Gradle's start script.")
     args: list[SafeText] = Field(default_factory=list, description="Program arguments after `-jar app.jar` (some Zero apps take 'start').")
     jvm_options: list[SafeText] = Field(
         default_factory=lambda: ["-XX:MaxRAMPercentage=75.0", "-XX:+ExitOnOutOfMemoryError"],
@@ -92,6 +94,13 @@ class Backend(Model):
     def _jar(cls, v: str) -> str:
         if "/" in v or not re.match(r"^[A-Za-z0-9._*?+@-]+\.jar$", v):
             raise ValueError(f"{v!r} must be a jar file name (or glob) in the dist folder, ending in .jar")
+        return v
+
+    @field_validator("main")
+    @classmethod
+    def _main(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$", v):
+            raise ValueError(f"{v!r} is not a Java class name (e.g. com.example.Main)")
         return v
 
     @field_validator("modules")

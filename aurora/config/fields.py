@@ -52,6 +52,9 @@ def _url_path(value: str) -> str:
 
 SafeText = Annotated[str, BeforeValidator(lambda v: _no_control(v) if isinstance(v, str) else v)]
 RelPath = Annotated[str, BeforeValidator(lambda v: _rel_path(v) if isinstance(v, str) else v)]
+# A folder inside the app folder, "." (the app folder itself) included.
+FolderPath = Annotated[str, BeforeValidator(lambda v: (("." if v.strip() in (".", "./") else _rel_path(v))
+                                                       if isinstance(v, str) else v))]
 UrlPath = Annotated[str, BeforeValidator(lambda v: _url_path(v) if isinstance(v, str) else v)]
 Port = Annotated[int, Field(ge=1024, le=65535, description="TCP port, 1024-65535 (the image runs as a non-root user)")]
 

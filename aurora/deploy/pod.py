@@ -5,25 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aurora.choices import Choice
+from aurora.choices import Layout, Target
 from aurora.config import Config
 from aurora.deploy import cluster as cluster_mod
 from aurora.deploy.cluster_env import PodmanCluster, podman_env
 from aurora.pipeline.plan import Plan
-
-
-class Target(Choice):
-    """What `aurora kube` writes for: a cluster, or `podman kube play`."""
-
-    K8S = "k8s"
-    PODMAN = "podman"
-
-
-class Layout(Choice):
-    """One container for the app, or an api and a web container in one Pod."""
-
-    SINGLE = "single"
-    SPLIT = "split"
 
 
 @dataclass(frozen=True)

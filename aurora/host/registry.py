@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from aurora.errors import AuroraError, CommandError, UsageError
-from aurora.refs import ReferenceError, parse_ref
+from aurora.refs import ReferenceError, parse_ref, with_transport
 
-TRANSPORTS = ("docker://", "oci:", "oci-archive:", "containers-storage:", "dir:", "docker-archive:")
 ATTEMPTS = 3  # for connection failures only: a 401 or a bad certificate will not get better
 T = TypeVar("T")
 
@@ -81,12 +80,10 @@ def default_authfile() -> Path | None:
 
 def transport_ref(text: str) -> str:
     """``ghcr.io/a/b:1`` → ``docker://ghcr.io/a/b:1``; references with a transport are kept."""
-    if text.startswith(TRANSPORTS):
-        if text.startswith("docker://"):
-            _check(text.removeprefix("docker://"))
-        return text
-    _check(text)
-    return f"docker://{text}"
+    ref = with_transport(text)
+    if ref.in_registry:
+        _check(ref.target)
+    return str(ref)
 
 
 def _check(ref: str) -> None:
@@ -97,7 +94,7 @@ def _check(ref: str) -> None:
 
 
 def registry_of(ref: str) -> str:
-    bare = ref.removeprefix("docker://")
+    bare = with_transport(ref).target
     try:
         return parse_ref(bare).registry or "docker.io"
     except ReferenceError:

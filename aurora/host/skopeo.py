@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions, with_retries
+from aurora.refs import with_transport
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ImageFacts:
 
 def _flags(ref: str, opts: RegistryOptions) -> list[str]:
     # Registry flags mean nothing (and some are refused) for local transports.
-    return opts.flags() if ref.startswith("docker://") else []
+    return opts.flags() if with_transport(ref).in_registry else []
 
 
 def raw_manifest(ref: str, opts: RegistryOptions) -> bytes:

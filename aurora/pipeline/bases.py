@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aurora.choices import Choice
+from aurora.choices import BaseSetName
 from aurora.config import Bases
 from aurora.errors import ConfigError
 
@@ -24,13 +24,6 @@ OFFLINE_NODE = 18
 # and unstable went from 20 to 24), so the offline set cannot offer it.
 OFFLINE_NODES = {18: ("bookworm", 12), 20: ("trixie", 13)}
 NO_OFFLINE_NODE = {22: "no Debian suite packages Node 22 (Debian 13 has 20; testing and unstable have 24)"}
-
-
-class BaseSetName(Choice):
-    """`--bases`, and `bases` in aurora.toml (whose model spells the same two as a Literal)."""
-
-    OFFICIAL = "official"
-    OFFLINE = "offline"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from aurora.errors import AuroraError, UsageError
+from aurora.host import jarwrite
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.render import EXECUTABLE
 
@@ -70,12 +71,23 @@ def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
 
     be, fe = plan.backend, plan.frontend
     root = plan.app_dir
-    if be.mode == "dist":
+    if be.shape is not None:  # not Zero's layout: written as app.jar, lib/ and conf/
+        for src in (be.shape.jar, *be.shape.deps):
+            _resolve(src, root)  # a link out of the app folder is refused here too
+        jarwrite.stage(be.shape, dest / "backend")
+        if be.shape.conf is not None:
+            _copy_tree(be.shape.conf, dest / "backend" / "conf", root, skip=())
+        else:
+            (dest / "backend" / "conf").mkdir(mode=0o755)
+    elif be.mode == "dist":
         _copy_file(be.path / be.jar, dest / "backend" / "app.jar", root)
         _copy_tree(be.path / be.lib, dest / "backend" / "lib", root, skip=())
-        _copy_tree(be.path / be.conf, dest / "backend" / "conf", root, skip=())
+        if (be.path / be.conf).exists():  # optional: an empty conf/ otherwise
+            _copy_tree(be.path / be.conf, dest / "backend" / "conf", root, skip=())
+        else:
+            (dest / "backend" / "conf").mkdir(mode=0o755)
     else:
-        _copy_tree(be.path, dest / "backend", root, skip=(be.output,))
+        _copy_tree(be.path, dest / "backend", root, skip=(be.output, *_frontend_below(plan)))
     if fe.mode == "prebuilt":
         _copy_tree(fe.path, dest / "frontend", root, skip=())
     else:
@@ -94,6 +106,15 @@ def _stage(plan: Plan, files: dict[str, str], dest: Path) -> Path:
     for src, rel in plan.extras.staged:  # CA certificates, agents, extra files ([runtime])
         _copy_file(src, dest / rel, root)
     return dest
+
+
+def _frontend_below(plan: Plan) -> tuple[str, ...]:
+    """The front end's folder when it lies inside the back end's sources (``source = "."``):
+    the in-image back-end build never gets it."""
+    fe, src = plan.frontend.path.resolve(), plan.backend.path.resolve()
+    if fe != src and _inside(fe, src):
+        return (fe.relative_to(src).as_posix(),)
+    return ()
 
 
 def temporary(plan: Plan) -> Path:

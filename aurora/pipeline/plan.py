@@ -18,12 +18,14 @@ from aurora.config import CONFIG_NAME, Config
 from aurora.errors import ConfigError
 from aurora.host import jarinfo
 from aurora.host.git import GitFacts
+from aurora.host.jarshape import Shape
 from aurora.pipeline import bases as base_sets
 from aurora.pipeline import cds
 from aurora.pipeline import platforms as platform_sets
 from aurora.pipeline.extras import AGENT_MODULES, CDS_NOTE, Extras, plan_extras
 from aurora.pipeline.frontend import FrontendPlan, frontend_plan
-from aurora.pipeline.labels import OCI, is_public_url, label_notes
+from aurora.pipeline.labels import OCI, ImageLabels, is_public_url, label_notes
+from aurora.pipeline.shapes import KIND_NAMES, describe, dist_shape, source_main
 from aurora.pipeline.web import WebPlan, plan_web
 from aurora.refs import ReferenceError, check_tag, parse_ref, parse_repository
 
@@ -70,6 +72,9 @@ class BackendPlan:
     java: int
     jlink: bool
     modules: tuple[str, ...]
+    shape: Shape | None = None  # dist mode, a jar not in Zero's layout: brought to it when staged
+    main: str | None = None  # source mode: the main class from backend.main or the pom, if any
+    verticle: str | None = None  # source mode: Vert.x's Main-Verticle from the pom, if any
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,15 @@ def make_plan(
         notes.append(sde_note)
 
     backend = _backend(config, app_dir)
+    if backend.shape is not None:
+        notes.append(describe(backend.shape))
     extras = plan_extras(config, app_dir)
     if extras.agents:  # -javaagent first: an agent must see the classes the other options load
         backend = replace(backend, jvm_options=extras.jvm_options + backend.jvm_options,
                           modules=tuple(sorted(set(backend.modules) | set(AGENT_MODULES))))
+    if extras.cds and backend.shape is not None:
+        raise ConfigError(f"{CONFIG_NAME}: backend -> cds: not available for {KIND_NAMES[backend.shape.kind]} yet",
+                          hint="set cds = false, or lay the back end out as Zero's dist (app.jar with a Class-Path, lib/, conf/)")
     if extras.cds:
         notes.append(CDS_NOTE)
         if backend.mode == "dist":
@@ -181,20 +191,10 @@ def make_plan(
         labels[f"{OCI}.source"] = source
     labels.update(config.image.labels)  # the model refuses org.opencontainers.image.created
     notes += label_notes(labels, config.verify.labels, git)
-    labels.update(
-        {
-            "io.aurora.roles": "all,api,web",
-            "io.aurora.web-port": str(config.web.port),
-            "io.aurora.api-port": str(config.backend.port),
-            "io.aurora.api-prefix": config.web.api_prefix,
-            "io.aurora.backend-prefixes": ",".join(config.web.all_backend_prefixes),
-            "io.aurora.assets": config.web.assets,
-        }
-    )
-    if config.web.websocket:
-        labels["io.aurora.websocket"] = config.web.websocket
-    if config.backend.health:
-        labels["io.aurora.health"] = config.backend.health
+    labels.update(ImageLabels(
+        web_port=config.web.port, api_port=config.backend.port, api_prefix=config.web.api_prefix,
+        backend_prefixes=tuple(config.web.all_backend_prefixes), assets=config.web.assets,
+        websocket=config.web.websocket, health=config.backend.health).as_labels())
 
     writable = tuple(dict.fromkeys([*ZERO_WRITABLE, *config.backend.writable]))
     return Plan(
@@ -300,11 +300,15 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
         src = _need_dir(app_dir, b.source, "backend -> source", "source folder",
                         "point backend.source at the back end's sources")
         _check_build_file(src, b.build)
-        return backend_plan("source", src, b.jar)
+        main, verticle = source_main(b, src)
+        return replace(backend_plan("source", src, b.jar), main=main, verticle=verticle)
 
     assert b.dist is not None
     dist = _need_dir(app_dir, b.dist, "backend -> dist", "dist folder",
                      "build the back end first (mvn package), or use backend.source with a build command")
+    shape = dist_shape(b, app_dir, dist)
+    if shape is not None:
+        return replace(backend_plan("dist", dist, shape.jar.name), shape=shape)
     jars = sorted(p.name for p in dist.glob(b.jar) if p.is_file())
     if not jars:
         raise ConfigError(
@@ -317,7 +321,6 @@ def _backend(config: Config, app_dir: Path) -> BackendPlan:
             hint="name the application jar exactly",
         )
     lib = _need_dir(dist, b.lib, "backend -> lib", "dependency folder", "Zero's dist holds app.jar, lib/ and conf/")
-    _need_dir(dist, b.conf, "backend -> conf", "configuration folder", "Zero's dist holds app.jar, lib/ and conf/")
     _check_app_jar(dist / jars[0], lib)
     return backend_plan("dist", dist, jars[0])
 

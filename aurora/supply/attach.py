@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aurora.errors import AuroraError
 from aurora.host.distribution import OCI_INDEX, OCI_MANIFEST, Client
 from aurora.host.registry import RegistryError, RegistryOptions
-from aurora.refs import DIGEST_RE, ReferenceError, parse_ref
+from aurora.refs import DIGEST_RE, ReferenceError, with_transport
 
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY = b"{}"
@@ -42,7 +42,7 @@ class Attached:
 def split(ref: str) -> tuple[str, str, str | None, str | None]:
     """(registry, repository, tag, digest) of a registry reference."""
     try:
-        parsed = parse_ref(ref.removeprefix("docker://"))
+        parsed = with_transport(ref).image
     except ReferenceError as exc:
         raise AuroraError(str(exc)) from None
     if not parsed.registry:

@@ -18,6 +18,7 @@ from pathlib import Path
 from aurora.errors import AuroraError
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions, transport_ref, with_retries
+from aurora.refs import TransportRef, with_transport
 
 # The files an SBOM reads: package databases, every jar, the Java runtime's release file and
 # the binaries aurora adds on purpose.
@@ -107,14 +108,12 @@ def _normalise(path: str) -> str:
 
 def source_ref(image: str) -> str:
     """A reference skopeo can copy from: local storage unless a transport or registry is named."""
-    if image.startswith(("containers-storage:", "oci:", "oci-archive:", "docker://", "docker-archive:", "dir:")):
-        return transport_ref(image)
-    return f"containers-storage:{image}"
+    return transport_ref(str(with_transport(image, default="containers-storage")))
 
 
 def copy_argv(src: str, layout: Path, opts: RegistryOptions) -> list[str]:
-    flags = [f.replace("--", "--src-", 1) for f in opts.flags()] if src.startswith("docker://") else []
-    return ["skopeo", "copy", "--quiet", "--retry-times=0", *flags, src, f"oci:{layout}:image"]
+    flags = [f.replace("--", "--src-", 1) for f in opts.flags()] if with_transport(src).in_registry else []
+    return ["skopeo", "copy", "--quiet", "--retry-times=0", *flags, src, str(TransportRef("oci", f"{layout}:image"))]
 
 
 def read_image(image: str, opts: RegistryOptions | None = None, note=None) -> ImageFiles:
@@ -128,7 +127,7 @@ def read_image(image: str, opts: RegistryOptions | None = None, note=None) -> Im
             with_retries(lambda: runner.run(copy_argv(src, layout, opts), timeout=opts.timeout), src,
                          "reading", opts, note)
         except AuroraError as exc:
-            if src.startswith("containers-storage:") and ("does not resolve to an image" in exc.message
+            if with_transport(src).transport == "containers-storage" and ("does not resolve to an image" in exc.message
                                                           or "not an image" in exc.message):
                 raise AuroraError(f"{image}: no such image in local storage",
                                   hint="`buildah images` lists local images; a registry image: docker://REF") from None

@@ -38,8 +38,9 @@ from aurora import __version__
 from aurora import config as config_mod
 from aurora.errors import AuroraError, UsageError
 from aurora.host import git as gitinfo
-from aurora.host.registry import RegistryOptions, transport_ref
+from aurora.host.registry import RegistryOptions
 from aurora.pipeline.plan import make_plan
+from aurora.refs import TransportRef, in_registry, with_transport
 from aurora.supply import attach, imagefs
 from aurora.supply import inventory as inv
 from aurora.supply.imagefs import ImageFiles
@@ -261,9 +262,11 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
     if image is None:
         assert app_dir is not None
         # The app's own image, as `aurora build -C DIR` left it in local storage.
-        image = "containers-storage:" + make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image
-    ref = image.removeprefix("docker://")
-    remote = image.startswith("docker://") or _names_registry(ref)
+        image = str(TransportRef("containers-storage", make_plan(config_mod.load(app_dir), app_dir, gitinfo.read(app_dir)).image))
+    given = with_transport(image, default="")
+    # A name without a transport is a registry's when it names one (host:5000/x, ghcr.io/x).
+    remote = given.in_registry or (given.transport == "" and _names_registry(image))
+    ref = given.target if remote else image
     if remote and attached and fmt == "spdx" and note:
         note("note: aurora attaches CycloneDX; the SPDX document is made from the image's layers")
     if remote and attached and fmt == "cyclonedx":
@@ -273,14 +276,12 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
         raise AuroraError(f"{ref}: no {fmt} SBOM is attached to it",
                           hint="`aurora build --push` attaches one; `aurora sbom --from-layers REF` describes"
                           " the image from its layers instead")
-    files = imagefs.read_image(transport_ref(ref) if remote else image, opts, note=note)
-    name = ref.removeprefix("containers-storage:").removeprefix("oci-archive:").removeprefix("oci:")
+    files = imagefs.read_image(str(in_registry(ref)) if remote else image, opts, note=note)
+    name = given.target
     return render(inventory(files, name, lockfile, note=note), fmt)
 
 
 def _names_registry(ref: str) -> bool:
     """``host:5000/x`` or ``ghcr.io/x`` names a registry; ``localhost/x`` is local storage."""
-    if ref.startswith(("containers-storage:", "oci:", "oci-archive:", "docker-archive:", "dir:")):
-        return False
     first = ref.split("/", 1)[0]
     return "/" in ref and first != "localhost" and ("." in first or ":" in first)

@@ -86,6 +86,17 @@ def tools():
     require_tool("buildah", "podman", "mmdebstrap", "javac", "jar", "mvn")
 
 
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, tools):
+    """A loopback registry (the distribution registry, plain HTTP): one for each test module."""
+    from tests.integration.registry import Registry  # registry.py uses this module's helpers
+
+    require_tool("docker-registry", "skopeo")
+    reg = Registry(tmp_path_factory.mktemp("registry")).start()
+    yield reg
+    reg.stop()
+
+
 @pytest.fixture(scope="session")
 def offline_bases(tools):
     """The offline base set in root's storage; built here (a few minutes) when missing."""

@@ -24,6 +24,7 @@ import json
 import os
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -210,7 +211,11 @@ def start_node(root: Path, registry: Registry) -> Iterator[KubeNode]:
         raise AssertionError(f"the node needs {missing} (scripts/host-setup.sh installs them)")
     LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"kube node: waiting for another session's node to stop ({LOCK})", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         root.mkdir(parents=True, exist_ok=True)
         node = KubeNode(root, folder, registry)
         node.netns_before = set(os.listdir("/run/netns")) if Path("/run/netns").is_dir() else set()
@@ -218,7 +223,7 @@ def start_node(root: Path, registry: Registry) -> Iterator[KubeNode]:
         started = time.monotonic()
         try:
             _network()
-            pause, coredns = _images(node)
+            _, coredns = _images(node)
             _containerd(node, f"{registry.host}/aurora/pause:catatonit")
             _control_plane(node, files.pki(root / "pki"))
             node.apply(files.coredns_objects(coredns))

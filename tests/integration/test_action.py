@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, require_tool, tool_path
+from tests.conftest import ROOT, tool_path
 from tests.integration.conftest import SDE, sh
-from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 SCRIPT = ROOT / "scripts" / "action-run.sh"
 
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, tools):
-    require_tool("docker-registry", "skopeo")
-    reg = Registry(tmp_path_factory.mktemp("action-registry")).start()
-    yield reg
-    reg.stop()
 
 
 def aurora_bin() -> str:

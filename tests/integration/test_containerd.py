@@ -79,7 +79,7 @@ def test_smoke_passes_with_containerd(demo_image, demo_app, containerd):
                  env={"CONTAINERD_ADDRESS": containerd}, check=False)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     report = json.loads(out.stdout)
-    assert report["mode"] == "containerd"
+    assert report["facts"]["mode"] == "containerd"
     result = checks(out)
     for name in CHECKS:
         assert result[name] == "pass", (name, report)

@@ -56,7 +56,7 @@ def test_smoke_fails_when_the_back_end_exits_at_start(demo_image, tmp_path):
         report = json.loads(out.stdout)
         ready = next(c for c in report["checks"] if c["name"] == "ready")
         assert ready["status"] == "fail" and "exited" in ready["detail"]
-        assert "the api process exited on its own" in report["logs_tail"]
+        assert "the api process exited on its own" in report["facts"]["logs_tail"]
         assert leftovers() == []
     finally:
         sh("buildah", "rmi", tag, check=False)
@@ -111,7 +111,7 @@ def test_smoke_fails_when_misses_get_index_html(demo_image, demo_app, tmp_path):
 def test_doctor_runs_for_real():
     out = aurora("doctor", "--json", check=False)
     report = json.loads(out.stdout)
-    names = {f["check"] for f in report["findings"]}
+    names = {c["name"] for c in report["checks"]}
     assert {"buildah", "podman", "skopeo", "cgroups", "ulimits", "storage", "/dev/net/tun"} <= names
-    assert out.returncode == (1 if any(f["status"] == "fail" for f in report["findings"]) else 0)
-    assert report["state"]["tools"]["buildah"]
+    assert out.returncode == (1 if any(c["status"] == "fail" for c in report["checks"]) else 0)
+    assert report["facts"]["state"]["tools"]["buildah"]

@@ -14,7 +14,6 @@ import pytest
 from tests.conftest import require_tool, tool_path
 from tests.integration.conftest import aurora, sh
 from tests.integration.faultproxy import FaultProxy
-from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 PASSPHRASE = "correct horse battery staple 19"
@@ -28,13 +27,6 @@ def built_tool(name: str) -> str:
     require_tool(name)  # fails in CI: scripts/test-tools.sh builds it
     return str(tool_path(name))
 
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, tools):
-    require_tool("docker-registry", "skopeo")
-    reg = Registry(tmp_path_factory.mktemp("registry")).start()
-    yield reg
-    reg.stop()
 
 
 @pytest.fixture(scope="module")

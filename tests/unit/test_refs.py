@@ -1,6 +1,6 @@
 import pytest
 
-from aurora.refs import ReferenceError, parse_ref, parse_repository
+from aurora.refs import ReferenceError, in_registry, parse_ref, parse_repository, with_transport
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,27 @@ def test_invalid(text):
 def test_repository_rejects_tag():
     with pytest.raises(ReferenceError):
         parse_repository("app:1")
+
+
+@pytest.mark.parametrize(("text", "transport", "target"), [
+    ("docker://ghcr.io/a/b:1", "docker", "ghcr.io/a/b:1"),
+    ("ghcr.io/a/b:1", "docker", "ghcr.io/a/b:1"),
+    ("oci:/tmp/layout:image", "oci", "/tmp/layout:image"),
+    ("oci-archive:/tmp/a.tar", "oci-archive", "/tmp/a.tar"),
+    ("containers-storage:localhost/app:1", "containers-storage", "localhost/app:1"),
+    ("docker-archive:/tmp/d.tar", "docker-archive", "/tmp/d.tar"),
+    ("dir:/tmp/d", "dir", "/tmp/d"),
+])
+def test_a_reference_keeps_its_transport(text, transport, target):
+    ref = with_transport(text)
+    assert (ref.transport, ref.target) == (transport, target)
+    assert str(ref) == (text if text != target else f"docker://{text}")
+    assert ref.in_registry == (transport == "docker")
+
+
+def test_transport_ref_parses_what_names_an_image():
+    assert with_transport("docker://ghcr.io/a/b:1").image == parse_ref("ghcr.io/a/b:1")
+    assert with_transport("localhost/app:1", default="containers-storage").image.registry == "localhost"
+    assert str(in_registry(parse_ref("127.0.0.1:5000/a:1"))) == "docker://127.0.0.1:5000/a:1"
+    with pytest.raises(ReferenceError, match="oci path names no image reference"):
+        _ = with_transport("oci:/tmp/l").image

@@ -17,8 +17,8 @@ def state(**changes) -> HostState:
     return HostState(**{**RECORDED, **changes})
 
 
-def by_check(findings):
-    return {f.check: f for f in findings}
+def by_check(checks):
+    return {c.name: c for c in checks}
 
 
 def test_recorded_host_has_no_failure():

@@ -17,7 +17,7 @@ CONFIG = json.loads((REC / "demo-config.json").read_text())
 
 
 def statuses(report):
-    return {c.rule: c.status for c in report.checks}
+    return {c.name: c.status for c in report.checks}
 
 
 def with_labels(config, **labels):
@@ -36,14 +36,14 @@ def test_recorded_demo_passes_with_full_labels():
     report = evaluate("docker://r/zero/demo:1", RAW, FULL, VerifyPolicy(platforms=["linux/amd64"]),
                       source_date_epoch=1700000000)
     assert report.ok, [c for c in report.checks if c.status == "fail"]
-    assert report.digest.startswith("sha256:")
+    assert report.facts["digest"].startswith("sha256:")
     s = statuses(report)
     assert s["exposed ports"] == "pass" and s["base annotations"] == "pass" and s["size"] == "pass"
 
 
 def test_missing_labels_are_named():
     report = evaluate("r", RAW, CONFIG, VerifyPolicy(platforms=["linux/amd64"]))
-    label = next(c for c in report.checks if c.rule == "labels")
+    label = next(c for c in report.checks if c.name == "labels")
     assert label.status == "fail"
     assert "org.opencontainers.image.revision" in label.detail and "org.opencontainers.image.source" in label.detail
     assert not report.ok
@@ -73,7 +73,7 @@ def test_platform_mismatch():
 
 def test_garbage_manifest_is_a_failed_rule_not_a_crash():
     report = evaluate("r", b"not json", FULL, VerifyPolicy())
-    assert [(c.rule, c.status) for c in report.checks] == [("manifest", "fail")]
+    assert [(c.name, c.status) for c in report.checks] == [("manifest", "fail")]
 
 
 @pytest.mark.parametrize("item, flagged", [
@@ -111,5 +111,5 @@ def test_a_stripped_creation_time_is_read_from_the_label(label, sde, status):
     if label is None:
         c["config"]["Labels"].pop("org.opencontainers.image.created", None)
     check = next(x for x in evaluate("r", RAW, c, VerifyPolicy(platforms=["linux/amd64"]), source_date_epoch=sde).checks
-                 if x.rule == "created")
+                 if x.name == "created")
     assert check.status == status, check.detail

@@ -89,7 +89,6 @@ CONFIG_CASES = {
         "app.jar's Class-Path names 2 jar(s) that"),
     "Class-Path outside lib": (_jar(class_path="deps/dep.jar conf/"), "does not hold: deps/dep.jar"),
     "lib missing": (_rm("backend/target/dist/lib"), "backend -> lib"),
-    "conf missing": (_rm("backend/target/dist/conf"), "backend -> conf"),
     "privileged port": (_be("port = 80"), "backend -> port: Input should be greater than or equal to 1024"),
     "port out of range": (_be("port = 70000"), "backend -> port"),
     "port not a number": (_be('port = "web"'), "backend -> port"),

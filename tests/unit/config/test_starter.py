@@ -78,3 +78,69 @@ def test_written_config_names_the_chosen_bases(tmp_path):
 
 def test_findings_default_to_the_official_set():
     assert Findings("a", None, None, "app.jar", None, None, None).bases == "official"
+
+
+def _pom(folder: Path, body: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pom.xml").write_text(f'<project xmlns="http://maven.apache.org/POM/4.0.0">{body}</project>')
+
+
+FRONTEND_PLUGIN = ("<build><plugins><plugin><groupId>com.github.eirslett</groupId>"
+                   "<artifactId>frontend-maven-plugin</artifactId></plugin></plugins></build>")
+
+
+def test_a_root_pom_with_its_front_end_in_src_main_frontend(tmp_path):
+    """The layout of many Vert.x apps: the pom at the root builds the front end itself."""
+    _pom(tmp_path, FRONTEND_PLUGIN)
+    fe = tmp_path / "src" / "main" / "frontend"
+    fe.mkdir(parents=True)
+    (fe / "package.json").write_text('{"scripts": {"build": "vite build"}, "devDependencies": {"vite": "5"}}')
+    (fe / "package-lock.json").write_text("{}")
+    java = tmp_path / "src" / "main" / "java" / "MainVerticle.java"
+    java.parent.mkdir(parents=True)
+    java.write_text("class MainVerticle {\n  void start() {\n    server.listen(8888);\n  }\n}\n")
+    found = look(tmp_path)
+    written = tomllib.loads(text(found))
+    assert written["backend"]["source"] == "." and written["backend"]["output"] == "target"
+    assert "-Dskip.npm" in written["backend"]["build"] and "-Dskip.installnodenpm" in written["backend"]["build"]
+    assert "dependency:copy-dependencies -DincludeScope=runtime" in written["backend"]["build"]
+    assert written["frontend"] == {"source": "src/main/frontend", "script": "build", "output": "dist"}
+    assert written["backend"]["port"] == 8888 and "# stated in src/main/java/MainVerticle.java:3" in text(found)
+    assert written["web"]["websocket"] == "" and written["web"]["backend_prefixes"] == ["/api"]
+    assert any("frontend-maven-plugin" in line for line in found.said)
+
+
+def test_source_dot_is_a_valid_back_end_folder(tmp_path):
+    from aurora.config.app import Backend
+    assert Backend(source=".").source == "."
+    assert Backend(source="./").source == "."
+
+
+def test_a_two_module_build_is_built_with_its_main_module(tmp_path):
+    _pom(tmp_path, "<packaging>pom</packaging><modules><module>common</module><module>server</module></modules>")
+    _pom(tmp_path / "common")
+    _pom(tmp_path / "server", "<build><plugins><plugin><artifactId>exec-maven-plugin</artifactId>"
+                              "<configuration><mainClass>a.Main</mainClass></configuration></plugin></plugins></build>")
+    found = look(tmp_path)
+    assert found.backend_source == "." and found.output == "server/target"
+    assert found.build.startswith("mvn -B -DskipTests -pl server -am package")
+
+
+def test_the_port_in_the_apps_config_is_proposed_with_where_it_is(tmp_path):
+    _pom(tmp_path)
+    conf = tmp_path / "src" / "main" / "resources" / "conf" / "config.json"
+    conf.parent.mkdir(parents=True)
+    conf.write_text('{\n  "db": {},\n  "http.port": 8090\n}\n')
+    found = look(tmp_path)
+    assert (found.port, found.port_where) == (8090, "src/main/resources/conf/config.json:3")
+
+
+def test_a_fat_jar_in_target_is_a_dist(tmp_path):
+    _pom(tmp_path)
+    with zipfile.ZipFile(tmp_path / "target" / "app.jar" if (tmp_path / "target").mkdir() is None else "", "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "Main-Class: org.acme.Main\n")
+        z.writestr("io/vertx/core/Vertx.class", "x")
+        z.writestr("org/acme/Main.class", "x")
+    found = look(tmp_path)
+    assert (found.backend_dist, found.jar, found.kind, found.backend_source) == ("target", "app.jar", "fat", None)
+    assert found.said[0] == "back end: target/ (a fat jar), main class org.acme.Main from the jar's manifest"

@@ -1,31 +1,16 @@
-"""Stand-ins at the edge of the engines: the external command and the Docker API connection."""
+"""Stand-ins at the edge of the engines: the external command (recorded), and the Docker API
+connection of tests/unit/fakes.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from aurora.host import runner
+from tests.unit.fakes import FakeConnection
 
 DIGEST = "sha256:" + "ab" * 32
-
-
-class FakeConnection:
-    """Stands in for host.dockerapi.DockerConnection: a podman API socket, never a process."""
-
-    opened = 0
-    closed = 0
-
-    def __init__(self, socket_dir: Path):
-        FakeConnection.opened += 1
-        self.is_podman = True
-        self.client = SimpleNamespace(api=SimpleNamespace())
-        self.sdk = SimpleNamespace(errors=SimpleNamespace(APIError=RuntimeError, ImageNotFound=LookupError))
-
-    def close(self) -> None:
-        FakeConnection.closed += 1
 
 
 @pytest.fixture

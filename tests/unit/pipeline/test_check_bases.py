@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -13,28 +11,7 @@ from aurora.engines import ENGINES
 from aurora.pipeline.build import check_bases
 from aurora.pipeline.plan import make_plan
 from tests.unit.conftest import FIXED_GIT
-
-
-class AskingEngine:
-    """Answers image_digest only when all questions are asked at once (a barrier), or one by one."""
-
-    def __init__(self, name: str, parties: int | None):
-        self.name = name
-        self.barrier = threading.Barrier(parties, timeout=5) if parties else None
-        self.lock = threading.Lock()
-        self.in_flight = self.most_in_flight = 0
-
-    def image_digest(self, ref: str) -> str | None:
-        with self.lock:
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        if self.barrier is not None:
-            self.barrier.wait()  # breaks (and raises) unless every question is in flight together
-        else:
-            time.sleep(0.2)  # long enough for a second question to overlap, if one is asked
-        with self.lock:
-            self.in_flight -= 1
-        return "sha256:" + "0" * 64
+from tests.unit.fakes import AskingEngine, StorageEngine
 
 
 def _with_capability(name: str, template: str, concurrent: bool, monkeypatch) -> None:
@@ -62,24 +39,12 @@ def test_an_engine_with_one_api_client_is_asked_one_question_at_a_time(plan, mon
     assert engine.most_in_flight == 1
 
 
-class StoreEngine:
-    """Local storage that holds exactly ``present``."""
-
-    name = "buildah"
-
-    def __init__(self, present: set[str]):
-        self.present = present
-
-    def image_digest(self, ref: str) -> str | None:
-        return "sha256:" + "1" * 64 if ref in self.present else None
-
-
 def test_missing_official_bases_and_no_registry_say_to_use_the_offline_set(plan):
     from aurora.errors import AuroraError
     from aurora.pipeline.bases import offline_refs
 
     asked: list[tuple[str, int]] = []
-    engine = StoreEngine(set(offline_refs().values()))
+    engine = StorageEngine(present=set(offline_refs().values()))
     with pytest.raises(AuroraError) as info:
         check_bases(plan, engine, reachable=lambda a: asked.append(a) or False)
     assert asked == [("registry-1.docker.io", 443)]
@@ -92,14 +57,14 @@ def test_without_the_offline_set_the_hint_is_to_make_it(plan):
     from aurora.errors import AuroraError
 
     with pytest.raises(AuroraError) as info:
-        check_bases(plan, StoreEngine(set()), reachable=lambda a: False)
+        check_bases(plan, StorageEngine(present=set()), reachable=lambda a: False)
     assert "aurora base build" in info.value.hint
 
 
 def test_a_reachable_registry_or_bases_already_here_ask_nothing_more(plan):
-    assert check_bases(plan, StoreEngine(set()), reachable=lambda a: True)["jdk"] is None
+    assert check_bases(plan, StorageEngine(present=set()), reachable=lambda a: True)["jdk"] is None
     here = {plan.bases.jdk, plan.bases.node, plan.bases.runtime}
-    assert all(check_bases(plan, StoreEngine(here), reachable=lambda a: pytest.fail("asked")).values())
+    assert all(check_bases(plan, StorageEngine(present=here), reachable=lambda a: pytest.fail("asked")).values())
 
 
 def test_a_pull_that_cannot_reach_docker_hub_gets_the_fix():
@@ -137,18 +102,6 @@ def test_only_the_offline_set_with_brotli_is_checked(app):
     check_runtime_format(own, "buildah", reason=lambda ref: pytest.fail("asked"))
 
 
-class MissingEngine:
-    """Local storage without the images it is told of."""
-
-    name = "buildah"
-
-    def __init__(self, missing: set[str]):
-        self.missing = missing
-
-    def image_digest(self, ref: str) -> str | None:
-        return None if ref in self.missing else "sha256:" + "1" * 64
-
-
 def test_a_missing_node_20_stage_says_how_to_make_it(tmp_path):
     from aurora.errors import AuroraError
     from tests.unit.conftest import MINIMAL, write_app
@@ -156,8 +109,8 @@ def test_a_missing_node_20_stage_says_how_to_make_it(tmp_path):
     app = write_app(tmp_path / "app", 'bases = "offline"\n' + MINIMAL + "node = 20\n")
     plan = make_plan(config.load(app), app, FIXED_GIT, environ={})
     with pytest.raises(AuroraError, match="localhost/aurora/node:20") as err:
-        check_bases(plan, MissingEngine({"localhost/aurora/node:20"}))
+        check_bases(plan, StorageEngine(missing={"localhost/aurora/node:20"}))
     assert err.value.hint == "make them with `aurora base build --only node-20` (from Debian packages, no registry needed)"
     with pytest.raises(AuroraError) as err:
-        check_bases(plan, MissingEngine({"localhost/aurora/node:20", "localhost/aurora/jdk:17"}))
+        check_bases(plan, StorageEngine(missing={"localhost/aurora/node:20", "localhost/aurora/jdk:17"}))
     assert (err.value.hint or "").startswith("make them with `aurora base build` then `aurora base build --only node-20`")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import zipfile
 
 import pytest
 
@@ -11,7 +12,7 @@ from aurora import config
 from aurora.pipeline.context import StagingError, stage
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import render
-from tests.unit.conftest import FIXED_GIT
+from tests.unit.conftest import FIXED_GIT, write_app
 
 
 def staged(app, dest):
@@ -76,3 +77,32 @@ def test_paths_with_spaces_and_non_ascii(tmp_path):
     (app / "frontend/src/straße ü.js").write_text("x")
     ctx = staged(app, tmp_path / "ctx")
     assert (ctx / "frontend/src/straße ü.js").is_file()
+
+
+def test_a_root_pom_stages_the_back_ends_files_only(tmp_path):
+    """source = ".": the in-image build gets the app folder without its front end."""
+    app = write_app(tmp_path / "app", '[app]\nname = "plain"\n[backend]\nsource = "."\n[frontend]\nsource = "frontend"\n',
+                    dist=False)
+    (app / "pom.xml").write_text("<project/>")
+    (app / "src" / "main" / "java").mkdir(parents=True)
+    (app / "src" / "main" / "java" / "Main.java").write_text("class Main {}")
+    (app / "target").mkdir()
+    (app / "target" / "old.jar").write_text("x")
+    ctx = staged(app, tmp_path / "ctx")
+    assert (ctx / "backend" / "pom.xml").is_file() and (ctx / "backend" / "src/main/java/Main.java").is_file()
+    assert not (ctx / "backend" / "frontend").exists() and not (ctx / "backend" / "target").exists()
+    assert (ctx / "frontend" / "src" / "index.js").is_file()
+
+
+def test_a_fat_jar_dist_is_staged_as_app_classes_and_a_deps_jar(tmp_path):
+    app = write_app(tmp_path / "app", '[app]\nname = "fat"\n[backend]\ndist = "target"\njar = "fat.jar"\nport = 8081\n'
+                    '[frontend]\nsource = "frontend"\n', dist=False)
+    (app / "target").mkdir()
+    with zipfile.ZipFile(app / "target" / "fat.jar", "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "Main-Class: org.acme.Main\n")
+        z.writestr("org/acme/Main.class", "m")
+        z.writestr("io/vertx/core/Vertx.class", "v")
+    ctx = staged(app, tmp_path / "ctx")
+    assert zipfile.ZipFile(ctx / "backend" / "app.jar").namelist()[-1] == "org/acme/Main.class"
+    assert "io/vertx/core/Vertx.class" in zipfile.ZipFile(ctx / "backend" / "lib" / "fat-deps.jar").namelist()
+    assert (ctx / "backend" / "conf").is_dir()

@@ -9,7 +9,7 @@ import pytest
 
 from aurora import config
 from aurora.host.git import GitFacts
-from aurora.pipeline.labels import is_public_url
+from aurora.pipeline.labels import ImageLabels, is_public_url
 from aurora.pipeline.plan import make_plan
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 
@@ -65,3 +65,17 @@ def test_a_policy_that_does_not_ask_for_them_gives_no_warning(tmp_path):
     toml = MINIMAL + '\n[verify]\nlabels = ["org.opencontainers.image.version"]\n'
     app = write_app(tmp_path / "a", toml)
     assert not [n for n in plan_of(app, GitFacts()).notes if n.startswith("warning:")]
+
+
+def test_the_aurora_labels_read_back_as_written(tmp_path):
+    app = write_app(tmp_path / "a", MINIMAL)
+    labels = dict(plan_of(app, FIXED_GIT).labels)
+    own = ImageLabels.read(labels)
+    assert own is not None and own.as_labels() == {k: v for k, v in labels.items() if k.startswith("io.aurora.")}
+    assert own.web_port == config.load(app).web.port and own.api_prefix in own.backend_prefixes
+
+
+def test_missing_aurora_labels_read_as_the_defaults():
+    assert ImageLabels.read({"io.aurora.web-port": "8080"}) == ImageLabels(web_port=8080, api_port=6083, api_prefix="/api",
+                                                                         assets="/static", websocket=None, health=None)
+    assert ImageLabels.read({}) is None and ImageLabels.read({"io.aurora.web-port": "eighty"}) is None

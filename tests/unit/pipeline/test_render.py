@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from aurora import config
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import RenderError, dq, render
+from aurora.resources import templates_dir
 from tests.conftest import DATA
 from tests.unit.conftest import FIXED_GIT, MINIMAL, write_app
 
@@ -80,9 +81,20 @@ def rendered(case: str, tmp_path: Path) -> dict[str, str]:
     return render(plan)
 
 
+def shipped_as_is(files: dict[str, str]) -> dict[str, str]:
+    """The files render ships as they are (scripts under templates/build/, not templates): the
+    golden folders hold only what is rendered, and these are compared with their source."""
+    return {rel: text for rel, text in files.items()
+            if rel.startswith("aurora/build/") and (templates_dir() / rel.removeprefix("aurora/")).is_file()}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case, tmp_path):
     files = rendered(case, tmp_path)
+    copies = shipped_as_is(files)
+    assert copies and all(text == (templates_dir() / rel.removeprefix("aurora/")).read_text(encoding="utf-8")
+                          for rel, text in copies.items())
+    files = {rel: text for rel, text in files.items() if rel not in copies}
     folder = GOLDEN / case
     if UPDATE:
         for rel, text in files.items():
