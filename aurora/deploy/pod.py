@@ -46,6 +46,15 @@ def _probes(plan: Plan, port: str) -> dict:
     }
 
 
+# How long a Pod keeps serving after Kubernetes asked it to stop, before the entrypoint is signalled:
+# the endpoint is taken away at once, but kube-proxy (and ingress, mesh) drop it from their rules a
+# moment later; without the pause, requests routed there meanwhile were refused (6 of 3,089 in a
+# rolling update measured on a real node). An exec of bash, the image's one sure program (no
+# `sleep` in the runtime image); the native `sleep` action needs Kubernetes 1.30+.
+DRAIN_SECONDS = 5
+PRE_STOP = {"exec": {"command": ["/bin/bash", "-c", f"read -rt {DRAIN_SECONDS} <> <(:); exit 0"]}}
+
+
 def _container_security(plan: Plan) -> dict:
     return {
         "allowPrivilegeEscalation": False,
@@ -151,6 +160,8 @@ def pod_spec(plan: Plan, image: str, opts: KubeOptions, conf: dict[str, bytes] |
             c["env"] = env
         c["resources"] = _resources(plan)
         c.update(_probes(plan, probe_port) if java or not plan.backend.health else _web_probes(probe_port))
+        if opts.target == Target.K8S:
+            c["lifecycle"] = {"preStop": PRE_STOP}
         if java and clustered is not None:
             # Ready only once the node joined the cluster (startup and liveness stay the app's).
             c["readinessProbe"] = cluster_mod.readiness(clustered, api_port_name)
