@@ -116,11 +116,15 @@ class KubeApi:
             raise _api_error(exc, f"{kind} {name}") from None
 
     def list(self, api_version: str, kind: str, namespace: str | None, selector: str | None = None) -> list[dict]:
+        from kubernetes.dynamic.exceptions import NotFoundError
+
         resource = self.resource(api_version, kind)
         if resource is None:
             return []
         try:
             return [item for item in resource.get(namespace=namespace, label_selector=selector).to_dict()["items"]]
+        except NotFoundError:  # a kind the client's cached discovery still names, its CRD since deleted
+            return []
         except Exception as exc:
             raise _api_error(exc, f"listing {kind}") from None
 
