@@ -9,19 +9,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurora.choices import Choice
+from aurora.choices import EngineName as EngineName  # the table's names: one enum, at the foundation
 from aurora.engines.protocol import Engine
 from aurora.errors import UsageError
-
-
-class EngineName(Choice):
-    """`--engine` of `aurora build` and `aurora push`: an engine of the table, or auto."""
-
-    BUILDAH = "buildah"
-    PODMAN = "podman"
-    DOCKER = "docker"
-    KANIKO = "kaniko"
-    AUTO = "auto"
 
 
 @dataclass(frozen=True)
