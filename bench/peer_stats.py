@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bench.stats import Target, fmt_bytes, fmt_seconds, median, ratio
 
 # Issue 17's targets. Never edit these to make a run pass.
@@ -12,7 +14,19 @@ PEER_LIMITS = {
     "backend_size": 0.4,  # aurora's back-end part / Jib's image on its JRE base
     "bytes": 1.05,      # pushed / (changed layers + new config + new manifest)
 }
+JIB_GOAL = re.compile(r"--- (?:jib|jib-maven-plugin):[\w.-]+:build\b")
+MAVEN_DONE = re.compile(r"BUILD (?:SUCCESS|FAILURE)")
 WEB_LABEL = "/app/"  # aurora's web layer (COPY --from=web /out/ /app/)
+
+
+def goal_seconds(lines: list[tuple[float, str]]) -> float | None:
+    """The time Maven spends in Jib's ``jib:build`` goal, from the time-stamped output: its
+    ``--- jib:…:build`` header to ``BUILD SUCCESS`` (Maven prints no per-goal time itself)."""
+    start = next((t for t, line in lines if JIB_GOAL.search(line)), None)
+    if start is None:
+        return None
+    end = next((t for t, line in lines if t >= start and MAVEN_DONE.search(line)), None)
+    return None if end is None else round(end - start, 3)
 
 
 def _sc(peers: dict, tool: str, scenario: str) -> dict:

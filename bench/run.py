@@ -218,8 +218,8 @@ class Bench:
             "compressed_layer_sizes": [layer["size"] for layer in manifest["layers"]],
         }
 
-    def registry(self, name: str) -> Registry:
-        reg = Registry(self.tmp / "registries" / name).start()
+    def registry(self, name: str, accesslog: bool = False) -> Registry:
+        reg = Registry(self.tmp / "registries" / name, accesslog=accesslog).start()
         self.registries.append(reg)
         return reg
 
