@@ -54,15 +54,18 @@ class Registry:
     def blob_dir(self) -> Path:
         return self.root / "data" / "docker" / "registry" / "v2" / "blobs" / "sha256"
 
-    def start(self) -> Registry:
-        self.root.mkdir(parents=True, exist_ok=True)
-        config = self.root / "config.yml"
-        config.write_text("\n".join([
+    def config_text(self) -> str:
+        return "\n".join([
             "version: 0.1",
             "log:", "  level: warn", "  accesslog:", f"    disabled: {'false' if self.accesslog else 'true'}",
             "storage:", "  filesystem:", f"    rootdirectory: {self.root / 'data'}",
             "http:", f"  addr: {self.host}", "",
-        ]))
+        ])
+
+    def start(self) -> Registry:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(self.config_text())
         log = open(self.root / "registry.log", "ab")
         try:
             self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log,
