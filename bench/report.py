@@ -55,7 +55,9 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
         + (f", {results['pairs']} aurora/buildah cold pairs" if results.get("pairs") else "") + "; "
         f"host: {meta.get('host', '?')}; buildah {meta.get('buildah', '?')}; "
         f"aurora {meta.get('aurora', '?')} ({meta.get('aurora_source', '?')}); wall time of the whole run "
-        f"{fmt_seconds(results.get('elapsed_s'), 0)}."
+        f"{fmt_seconds(results.get('elapsed_s'), 0)}"
+        + (" (" + ", ".join(f"{k} {fmt_seconds(v, 0)}" for k, v in results["section_s"].items()) + ")"
+           if results.get("section_s") else "") + "."
     )
     out.append("")
     out.append("Times are medians of the repetitions in seconds (min–max in brackets). "

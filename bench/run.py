@@ -455,14 +455,18 @@ def main(argv: list[str] | None = None) -> int:
                 "loadavg_start": [round(x, 2) for x in load_start],
             },
         }
+        sections = results["section_s"] = {"setup": round(time.monotonic() - t_start, 1)}
+        t_part = time.monotonic()
         say("timing `aurora --help` and `aurora render`")
         results["cli"] = cli_timings(bench, wls.get("demo") or next(iter(wls.values())))
+        sections["cli"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
         if args.startup_runs > 0 and "demo" in wls:
             say(f"start-up: the demo without and with CDS, and Jib's image, {args.startup_runs} starts each")
             wls["demo"].reset()
             demo_app = wls["demo"].app
             results["startup"] = startup.measure(bench.aurora, bench.env(), demo_app, tmp, args.startup_runs, say=say,
                                                  jib=lambda: startup.jib_image(bench, demo_app, say))
+            sections["startup"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
 
         runs: dict = {w: {t: [] for t in TOOLS} for w in wls}
         payloads: dict = {}
@@ -484,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, wl in wls.items():
                 pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
 
+        if main_reps:
+            sections["main"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
         if "demo" in wls:
             say("the web server: a first visit and the web layer, before and after (bench/web.py)")
             try:
@@ -491,10 +497,12 @@ def main(argv: list[str] | None = None) -> int:
             except (sh.CommandFailed, OSError, RuntimeError, KeyError, ValueError) as exc:
                 say(f"web measurement failed: {exc}")
                 results["web"] = {"error": str(exc)[-2000:]}
+            sections["web"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
 
         if "peers" in args.sections:
             say("aurora against Jib: build + push from the user's change")
             results["peers"] = peers_mod.run_all(bench, say, args.reps)
+            sections["peers"] = round(time.monotonic() - t_part, 1)
         results["workloads"] = aggregate(runs, wls) if main_reps else {}
         for name, wl in (wls.items() if main_reps else ()):
             w = results["workloads"][name]

@@ -231,3 +231,11 @@ def test_the_report_shows_downloads_and_the_own_part():
     assert "| aurora-assemble s |" in md.replace("| jib-jlink s ", "")
     assert "Downloaded from the registries by aurora-assemble (layer blobs / all blobs): code 0 B / 0 B, cicold 0 B / 9.3 kB." in md
     assert "Code change, the tool's own part: jib 3.0 s, aurora-assemble 1.0 s" in md
+
+
+def test_the_report_names_each_sections_time():
+    results = {"workloads": {}, "peers": peers(), "elapsed_s": 330.0, "section_s": {"setup": 20.4, "peers": 300.0}}
+    md = render_markdown(results, [])
+    line = next(x for x in md.splitlines() if "wall time of the whole run" in x)
+    assert line.endswith("(setup 20 s, peers 300 s).")
+    assert "(setup" not in render_markdown({"workloads": {}, "elapsed_s": 330.0}, [])
