@@ -94,12 +94,16 @@ class Peers:
         self.last_own_s: float | None = None
 
     # -- setup ------------------------------------------------------------------------------
-    def prepare_bases(self, wl: Workload) -> None:
-        """Push the JRE base and make + push the jlink base (aurora's runtime + its jlink cut)."""
+    def prepare_bases(self, wl: Workload, jlink: bool = True) -> None:
+        """Push the JRE base and (``jlink``: for jib-jlink) make + push the jlink base (aurora's
+        runtime + its jlink cut)."""
         store = self.bench.store
         jre = f"{self.bases.host}/bench/jre:17"
         sh.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"containers-storage:{store.spec}{JRE_REF}",
                 f"docker://{jre}"], env=store.env, timeout=900)
+        self.base_refs = {"jib": jre}
+        if not jlink:
+            return
         ctx = self.bench.tmp / "ctx-jlink-base"
         sh.run([*self.bench.aurora, "render", "-C", str(wl.app), "-o", str(ctx)], env=self.bench.env(), timeout=300)
         sh.run(["buildah", "bud", "--isolation=chroot", "--layers", "--timestamp=0", "--identity-label=false",
@@ -367,7 +371,7 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
     return out
 
 
-def run_all(bench, say, reps: int) -> dict:
+def run_all(bench, say, reps: int, tools: tuple[str, ...] = PEER_TOOLS) -> dict:
     """Every peer sequence of the run, and the figures for the report."""
     ensure_jre(say)
     bench.store.import_image(JRE_REF)
@@ -375,12 +379,13 @@ def run_all(bench, say, reps: int) -> dict:
     t0 = time.monotonic()
     try:
         seed = peers.workload("bases")
-        peers.prepare_bases(seed)
+        peers.prepare_bases(seed, jlink="jib-jlink" in tools)
         peers.warm_maven(seed)
         shutil.rmtree(seed.app.parent.parent, ignore_errors=True)
-        runs: dict[str, list[dict]] = {t: [] for t in PEER_TOOLS}
+        tools = tuple(t for t in PEER_TOOLS if t in tools)
+        runs: dict[str, list[dict]] = {t: [] for t in tools}
         for rep in range(reps):
-            order = PEER_TOOLS[rep % len(PEER_TOOLS):] + PEER_TOOLS[:rep % len(PEER_TOOLS)]
+            order = tools[rep % len(tools):] + tools[:rep % len(tools)]
             for tool in order:
                 runs[tool].append(peers.sequence(tool, rep))
     finally:

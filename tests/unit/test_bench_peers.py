@@ -239,3 +239,18 @@ def test_the_report_names_each_sections_time():
     line = next(x for x in md.splitlines() if "wall time of the whole run" in x)
     assert line.endswith("(setup 20 s, peers 300 s).")
     assert "(setup" not in render_markdown({"workloads": {}, "elapsed_s": 330.0}, [])
+
+
+def test_sections_and_peer_tools_on_the_command_line():
+    from bench.run import parse_args
+    args = parse_args(["--quick"])
+    assert args.sections == ["main", "peers", "web"] and args.peer_tools == PEER_TOOLS
+    args = parse_args(["--quick", "--sections", "peers", "--peer-tools", "jib,aurora-assemble", "--startup-runs", "0"])
+    assert args.sections == ["peers"] and args.peer_tools == ("jib", "aurora-assemble") and args.reps == 1
+    for bad in (["--peer-tools", "kaniko"], ["--peer-tools", ","], ["--sections", "webs"]):
+        try:
+            parse_args(bad)
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"{bad} accepted")
