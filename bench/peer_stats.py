@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bench.stats import Target, fmt_bytes, fmt_seconds, median, ratio
 
 # Issue 17's targets. Never edit these to make a run pass.
@@ -12,7 +14,27 @@ PEER_LIMITS = {
     "backend_size": 0.4,  # aurora's back-end part / Jib's image on its JRE base
     "bytes": 1.05,      # pushed / (changed layers + new config + new manifest)
 }
+JIB_GOAL = re.compile(r"--- (?:jib|jib-maven-plugin):[\w.-]+:build\b")
+MAVEN_DONE = re.compile(r"BUILD (?:SUCCESS|FAILURE)")
+# Issue 29's targets for `aurora build --assemble` (tool aurora-assemble), against Jib's same scenario.
+ASSEMBLE_LIMITS = {
+    "code": 0.8, "conf": 0.8, "deps": 0.8, "cicold": 0.8, "noop": 0.5,  # whole chain / Jib's
+    "deps_bytes": 0.2,  # dependency bump: bytes uploaded / Jib's
+    "cicold_downloaded": 0,  # CI-cold: layer bytes downloaded from the registries
+    "own": 0.5,  # code change: `aurora build --assemble --push` alone / Maven's time in jib:build
+}
+ASSEMBLE = "aurora-assemble"
 WEB_LABEL = "/app/"  # aurora's web layer (COPY --from=web /out/ /app/)
+
+
+def goal_seconds(lines: list[tuple[float, str]]) -> float | None:
+    """The time Maven spends in Jib's ``jib:build`` goal, from the time-stamped output: its
+    ``--- jib:…:build`` header to ``BUILD SUCCESS`` (Maven prints no per-goal time itself)."""
+    start = next((t for t, line in lines if JIB_GOAL.search(line)), None)
+    if start is None:
+        return None
+    end = next((t for t, line in lines if t >= start and MAVEN_DONE.search(line)), None)
+    return None if end is None else round(end - start, 3)
 
 
 def _sc(peers: dict, tool: str, scenario: str) -> dict:
@@ -31,6 +53,44 @@ def backend_part(sc: dict) -> int | None:
 def _why(tool_sc: dict) -> str:
     ran = tool_sc.get("jlink_ran")
     return "" if not ran else f"; jlink ran: {ran}"
+
+
+def _limit_text(r: float | None, limit: float, a: float | None, j: float | None, what: str = "") -> str:
+    text = f"{'n/a' if r is None else f'{r:.2f}×'} ({fmt_seconds(a)} vs {fmt_seconds(j)}{what})"
+    return text + (f"; misses by {(r / limit - 1) * 100:.0f}%" if r is not None and r > limit else "")
+
+
+def _passed(r: float | None, limit: float) -> bool | None:
+    return None if r is None else r <= limit + 1e-9
+
+
+def evaluate_assemble(peers: dict) -> list[Target]:
+    """Issue 29: the assembler's chain (build.sh + one `aurora build --assemble --push`) against Jib's."""
+    out: list[Target] = []
+    for scenario in ("code", "conf", "deps", "cicold", "noop"):
+        a = _sc(peers, ASSEMBLE, scenario).get("median_s")
+        j = _sc(peers, "jib", scenario).get("median_s")
+        r, limit = ratio(a, j), ASSEMBLE_LIMITS[scenario]
+        out.append(Target(f"--assemble: {scenario} build+push / Jib's", "peers", _passed(r, limit),
+                          _limit_text(r, limit, a, j), f"≤ {limit}×"))
+    a_up = median(_sc(peers, ASSEMBLE, "deps").get("pushed_bytes") or [])
+    j_up = median(_sc(peers, "jib", "deps").get("pushed_bytes") or [])
+    r = ratio(a_up, j_up)
+    out.append(Target("--assemble: dependency bump, bytes uploaded / Jib's", "peers", _passed(r, ASSEMBLE_LIMITS["deps_bytes"]),
+                      f"{'n/a' if r is None else f'{r:.2f}×'} ({fmt_bytes(a_up)} vs {fmt_bytes(j_up)})",
+                      f"≤ {ASSEMBLE_LIMITS['deps_bytes']}×"))
+    down = _sc(peers, ASSEMBLE, "cicold").get("downloaded_layer_bytes") or []
+    worst = max((d for d in down if d is not None), default=None)
+    out.append(Target("--assemble: CI-cold, layer bytes downloaded", "peers",
+                      None if worst is None else worst <= ASSEMBLE_LIMITS["cicold_downloaded"],
+                      "n/a" if worst is None else f"{fmt_bytes(worst)} (all blobs: "
+                      f"{fmt_bytes(max(_sc(peers, ASSEMBLE, 'cicold').get('downloaded_bytes') or [0]))})", "= 0"))
+    a = median(_sc(peers, ASSEMBLE, "code").get("own_s") or [])
+    j = median(_sc(peers, "jib", "code").get("own_s") or [])
+    r, limit = ratio(a, j), ASSEMBLE_LIMITS["own"]
+    out.append(Target("--assemble: aurora's own part of a code change / Maven's jib:build goal", "peers", _passed(r, limit),
+                      _limit_text(r, limit, a, j, "; aurora build --assemble --push vs jib:build"), f"≤ {limit}×"))
+    return out
 
 
 def evaluate(peers: dict) -> list[Target]:
@@ -70,9 +130,30 @@ def evaluate(peers: dict) -> list[Target]:
                           f"≤ {PEER_LIMITS['bytes']}×"))
 
     digests = [d for tool in ("aurora",) for d in (_sc(peers, tool, "cold").get("digests") or [])]
+    if _sc(peers, ASSEMBLE, "code"):
+        out += evaluate_assemble(peers)
     return out + ([Target("aurora cold builds in the peer section: one digest", "peers", len(set(digests)) == 1,
                           ", ".join(sorted({d[7:19] for d in digests})) + f" ({len(digests)} builds)", "one digest")]
                   if len(digests) >= 2 else [])
+
+
+def transfer_lines(peers: dict, scenarios: tuple[str, ...], tools: list[str]) -> list[str]:
+    """Bytes each tool's steps downloaded from the registries, and the code change's own part."""
+    out = []
+    for t in tools:
+        got = [(s, median(_sc(peers, t, s).get("downloaded_layer_bytes") or []),
+                median(_sc(peers, t, s).get("downloaded_bytes") or [])) for s in scenarios]
+        got = [(s, lay, blobs) for s, lay, blobs in got if blobs is not None]
+        if got:
+            out.append(f"Downloaded from the registries by {t} (layer blobs / all blobs): "
+                       + ", ".join(f"{s} {fmt_bytes(lay)} / {fmt_bytes(blobs)}" for s, lay, blobs in got) + ".")
+    own = {t: median(_sc(peers, t, "code").get("own_s") or []) for t in tools}
+    if any(v is not None for v in own.values()):
+        out.append("Code change, the tool's own part: " + ", ".join(
+            f"{t} {fmt_seconds(v)}" for t, v in own.items() if v is not None)
+            + f" ({ASSEMBLE}: `aurora build --assemble --push` alone; Jib: Maven's `jib:build` goal, from its "
+            "`--- jib:…:build` line to `BUILD SUCCESS`).")
+    return out + ([""] if out else [])
 
 
 def _time(sc: dict) -> str:
@@ -92,7 +173,8 @@ def markdown(peers: dict, scenarios: tuple[str, ...], titles: dict[str, str], to
     tools = [t for t in tool_titles if t in (peers.get("tools") or {})]
     out = ["## aurora against Jib (build + push, from the user's change)", "",
            f"Jib: `{peers.get('jib')}` (`mvn resources:resources package jib:build`); aurora: `backend/build.sh` "
-           "(mvn package), `aurora build`, `buildah push`. Maven with a warm ~/.m2 and no network on both sides. "
+           "(mvn package), `aurora build`, `buildah push`; aurora-assemble: `backend/build.sh`, then one "
+           "`aurora build --assemble --push` (no local copy first). Maven with a warm ~/.m2 and no network on both sides. "
            f"Dependency bump: `{peers.get('dep_bump')}`. Times in seconds (whole command chain).", "",
            "| scenario | " + " | ".join(f"{t} s" for t in tools) + " | aurora/jib | "
            + " | ".join(f"{t} Δ layers" for t in tools) + " | " + " | ".join(f"{t} pushed" for t in tools) + " |",
@@ -116,6 +198,7 @@ def markdown(peers: dict, scenarios: tuple[str, ...], titles: dict[str, str], to
     if part is not None:
         out.append(f"| aurora's back-end part (all but the web layer `/app/`) | {fmt_bytes(part)} | – | – |")
     out.append("")
+    out += transfer_lines(peers, scenarios, tools)
     mods = [m for m in cold.get("modules") or [] if m]
     ran = {s: _sc(peers, "aurora", s).get("jlink_ran") for s in scenarios if _sc(peers, "aurora", s)}
     if mods:

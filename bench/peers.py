@@ -13,6 +13,11 @@ downloading.
   sends them to dist/conf/ instead, for aurora's layout).
 - ``jib-jlink``: the same onto aurora's own runtime base + the jlink runtime aurora cuts for the
   demo (bench/jre/Containerfile.jlink): the base and the layering compared apart.
+- ``aurora-assemble``: ``sh backend/build.sh`` → ONE ``aurora build --assemble --push`` (aurora
+  writes the copy layers and pushes only the blobs the registry lacks; no local copy first).
+
+Every registry logs its requests, so the blob bytes each step DOWNLOADED are counted too
+(``downloaded_layer_bytes``: what a CI runner pulls; issue 29 wants 0 for the CI-cold build).
 
 Each tool's sequence runs in its own copy of the app and pushes to its own loopback registry,
 which holds the Jib base before the sequence starts (its bytes are not counted).
@@ -28,18 +33,22 @@ import uuid
 from pathlib import Path
 
 from bench import sh, stats
+from bench.peer_stats import goal_seconds
 from bench.registry import Registry
 from bench.workloads import SDE_BASE, Workload, prepare
 
 JIB = "com.google.cloud.tools:jib-maven-plugin:3.5.1"
 JRE_REF = "localhost/aurora-bench/jre:17"
 JRE_DIR = Path(__file__).resolve().parent / "jre"
-PEER_TOOLS = ("aurora", "jib", "jib-jlink")
+PEER_TOOLS = ("aurora", "jib", "aurora-assemble", "jib-jlink")
 PEER_TITLES = {
     "aurora": "aurora (mvn package, aurora build, push)",
     "jib": "Jib onto a Debian JRE 17 base",
     "jib-jlink": "Jib onto aurora's runtime base + jlink runtime",
+    "aurora-assemble": "aurora --assemble (mvn package, one aurora build --assemble --push)",
 }
+AURORA_SDE = "1700000000"  # bench/run.py's: the image creation time aurora stamps
+
 PEER_SCENARIOS = ("cold", "noop", "code", "deps", "conf", "frontend", "cicold")
 PEER_SCENARIO_TITLES = {
     "cold": "cold (empty caches)",
@@ -82,14 +91,19 @@ class Peers:
         self.base_refs: dict[str, str] = {}
         self.cache_regs: list[Registry] = []
         self.cache_repo = ""
+        self.last_own_s: float | None = None
 
     # -- setup ------------------------------------------------------------------------------
-    def prepare_bases(self, wl: Workload) -> None:
-        """Push the JRE base and make + push the jlink base (aurora's runtime + its jlink cut)."""
+    def prepare_bases(self, wl: Workload, jlink: bool = True) -> None:
+        """Push the JRE base and (``jlink``: for jib-jlink) make + push the jlink base (aurora's
+        runtime + its jlink cut)."""
         store = self.bench.store
         jre = f"{self.bases.host}/bench/jre:17"
         sh.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"containers-storage:{store.spec}{JRE_REF}",
                 f"docker://{jre}"], env=store.env, timeout=900)
+        self.base_refs = {"jib": jre}
+        if not jlink:
+            return
         ctx = self.bench.tmp / "ctx-jlink-base"
         sh.run([*self.bench.aurora, "render", "-C", str(wl.app), "-o", str(ctx)], env=self.bench.env(), timeout=300)
         sh.run(["buildah", "bud", "--isolation=chroot", "--layers", "--timestamp=0", "--identity-label=false",
@@ -157,6 +171,33 @@ class Peers:
         self.last_aurora = rec
         return seconds, digest
 
+    def run_assemble(self, wl: Workload, reg: Registry, scenario: str, deps: bool, log: str) -> tuple[float, str]:
+        """The user's whole chain: build.sh, then one ``aurora build --assemble --push`` (its time
+        alone is ``self.last_own_s``: aurora's own part, from the built dist to the pushed digest)."""
+        seconds = 0.0
+        if scenario != "frontend":
+            res = sh.timed(["sh", str(wl.app / "backend" / "build.sh"), *self.maven_args(deps)],
+                           env={**self.bench.env(), "SOURCE_DATE_EPOCH": str(SDE_BASE)}, timeout=900)
+            seconds += res.seconds
+        digestfile = self.bench.tmp / f"digest-{uuid.uuid4().hex[:8]}"
+        argv = self.assemble_argv(wl, f"{reg.host}/peer/app:{scenario}", digestfile)
+        if scenario == "cold":
+            argv.append("--no-cache")
+        if scenario == "cicold":
+            argv += ["--cache-from", self.cache_repo]
+        res = sh.timed(argv, env={**self.bench.env(), "SOURCE_DATE_EPOCH": AURORA_SDE}, timeout=1800, check=False)
+        self.bench.save_log(log, res)
+        if res.returncode != 0:
+            raise sh.CommandFailed(f"exit {res.returncode}: aurora build --assemble ({log})\n{res.tail()}")
+        self.last_own_s = res.seconds
+        digest = digestfile.read_text().strip()
+        digestfile.unlink()
+        return seconds + res.seconds, digest
+
+    def assemble_argv(self, wl: Workload, dest: str, digestfile: Path) -> list[str]:
+        return [*self.bench.aurora, "build", "-C", str(wl.app), "--assemble", "--push", "--tag", dest,
+                "--no-tls-verify", "--no-sbom", "--digest-file", str(digestfile)]
+
     def run_jib(self, tool: str, wl: Workload, reg: Registry, scenario: str, deps: bool, caches: Path,
                 log: str) -> tuple[float, str]:
         argv = ["mvn", "-B", *self.maven_args(deps), "resources:resources", "package", f"{JIB}:build",
@@ -165,12 +206,13 @@ class Peers:
                 f"-Djib.applicationCache={caches / 'app'}", f"-Djib.baseImageCache={caches / 'base'}"]
         res = sh.timed(argv, cwd=str(wl.app / "backend"), env=self.bench.env(), timeout=1800)
         self.bench.save_log(log, res)
+        self.last_own_s = goal_seconds(res.lines)
         return res.seconds, reg.tag_digest("peer/app", scenario)
 
     def seed_cache(self, wl: Workload, rep: int) -> None:
         """Untimed: the previous CI run's build of the tree as it is, with --cache-to a registry
         repository (a registry of its own, so its uploads are not counted as the image's)."""
-        reg = self.bench.registry(f"peer-cache-r{rep}")
+        reg = self.bench.registry(f"peer-cache-r{rep}", accesslog=True)
         self.cache_regs.append(reg)
         self.cache_repo = f"{reg.host}/peer/cache"
         self.bench.build("aurora", wl, "localhost/aurora-bench/peer-aurora:seed", no_cache=True,
@@ -179,25 +221,43 @@ class Peers:
         self.say(f"peer rep {rep + 1} aurora: layer cache seeded in {self.cache_repo} "
                  f"({stats.fmt_bytes(sum(reg.blobs().values()))})")
 
+    def seed_assemble_cache(self, wl: Workload, rep: int) -> None:
+        """Untimed, the assembler's: the previous CI run's ``--assemble --push --cache-to`` of the
+        tree as it is, into a registry of its own (its uploads are not the image's)."""
+        reg = self.bench.registry(f"peer-assemble-cache-r{rep}", accesslog=True)
+        self.cache_regs.append(reg)
+        self.cache_repo = f"{reg.host}/peer/cache"
+        digestfile = self.bench.tmp / f"digest-{uuid.uuid4().hex[:8]}"
+        res = sh.timed([*self.assemble_argv(wl, f"{reg.host}/peer/seed:1", digestfile), "--cache-to", self.cache_repo],
+                       env={**self.bench.env(), "SOURCE_DATE_EPOCH": AURORA_SDE}, timeout=1800, check=False)
+        self.bench.save_log(f"peer-aurora-assemble-r{rep + 1}-cache-seed", res)
+        if res.returncode != 0:
+            raise sh.CommandFailed(f"exit {res.returncode}: aurora build --assemble --cache-to\n{res.tail()}")
+        digestfile.unlink(missing_ok=True)
+        self.say(f"peer rep {rep + 1} aurora-assemble: layer cache seeded in {self.cache_repo} "
+                 f"({stats.fmt_bytes(sum(reg.blobs().values()))})")
+
     # -- one tool's sequence -------------------------------------------------------------------
     def sequence(self, tool: str, rep: int) -> dict[str, dict]:
         wl = self.workload(tool)
-        reg = self.bench.registry(f"peer-{tool}-r{rep}")
+        reg = self.bench.registry(f"peer-{tool}-r{rep}", accesslog=True)
         out: dict[str, dict] = {}
         prev: dict | None = None
         deps = False
         try:
-            if tool != "aurora":
+            if tool in self.base_refs:
                 sh.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
                         f"docker://{self.base_refs[tool]}", f"docker://{reg.host}/bench/base:17"], timeout=900)
             self.bench.store.clean()
             caches = self.bench.tmp / f"jib-cache-{tool}-r{rep}"
             shutil.rmtree(self.bench.tmp / "xdg-cache", ignore_errors=True)
             for scenario in PEER_SCENARIOS:
-                if scenario == "frontend" and tool != "aurora":
+                if scenario == "frontend" and not tool.startswith("aurora"):
                     continue
                 if tool == "aurora" and scenario == "cicold":
                     self.seed_cache(wl, rep)
+                if tool == "aurora-assemble" and scenario == "cicold":
+                    self.seed_assemble_cache(wl, rep)
                 self.edit(wl, scenario)
                 deps = deps or scenario == "deps"
                 if scenario in ("cold", "cicold"):
@@ -207,13 +267,21 @@ class Peers:
                     shutil.rmtree(caches, ignore_errors=True)
                     shutil.rmtree(wl.app / "backend" / "target", ignore_errors=True)
                 before = reg.blobs()
+                watched = [reg, *self.cache_regs]
+                marks = [r.log_size() for r in watched]
                 log = f"peer-{tool}-r{rep + 1}-{scenario}"
+                self.last_own_s = None
                 if tool == "aurora":
                     seconds, digest = self.run_aurora(wl, reg, scenario, deps, log)
+                elif tool == "aurora-assemble":
+                    seconds, digest = self.run_assemble(wl, reg, scenario, deps, log)
                 else:
                     seconds, digest = self.run_jib(tool, wl, reg, scenario, deps, caches, log)
                 rec = self.measure(reg, before, digest)
                 rec["seconds"] = round(seconds, 3)
+                rec.update(downloaded(watched, marks))
+                if self.last_own_s is not None:
+                    rec["own_s"] = round(self.last_own_s, 3)
                 if tool == "aurora":
                     rec["jlink_ran"] = stats.jlink_ran(self.last_aurora.get("steps") or [])
                     if scenario == "cold":
@@ -224,9 +292,10 @@ class Peers:
                     rec["changed_labels"] = stats.labels_at(rec["labels"], idx)
                     sizes = rec["compressed_layer_sizes"]
                     rec["changed_layer_compressed_bytes"] = sum(sizes[i] for i in idx if i < len(sizes))
-                self.say(f"peer rep {rep + 1} {tool:9} {scenario:8} {rec['seconds']:7.1f} s  {rec['layers']} layers"
+                self.say(f"peer rep {rep + 1} {tool:15} {scenario:8} {rec['seconds']:7.1f} s  {rec['layers']} layers"
                          + (f", {len(rec['changed'])} changed {rec['changed_labels']}" if "changed" in rec else "")
-                         + f", pushed {stats.fmt_bytes(rec['pushed_bytes'])}, image {stats.fmt_bytes(rec['size_bytes'])}")
+                         + f", pushed {stats.fmt_bytes(rec['pushed_bytes'])}, image {stats.fmt_bytes(rec['size_bytes'])}"
+                         + f", downloaded {stats.fmt_bytes(rec['downloaded_layer_bytes'])} of layers")
                 out[scenario] = rec
                 prev = rec
         finally:
@@ -258,6 +327,13 @@ class Peers:
         }
 
 
+def downloaded(regs: list[Registry], marks: list[int]) -> dict[str, int]:
+    """Blob bytes the step's GETs took from the watched registries (their logs since ``marks``)."""
+    got = [r.downloaded(m) for r, m in zip(regs, marks, strict=True)]
+    return {"downloaded_bytes": sum(g["blob_bytes"] for g in got),
+            "downloaded_layer_bytes": sum(g["layer_bytes"] for g in got)}
+
+
 def aggregate(runs: dict[str, list[dict]]) -> dict:
     """tool → scenario → medians and per-rep lists."""
     out: dict = {}
@@ -284,6 +360,9 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
                 d["changed_layers"] = [len(r["changed"]) for r in recs]
                 d["changed_labels"] = [r["changed_labels"] for r in recs]
                 d["changed_layer_compressed_bytes"] = [r["changed_layer_compressed_bytes"] for r in recs]
+            for key in ("own_s", "downloaded_bytes", "downloaded_layer_bytes"):
+                if any(key in r for r in recs):
+                    d[key] = [r.get(key) for r in recs]
             for key in ("jlink_ran", "modules"):
                 if key in recs[0]:
                     d[key] = [r.get(key) for r in recs]
@@ -292,7 +371,7 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
     return out
 
 
-def run_all(bench, say, reps: int) -> dict:
+def run_all(bench, say, reps: int, tools: tuple[str, ...] = PEER_TOOLS) -> dict:
     """Every peer sequence of the run, and the figures for the report."""
     ensure_jre(say)
     bench.store.import_image(JRE_REF)
@@ -300,12 +379,13 @@ def run_all(bench, say, reps: int) -> dict:
     t0 = time.monotonic()
     try:
         seed = peers.workload("bases")
-        peers.prepare_bases(seed)
+        peers.prepare_bases(seed, jlink="jib-jlink" in tools)
         peers.warm_maven(seed)
         shutil.rmtree(seed.app.parent.parent, ignore_errors=True)
-        runs: dict[str, list[dict]] = {t: [] for t in PEER_TOOLS}
+        tools = tuple(t for t in PEER_TOOLS if t in tools)
+        runs: dict[str, list[dict]] = {t: [] for t in tools}
         for rep in range(reps):
-            order = PEER_TOOLS[rep % len(PEER_TOOLS):] + PEER_TOOLS[:rep % len(PEER_TOOLS)]
+            order = tools[rep % len(tools):] + tools[:rep % len(tools)]
             for tool in order:
                 runs[tool].append(peers.sequence(tool, rep))
     finally:

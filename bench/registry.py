@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,11 +23,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ACCESS = re.compile(r'"(GET|HEAD|PUT|POST|PATCH) (\S+) HTTP/[\d.]+" (\d{3}) (\d+|-)')
+BLOB_PATH = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
+
+
+def downloads(log_text: str) -> list[tuple[str, str, int]]:
+    """(repository, digest, bytes) of each successful blob GET in a docker-registry access log
+    (Apache combined format: the response body's size); manifests and HEADs are not counted."""
+    out = []
+    for m in ACCESS.finditer(log_text):
+        method, path, status, size = m.groups()
+        blob = BLOB_PATH.match(path.split("?", 1)[0])
+        if method == "GET" and blob and status.startswith("2") and size != "-":
+            out.append((blob.group(1), blob.group(2), int(size)))
+    return out
+
+
 class Registry:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, accesslog: bool = False) -> None:
         self.root = root
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        self.accesslog = accesslog  # log every request (to registry.log), for the bytes downloaded
 
     @property
     def host(self) -> str:
@@ -36,15 +54,18 @@ class Registry:
     def blob_dir(self) -> Path:
         return self.root / "data" / "docker" / "registry" / "v2" / "blobs" / "sha256"
 
+    def config_text(self) -> str:
+        return "\n".join([
+            "version: 0.1",
+            "log:", "  level: warn", "  accesslog:", f"    disabled: {'false' if self.accesslog else 'true'}",
+            "storage:", "  filesystem:", f"    rootdirectory: {self.root / 'data'}",
+            "http:", f"  addr: {self.host}", "",
+        ])
+
     def start(self) -> Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
-        config.write_text("\n".join([
-            "version: 0.1",
-            "log:", "  level: warn", "  accesslog:", "    disabled: true",
-            "storage:", "  filesystem:", f"    rootdirectory: {self.root / 'data'}",
-            "http:", f"  addr: {self.host}", "",
-        ]))
+        config.write_text(self.config_text())
         log = open(self.root / "registry.log", "ab")
         try:
             self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log,
@@ -74,6 +95,32 @@ class Registry:
             except ProcessLookupError:
                 pass
         self.proc = None
+
+    def log_size(self) -> int:
+        log = self.root / "registry.log"
+        return log.stat().st_size if log.is_file() else 0
+
+    def downloaded(self, since: int = 0) -> dict[str, int]:
+        """Blob bytes served by GET since ``since`` (a ``log_size()``): all blobs, and layer
+        blobs (those stored compressed: gzip or zstd; configs and JSON records are not layers)."""
+        log = self.root / "registry.log"
+        if not self.accesslog or not log.is_file():
+            return {"blob_bytes": 0, "layer_bytes": 0, "blobs": 0}
+        with open(log, "rb") as f:
+            f.seek(since)
+            text = f.read().decode("utf-8", "replace")
+        got = downloads(text)
+        return {"blob_bytes": sum(n for _, _, n in got), "layer_bytes": sum(n for _, d, n in got if self.is_layer(d)),
+                "blobs": len(got)}
+
+    def is_layer(self, digest: str) -> bool:
+        path = self.blob_dir / digest.removeprefix("sha256:")[:2] / digest.removeprefix("sha256:") / "data"
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError:
+            return True  # not stored any more: count it (the conservative side)
+        return head[:2] == b"\x1f\x8b" or head == b"\x28\xb5\x2f\xfd"
 
     def blobs(self) -> dict[str, int]:
         """digest → size of every blob stored."""

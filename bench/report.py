@@ -55,7 +55,9 @@ def render_markdown(results: dict, targets: list[Target]) -> str:
         + (f", {results['pairs']} aurora/buildah cold pairs" if results.get("pairs") else "") + "; "
         f"host: {meta.get('host', '?')}; buildah {meta.get('buildah', '?')}; "
         f"aurora {meta.get('aurora', '?')} ({meta.get('aurora_source', '?')}); wall time of the whole run "
-        f"{fmt_seconds(results.get('elapsed_s'), 0)}."
+        f"{fmt_seconds(results.get('elapsed_s'), 0)}"
+        + (" (" + ", ".join(f"{k} {fmt_seconds(v, 0)}" for k, v in results["section_s"].items()) + ")"
+           if results.get("section_s") else "") + "."
     )
     out.append("")
     out.append("Times are medians of the repetitions in seconds (min–max in brackets). "
@@ -247,7 +249,8 @@ def render_chart(results: dict, path: Path) -> Path:
     rows = [(wl, results["workloads"][wl], TOOLS, SCENARIOS) for wl in results["workloads"]]
     if results.get("peers"):
         rows.append(("aurora vs Jib", results["peers"], PEER_TOOLS, PEER_SCENARIOS))
-    colors = {"aurora": "#1f77b4", "buildah": "#7f7f7f", "naive": "#d62728", "jib": "#2ca02c", "jib-jlink": "#98df8a"}
+    colors = {"aurora": "#1f77b4", "buildah": "#7f7f7f", "naive": "#d62728", "jib": "#2ca02c", "jib-jlink": "#98df8a",
+              "aurora-assemble": "#ff7f0e"}
     fig, axes = plt.subplots(len(rows), 2, figsize=(13, 4.2 * len(rows)), squeeze=False)
     for row, (wl, w, all_tools, scenarios) in enumerate(rows):
         tools = [t for t in all_tools if t in w["tools"]]

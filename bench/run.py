@@ -68,9 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "default: the working tree as it is)")
     p.add_argument("--jobs", type=int, default=0, help="also build each cold pair with --jobs N on both sides "
                    "(aurora build --jobs, buildah bud --jobs): parallel stages, measured on the baseline too")
-    p.add_argument("--sections", default="main,peers", help="comma-separated: main (aurora vs plain buildah and "
+    p.add_argument("--sections", default="main,peers,web", help="comma-separated: main (aurora vs plain buildah and "
                    "the naive Containerfile), peers (aurora vs Jib, build + push from the user's change), "
+                   "web (the web layer and a first visit, bench/web.py), "
                    "multiarch (two platforms against one, and a code change's push: bench/multiarch.py, own results files)")
+    p.add_argument("--peer-tools", default=",".join(peers_mod.PEER_TOOLS),
+                   help="comma-separated tools of the peers section (default all: " + ", ".join(peers_mod.PEER_TOOLS) + ")")
     p.add_argument("--report", metavar="JSON", help="only re-render the .md and .png of an earlier results file")
     p.add_argument("--startup-runs", type=int, help="start-ups of the demo image per variant, without and with CDS"
                    " (default 7, or 3 with --quick; 0: none)")
@@ -88,8 +91,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.sections = [x.strip() for x in args.sections.split(",") if x.strip()]
     for x in args.sections:
-        if x not in ("main", "peers", "multiarch"):
+        if x not in ("main", "peers", "web", "multiarch"):
             p.error(f"unknown section {x!r}")
+    args.peer_tools = tuple(x.strip() for x in args.peer_tools.split(",") if x.strip())
+    for x in args.peer_tools:
+        if x not in peers_mod.PEER_TOOLS:
+            p.error(f"unknown peer tool {x!r} (one of {', '.join(peers_mod.PEER_TOOLS)})")
+    if not args.peer_tools:
+        p.error("--peer-tools: name at least one")
     for w in args.workloads:
         if w not in ("demo", "scaled"):
             p.error(f"unknown workload {w!r}")
@@ -218,8 +227,8 @@ class Bench:
             "compressed_layer_sizes": [layer["size"] for layer in manifest["layers"]],
         }
 
-    def registry(self, name: str) -> Registry:
-        reg = Registry(self.tmp / "registries" / name).start()
+    def registry(self, name: str, accesslog: bool = False) -> Registry:
+        reg = Registry(self.tmp / "registries" / name, accesslog=accesslog).start()
         self.registries.append(reg)
         return reg
 
@@ -455,14 +464,18 @@ def main(argv: list[str] | None = None) -> int:
                 "loadavg_start": [round(x, 2) for x in load_start],
             },
         }
+        sections = results["section_s"] = {"setup": round(time.monotonic() - t_start, 1)}
+        t_part = time.monotonic()
         say("timing `aurora --help` and `aurora render`")
         results["cli"] = cli_timings(bench, wls.get("demo") or next(iter(wls.values())))
+        sections["cli"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
         if args.startup_runs > 0 and "demo" in wls:
             say(f"start-up: the demo without and with CDS, and Jib's image, {args.startup_runs} starts each")
             wls["demo"].reset()
             demo_app = wls["demo"].app
             results["startup"] = startup.measure(bench.aurora, bench.env(), demo_app, tmp, args.startup_runs, say=say,
                                                  jib=lambda: startup.jib_image(bench, demo_app, say))
+            sections["startup"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
 
         runs: dict = {w: {t: [] for t in TOOLS} for w in wls}
         payloads: dict = {}
@@ -484,17 +497,21 @@ def main(argv: list[str] | None = None) -> int:
             for name, wl in wls.items():
                 pairs[name].append(bench.paired_cold(wl, rep, args.jobs))
 
-        if "demo" in wls:
+        if main_reps:
+            sections["main"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
+        if "demo" in wls and "web" in args.sections:
             say("the web server: a first visit and the web layer, before and after (bench/web.py)")
             try:
                 results["web"] = web_mod.measure(bench, wls["demo"])
             except (sh.CommandFailed, OSError, RuntimeError, KeyError, ValueError) as exc:
                 say(f"web measurement failed: {exc}")
                 results["web"] = {"error": str(exc)[-2000:]}
+            sections["web"], t_part = round(time.monotonic() - t_part, 1), time.monotonic()
 
         if "peers" in args.sections:
             say("aurora against Jib: build + push from the user's change")
-            results["peers"] = peers_mod.run_all(bench, say, args.reps)
+            results["peers"] = peers_mod.run_all(bench, say, args.reps, args.peer_tools)
+            sections["peers"] = round(time.monotonic() - t_part, 1)
         results["workloads"] = aggregate(runs, wls) if main_reps else {}
         for name, wl in (wls.items() if main_reps else ()):
             w = results["workloads"][name]

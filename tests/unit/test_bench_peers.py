@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 
 from bench import peer_stats, stats
-from bench.peers import PEER_SCENARIO_TITLES, PEER_SCENARIOS, PEER_TITLES, Peers
-from bench.registry import Registry
+from bench.peers import PEER_SCENARIO_TITLES, PEER_SCENARIOS, PEER_TITLES, PEER_TOOLS, Peers, downloaded
+from bench.registry import Registry, downloads
 from bench.report import render_markdown
 
 MB = 1_000_000
@@ -70,7 +70,8 @@ def test_the_report_has_the_peer_section_and_its_targets():
     assert "## aurora against Jib" in md
     assert "| code change (one Java source) | 4.0 | 10.0 | 0.40 |" in md
     assert "14 modules" in md and "FAIL  [peers] dependency bump" in md
-    assert set(PEER_SCENARIOS) <= set(PEER_SCENARIO_TITLES) and set(PEER_TITLES) == {"aurora", "jib", "jib-jlink"}
+    assert set(PEER_SCENARIOS) <= set(PEER_SCENARIO_TITLES) and set(PEER_TITLES) == {"aurora", "jib", "jib-jlink", "aurora-assemble"}
+    assert set(PEER_TOOLS) == set(PEER_TITLES) and PEER_TOOLS.index("aurora-assemble") == 2
 
 
 def test_runtime_modules_and_jlink_ran_from_the_build(tmp_path):
@@ -122,3 +123,134 @@ def test_jib_layers_are_named_by_their_comment():
                {"created_by": "jib-maven-plugin:3.5.1", "comment": "classes"},
                {"created_by": "/bin/sh -c #(nop) COPY dir:abc in /app/lib/ "}]
     assert stats.layer_labels(history) == ["jib:dependencies", "jib:classes", "/app/lib/"]
+
+
+# -- aurora build --assemble as a peer (issue 29) -------------------------------------------------------
+# docker-registry 2.8.2's access log (Apache combined), as recorded from a real push and pull
+ACCESS_LOG = """\
+time="2026-12-07T10:29:46Z" level=warning msg="No HTTP secret provided"
+127.0.0.1 - - [07/Dec/2026:10:32:19 +0000] "HEAD /v2/peer/cache/blobs/sha256:{a} HTTP/1.1" 404 157 "" "Python-urllib/3.11"
+127.0.0.1 - - [07/Dec/2026:10:32:19 +0000] "POST /v2/peer/cache/blobs/uploads/ HTTP/1.1" 202 0 "" "Python-urllib/3.11"
+127.0.0.1 - - [07/Dec/2026:10:32:19 +0000] "PUT /v2/peer/cache/manifests/aurora-assemble-record HTTP/1.1" 201 0 "" "Python-urllib/3.11"
+127.0.0.1 - - [07/Dec/2026:10:32:40 +0000] "GET /v2/peer/cache/manifests/aurora-assemble-record HTTP/1.1" 200 460 "" "Python-urllib/3.11"
+127.0.0.1 - - [07/Dec/2026:10:32:40 +0000] "GET /v2/peer/cache/blobs/sha256:{a} HTTP/1.1" 200 9276 "" "Python-urllib/3.11"
+127.0.0.1 - - [07/Dec/2026:10:32:41 +0000] "GET /v2/peer/app/blobs/sha256:{b} HTTP/1.1" 200 5000 "" "containers/5.24"
+127.0.0.1 - - [07/Dec/2026:10:32:42 +0000] "GET /v2/peer/app/blobs/sha256:{c} HTTP/1.1" 404 157 "" "containers/5.24"
+""".format(a="a" * 64, b="b" * 64, c="c" * 64)
+
+
+def test_blob_downloads_come_from_the_access_log_gets_only():
+    got = downloads(ACCESS_LOG)
+    assert got == [("peer/cache", "sha256:" + "a" * 64, 9276), ("peer/app", "sha256:" + "b" * 64, 5000)]
+    assert downloads("") == []
+
+
+def test_downloaded_bytes_split_layers_from_json_blobs_and_start_at_the_mark(tmp_path):
+    reg = Registry(tmp_path / "r", accesslog=True)
+    for hexd, blob in (("a" * 64, b'{"layers": {}}'), ("b" * 64, gzip.compress(b"x" * 4000))):
+        path = reg.blob_dir / hexd[:2] / hexd / "data"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(blob)
+    log = reg.root / "registry.log"
+    first, second = ACCESS_LOG.split("10:32:40 +0000] \"GET /v2/peer/cache/manifests", 1)
+    log.write_text(first)
+    mark = reg.log_size()
+    with open(log, "a") as f:
+        f.write("10:32:40 +0000] \"GET /v2/peer/cache/manifests" + second)
+    assert reg.downloaded(mark) == {"blob_bytes": 14276, "layer_bytes": 5000, "blobs": 2}
+    assert reg.downloaded(reg.log_size())["blob_bytes"] == 0
+    assert downloaded([reg, reg], [mark, reg.log_size()]) == {"downloaded_bytes": 14276, "downloaded_layer_bytes": 5000}
+    # without an access log nothing can be counted: zero, never a guess
+    assert Registry(tmp_path / "q").downloaded() == {"blob_bytes": 0, "layer_bytes": 0, "blobs": 0}
+    assert "accesslog:\n    disabled: false" in reg.config_text()
+    assert "accesslog:\n    disabled: true" in Registry(tmp_path / "q").config_text()
+
+
+def test_jib_build_goal_time_from_maven_output():
+    # Maven 3.8.7 -B (no per-goal times of its own), time-stamped as bench.sh.timed records it
+    lines = [(0.4, "[INFO] Scanning for projects..."),
+             (9.0, "[INFO] --- maven-jar-plugin:3.4.1:jar (default-jar) @ zero-demo ---"),
+             (10.5, "[INFO] --- jib-maven-plugin:3.5.1:build (default-cli) @ zero-demo ---"),
+             (14.0, "[INFO] Built and pushed image as 127.0.0.1:5000/peer/app:code"),
+             (14.25, "[INFO] BUILD SUCCESS")]
+    assert peer_stats.goal_seconds(lines) == 3.75
+    assert peer_stats.goal_seconds([(1.0, "[INFO] --- jib:3.5.1:build (default-cli) @ x ---"),
+                                    (2.5, "[INFO] BUILD SUCCESS")]) == 1.5
+    assert peer_stats.goal_seconds(lines[:2]) is None  # no jib goal
+    assert peer_stats.goal_seconds(lines[:4]) is None  # Maven never finished
+
+
+def test_the_assembler_runs_one_command_that_pushes(tmp_path):
+    class FakeBench:
+        aurora = ["aurora"]
+    p = Peers.__new__(Peers)
+    p.bench = FakeBench()
+    argv = p.assemble_argv(type("W", (), {"app": tmp_path})(), "127.0.0.1:5000/peer/app:code", tmp_path / "d")
+    assert argv[:2] == ["aurora", "build"] and "--assemble" in argv and "--push" in argv
+    assert argv[argv.index("--tag") + 1] == "127.0.0.1:5000/peer/app:code"
+    assert {"--no-tls-verify", "--no-sbom"} <= set(argv) and argv[argv.index("--digest-file") + 1] == str(tmp_path / "d")
+
+
+def with_assemble(code=4.0, cicold_down=0, own=1.0, deps_pushed=1_000_000):
+    p = peers()
+    p["tools"]["aurora-assemble"] = {"scenarios": {
+        "code": sc(code, own_s=[own], downloaded_bytes=[0], downloaded_layer_bytes=[0]),
+        "conf": sc(3.0), "deps": sc(9.0, pushed=deps_pushed), "noop": sc(2.0),
+        "cicold": sc(5.0, downloaded_bytes=[9276 + cicold_down], downloaded_layer_bytes=[cicold_down])}}
+    p["tools"]["jib"]["scenarios"].update({"conf": sc(5.0), "noop": sc(5.0), "deps": sc(10, pushed=8_000_000)})
+    p["tools"]["jib"]["scenarios"]["code"]["own_s"] = [3.0]
+    return p
+
+
+def test_the_assembler_targets_are_issue_29s():
+    t = by_name(peer_stats.evaluate(with_assemble()))
+    assert t["--assemble: code build+push / Jib's"].passed is True  # 4 / 10
+    assert t["--assemble: conf build+push / Jib's"].passed is True  # 3 / 5 = 0.6
+    deps = t["--assemble: deps build+push / Jib's"]
+    assert deps.passed is False and "0.90×" in deps.value and "misses by 12%" in deps.value
+    assert t["--assemble: cicold build+push / Jib's"].passed is True  # 5 / 20
+    assert t["--assemble: noop build+push / Jib's"].passed is True  # 2 / 5 = 0.4
+    assert t["--assemble: dependency bump, bytes uploaded / Jib's"].passed is True  # 1 MB / 8 MB
+    assert t["--assemble: CI-cold, layer bytes downloaded"].passed is True
+    assert t["--assemble: aurora's own part of a code change / Maven's jib:build goal"].passed is True  # 1 / 3
+
+
+def test_the_assembler_fails_on_downloaded_layers_uploads_and_a_slow_own_part():
+    t = by_name(peer_stats.evaluate(with_assemble(cicold_down=1, own=2.0, deps_pushed=2_000_000)))
+    assert t["--assemble: CI-cold, layer bytes downloaded"].passed is False
+    assert t["--assemble: dependency bump, bytes uploaded / Jib's"].passed is False  # 0.25
+    own = t["--assemble: aurora's own part of a code change / Maven's jib:build goal"]
+    assert own.passed is False and "0.67×" in own.value
+    # no assembler in the run: none of its targets
+    assert not [x for x in peer_stats.evaluate(peers()) if x.name.startswith("--assemble")]
+
+
+def test_the_report_shows_downloads_and_the_own_part():
+    results = {"workloads": {}, "peers": with_assemble()}
+    md = render_markdown(results, peer_stats.evaluate(results["peers"]))
+    assert "| aurora-assemble s |" in md.replace("| jib-jlink s ", "")
+    assert "Downloaded from the registries by aurora-assemble (layer blobs / all blobs): code 0 B / 0 B, cicold 0 B / 9.3 kB." in md
+    assert "Code change, the tool's own part: jib 3.0 s, aurora-assemble 1.0 s" in md
+
+
+def test_the_report_names_each_sections_time():
+    results = {"workloads": {}, "peers": peers(), "elapsed_s": 330.0, "section_s": {"setup": 20.4, "peers": 300.0}}
+    md = render_markdown(results, [])
+    line = next(x for x in md.splitlines() if "wall time of the whole run" in x)
+    assert line.endswith("(setup 20 s, peers 300 s).")
+    assert "(setup" not in render_markdown({"workloads": {}, "elapsed_s": 330.0}, [])
+
+
+def test_sections_and_peer_tools_on_the_command_line():
+    from bench.run import parse_args
+    args = parse_args(["--quick"])
+    assert args.sections == ["main", "peers", "web"] and args.peer_tools == PEER_TOOLS
+    args = parse_args(["--quick", "--sections", "peers", "--peer-tools", "jib,aurora-assemble", "--startup-runs", "0"])
+    assert args.sections == ["peers"] and args.peer_tools == ("jib", "aurora-assemble") and args.reps == 1
+    for bad in (["--peer-tools", "kaniko"], ["--peer-tools", ","], ["--sections", "webs"]):
+        try:
+            parse_args(bad)
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"{bad} accepted")
