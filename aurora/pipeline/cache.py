@@ -11,19 +11,15 @@ in ``$XDG_CACHE_HOME/aurora/builds.json``.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import os
 import re
 import stat
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aurora import __version__
+from aurora.host import jsonfile
 from aurora.pipeline.plan import Plan
 
 LIMIT = 200  # records kept
@@ -112,10 +108,7 @@ def _key(snap: tuple[Entry, ...], *, metadata: str, digests: dict[str, str | Non
 
 
 def lookup(build_key: str) -> str | None:
-    try:
-        return json.loads(_cache_file().read_text()).get(build_key)
-    except (OSError, ValueError):
-        return None
+    return jsonfile.read(_cache_file()).get(build_key)
 
 
 def lookup_stages(below_key: str) -> tuple[str, str] | None:
@@ -129,42 +122,15 @@ def record_stages(below_key: str, java: str, base: str) -> None:
 
 
 def record(build_key: str, image_id: str) -> None:
-    """Add one record. Builds record at the same time (a multi-platform build's threads, builds
-    in other processes): the read-modify-write runs under an exclusive lock on a file beside the
-    record, and the new record goes through a temp file of its own, renamed over the old one."""
-    path = _cache_file()
+    """Add one record (the newest last; builds that record at the same time lose nothing:
+    host/jsonfile.py)."""
+
+    def add(data: dict) -> dict:
+        data.pop(build_key, None)
+        data[build_key] = image_id
+        return dict(list(data.items())[-LIMIT:])
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path.with_name(path.name + ".lock")):
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, ValueError):
-                data = {}
-            data.pop(build_key, None)
-            data[build_key] = image_id
-            _replace(path, json.dumps(dict(list(data.items())[-LIMIT:])))
+        jsonfile.update(_cache_file(), add)
     except OSError:
         pass  # a read-only home: the next build is simply not skipped
-
-
-@contextmanager
-def _locked(lockfile: Path) -> Iterator[None]:
-    # flock belongs to the open file, so threads of one process exclude each other too.
-    with lockfile.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -8,13 +8,12 @@ jdeps stage then decides."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aurora.host import jsonfile
 from aurora.host import runner
 from aurora.pipeline.assemble import store
 
@@ -29,20 +28,12 @@ def _file() -> Path:
 
 
 def _records() -> dict[str, list[str]]:
-    try:
-        data = json.loads(_file().read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return jsonfile.read(_file())
 
 
 def _remember(found: dict[str, list[str]]) -> None:
-    data = {**_records(), **found}
     try:
-        _file().parent.mkdir(parents=True, exist_ok=True)
-        tmp = _file().with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(dict(list(data.items())[-5000:])))
-        tmp.replace(_file())
+        jsonfile.update(_file(), lambda data: dict(list({**data, **found}.items())[-5000:]))
     except OSError:
         pass
 

@@ -4,9 +4,9 @@ from another repository of it where aurora pushed them before), then the manifes
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from aurora.host import jsonfile
 from aurora.host.oci_registry import PushClient, PushStats, push
 from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.pipeline.assemble import image, jdeps, record, store
@@ -28,17 +28,13 @@ def where(registry: str) -> dict[str, str]:
 
 
 def _remember(registry: str, repo: str, digests: list[str]) -> None:
-    path = _where_file()
+    def add(data: dict) -> dict:
+        seen = data.get(registry)
+        data[registry] = {**(seen if isinstance(seen, dict) else {}), **{d: repo for d in digests}}
+        return data
+
     try:
-        data = json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, ValueError):
-        data = {}
-    seen = data.setdefault(registry, {})
-    seen.update({d: repo for d in digests})
-    try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        jsonfile.update(_where_file(), add)
     except OSError:
         pass
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from aurora import __version__
+from aurora.host import jsonfile
 from aurora.pipeline.assemble.tarlayer import Layer
 
 LIMIT = 500  # records kept
@@ -45,11 +46,7 @@ def _records_file() -> Path:
 
 
 def records() -> dict[str, dict]:
-    try:
-        data = json.loads(_records_file().read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return jsonfile.read(_records_file())
 
 
 def lookup(key: str) -> Layer | None:
@@ -61,17 +58,15 @@ def lookup(key: str) -> Layer | None:
 
 
 def remember(entries: dict[str, Layer]) -> None:
-    """Add records, atomically (a concurrent build never reads half a file)."""
-    path = _records_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = records()
+    """Add records (the copy layers and the engine's layers are remembered from two threads)."""
+
+    def add(data: dict) -> dict:
         for key, layer in entries.items():
             data.pop(key, None)
             data[key] = layer.as_dict()
-        data = dict(list(data.items())[-LIMIT:])
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        return dict(list(data.items())[-LIMIT:])
+
+    try:
+        jsonfile.update(_records_file(), add)
     except OSError:
         pass  # a read-only home: the next build writes its layers again
