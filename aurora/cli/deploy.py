@@ -71,7 +71,7 @@ def _image(app_dir: Path, image: str | None, digest_file: Path | None, would_be:
     ref = image if image is not None else last_build.image(app_dir)  # --image '' is an error
     if ref is None:
         ref = would_be
-        step(f"note: no `aurora build` of this app is recorded in {app_dir / last_build.FILE}: naming {ref},"
+        step(f"note: no `aurora build` of this app is recorded (in {last_build.where(app_dir)}): naming {ref},"
              " the tag a build would give now; pass --image to name the image you built")
     if digest_file is not None:
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""

@@ -1,25 +1,33 @@
-"""What the last `aurora build` of an app made, kept in the app's ``.aurora/last-build.json``, so
-that `aurora kube` without --image names the image that was built, not the tag a build would
-give now (``git describe`` moves, and says ``-dirty`` once anything changed)."""
+"""What the last `aurora build` of an app made, so that `aurora kube` without --image names the
+image that was built, not the tag a build would give now (``git describe`` moves, and says
+``-dirty`` once anything changed). Kept in ``$XDG_CACHE_HOME/aurora/last-build/``, one record per
+app folder: a build writes nothing into the app's own tree."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
-FILE = Path(".aurora") / "last-build.json"
+from aurora.host import jsonfile
+
+
+def where(app_dir: Path) -> Path:
+    """The record of the app in ``app_dir`` (by its absolute path)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = hashlib.sha256(str(app_dir.resolve()).encode()).hexdigest()[:32]
+    return base / "aurora" / "last-build" / f"{name}.json"
 
 
 def record(app_dir: Path, image: str, image_id: str, digest: str | None = None) -> None:
     """Remember the image just built (and its pushed digest); a failure to write only loses
     the default of `aurora kube --image`."""
-    path = app_dir / FILE
-    data = {"image": image, "id": image_id, **({"digest": digest} if digest else {})}
+    path = where(app_dir)
+    data = {"app": str(app_dir.resolve()), "image": image, "id": image_id, **({"digest": digest} if digest else {})}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        jsonfile.replace_text(path, json.dumps(data, indent=2) + "\n")
     except OSError:
         pass
 
@@ -27,7 +35,7 @@ def record(app_dir: Path, image: str, image_id: str, digest: str | None = None) 
 def image(app_dir: Path) -> str | None:
     """The last built image of the app (pinned to its digest when it was pushed), or None."""
     try:
-        data = json.loads((app_dir / FILE).read_text(encoding="utf-8"))
+        data = json.loads(where(app_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     ref = data.get("image") if isinstance(data, dict) else None

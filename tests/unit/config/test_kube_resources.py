@@ -53,21 +53,24 @@ def deployment(app: Path, *flags: str) -> tuple[dict, str]:
     return dep["spec"]["template"]["spec"]["containers"][0], out.stderr
 
 
-def test_kube_names_the_image_of_the_last_build(app):
+def test_kube_names_the_image_of_the_last_build(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     container, err = deployment(app)
     assert container["image"].startswith("localhost/zero-demo:")
     assert "no `aurora build` of this app is recorded" in err
     assert container["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
     last_build.record(app, "localhost/zero-demo:built-1", "0" * 64)
-    assert json.loads((app / ".aurora" / "last-build.json").read_text())["image"] == "localhost/zero-demo:built-1"
+    assert json.loads(last_build.where(app).read_text())["image"] == "localhost/zero-demo:built-1"
+    assert not (app / ".aurora").exists()  # nothing written into the app's tree
     container, err = deployment(app)
     assert container["image"] == "localhost/zero-demo:built-1" and "recorded" not in err
     assert deployment(app, "--image", "ghcr.io/acme/x:9")[0]["image"] == "ghcr.io/acme/x:9"
 
 
-def test_a_pushed_build_is_pinned_to_its_digest(tmp_path):
+def test_a_pushed_build_is_pinned_to_its_digest(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     digest = "sha256:" + "a" * 64
     last_build.record(tmp_path, "reg.example/acme/app:1", "b" * 64, digest)
     assert last_build.image(tmp_path) == f"reg.example/acme/app:1@{digest}"
-    (tmp_path / last_build.FILE).write_text("not json")
+    last_build.where(tmp_path).write_text("not json")
     assert last_build.image(tmp_path) is None
