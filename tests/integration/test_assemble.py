@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.integration.conftest import aurora, sh
-from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
 
@@ -83,14 +82,6 @@ def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app,
         assert json.loads(out.stdout)["id"] == result["id"]
     finally:
         sh("buildah", "rmi", again, check=False)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, tools):
-    require_tool("docker-registry", "skopeo")
-    reg = Registry(tmp_path_factory.mktemp("registry")).start()
-    yield reg
-    reg.stop()
 
 
 def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app):
