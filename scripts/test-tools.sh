@@ -8,6 +8,7 @@
 #               (scripts/kaniko-executor.sh: the module and version tests/tools/kaniko/go.mod pins)
 #   kube-VERSION/  Kubernetes and CoreDNS for the one-node cluster of the kube tests
 #               (scripts/kube-node.sh: the versions tests/tools/kube and tests/tools/coredns pin)
+#   --background  the kaniko executor and Kubernetes built in the background (pid in background-build.pid)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${AURORA_TEST_BIN:-$HOME/.cache/aurora-tests/bin}"
@@ -26,6 +27,16 @@ if [ ! -x "$bin/policypull" ] || ! cmp -s "$stamp" <(cat tests/tools/policypull/
   (cd tests/tools/policypull && CGO_ENABLED=0 go build -tags containers_image_openpgp -o "$bin/policypull" .)
   cat tests/tools/policypull/go.sum tests/tools/policypull/main.go > "$stamp"
 fi
-AURORA_TEST_BIN="$bin" bash scripts/kaniko-executor.sh >/dev/null
-AURORA_TEST_BIN="$bin" bash scripts/kube-node.sh >/dev/null
+slow="bash scripts/kaniko-executor.sh >/dev/null && bash scripts/kube-node.sh >/dev/null"
+if [ "${1:-}" = --background ]; then
+  # The kaniko executor and Kubernetes take the longest on a new machine and only the suite's
+  # last modules need them (tests/conftest.py runs those last): built in a session of their own,
+  # niced, while the suite runs; the tests' fixtures call the same scripts, which wait for this
+  # build (a lock each) and find the binaries. scripts/quickstart.sh stops it when pytest ends.
+  AURORA_TEST_BIN="$bin" setsid nice -n 10 bash -c "$slow" >"$bin/background-build.log" 2>&1 </dev/null &
+  echo $! >"$bin/background-build.pid"
+  echo "test-tools: building the kaniko executor and Kubernetes in the background (log: $bin/background-build.log)" >&2
+else
+  AURORA_TEST_BIN="$bin" bash -c "$slow"
+fi
 echo "$bin"

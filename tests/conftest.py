@@ -32,3 +32,16 @@ def require_tool(*tools: str) -> None:
         if in_ci():
             pytest.fail(message + " (CI must install them: see .ci/run)")
         pytest.skip(message)
+
+
+# Fixtures whose tools are the slowest to build on a new machine (the kaniko executor and
+# Kubernetes from the Go module proxy). scripts/quickstart.sh builds them in the background while
+# the rest of the suite runs; their modules run last so that the build has that long.
+LATE_FIXTURES = {"kube_node", "kaniko_executor"}
+
+
+def pytest_collection_modifyitems(config, items):
+    late = {item.module.__name__ for item in items
+            if hasattr(item, "module") and LATE_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    items[:] = ([i for i in items if getattr(i, "module", None) is None or i.module.__name__ not in late]
+                + [i for i in items if getattr(i, "module", None) is not None and i.module.__name__ in late])
