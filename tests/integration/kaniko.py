@@ -6,13 +6,16 @@ The executor rewrites the root file system it runs on: it only ever runs in a co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 import tarfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +191,77 @@ def remove_job(node, namespace: str, job: str) -> None:
     """The Job and its Pods, at once (a failed Pod's retry waits for a context that never comes)."""
     node.kubectl("-n", namespace, "delete", "job", job, "--cascade=background", "--wait=false", check=False)
     node.kubectl("-n", namespace, "delete", "pods", "-l", f"job-name={job}", "--grace-period=0", "--force", check=False)
+
+
+class TunnelProxy:
+    """An HTTP CONNECT proxy on an address of this machine that tunnels only to ``allowed``
+    (host:port). The Job's Pod reaches nothing but this machine's bridge address; the front-end
+    stage's `npm ci` goes through here to the npm registry, as every build on this machine does."""
+
+    def __init__(self, address: str, allowed: tuple[str, ...]):
+        self.address, self.allowed = address, allowed
+        self.tunnels: list[str] = []
+        self.refused: list[str] = []
+        self._server: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://{self.address}:{self._server.getsockname()[1]}"
+
+    def start(self) -> TunnelProxy:
+        self._server = socket.create_server((self.address, 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return conn.close()
+            head += chunk
+        method, target = (head.split(b"\r\n", 1)[0].decode("latin-1").split() + ["", ""])[:2]
+        if method != "CONNECT" or target not in self.allowed:
+            self.refused.append(f"{method} {target}")
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            return conn.close()
+        host, port = target.rsplit(":", 1)
+        try:
+            remote = socket.create_connection((host, int(port)), timeout=30)
+        except OSError:
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return conn.close()
+        self.tunnels.append(target)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        remote.settimeout(None)
+        threading.Thread(target=_pipe, args=(remote, conn), daemon=True).start()
+        _pipe(conn, remote)
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
 
 
 # -- aurora itself in the executor's container -----------------------------------------------

@@ -46,6 +46,7 @@ from tests.integration.kaniko import (
     run_executor_dir,
     run_job,
     stage_aurora_bundle,
+    TunnelProxy,
     stage_executor_image,
     uploads_to,
 )
@@ -124,10 +125,23 @@ def commit(app: Path, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def kaniko_app(demo_app, pinned_bases, tmp_path_factory) -> Path:
-    """The demo (whatever back end it has), with its bases named in the registry."""
+def npm_proxy(kube_node):
+    """The npm registry for the front-end stage's `npm ci`, through this machine's bridge address
+    (the Pod network reaches nothing else)."""
+    proxy = TunnelProxy(NODE_IP, ("registry.npmjs.org:443",)).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def kaniko_app(demo_app, pinned_bases, npm_proxy, tmp_path_factory) -> Path:
+    """The demo (whatever back end it has), with its bases named in the registry and an .npmrc
+    that sends `npm ci` through the proxy (the project's .npmrc is honoured by the install)."""
     app = tmp_path_factory.mktemp("kaniko-app") / "zero-demo"
     shutil.copytree(demo_app, app, symlinks=True, ignore=shutil.ignore_patterns(".aurora"))
+    npmrc = app / "frontend" / ".npmrc"
+    assert not npmrc.exists(), "the demo has an .npmrc: merge the proxy into it here"
+    npmrc.write_text(f"https-proxy={npm_proxy.url}/\nproxy={npm_proxy.url}/\n")
     toml = app / "aurora.toml"
     text = re.sub(r'(?m)^bases\s*=.*\n', "", toml.read_text())
     assert "[bases]" not in text, "the demo's aurora.toml has a [bases] table: merge it here"
@@ -192,7 +206,7 @@ def first_build(kaniko_app, kube_node, node_images, registry, reg_opts, tmp_path
     return tag, job_dir, run
 
 
-def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts, registry):
+def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts, registry, npm_proxy):
     """The Job as aurora wrote it was admitted in a `baseline` namespace (the node warns that
     `restricted` would refuse it: the executor runs as root), its Pod ran the Job's args and
     security context, and its termination message names the digest the registry has."""
@@ -208,6 +222,8 @@ def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts,
     assert ran["args"] == container["args"] and ran["image"] == container["image"]
     assert ran["env"] == container["env"] and ran["securityContext"] == container["securityContext"]
     assert not any(a.startswith("--insecure") or a.startswith("--skip-tls") for a in ran["args"])
+    # The Pod reached nothing outside this machine but the npm registry, through the proxy.
+    assert "registry.npmjs.org:443" in npm_proxy.tunnels and npm_proxy.refused == [], npm_proxy.refused
 
 
 def test_aurora_verify_passes_on_the_pushed_image(first_build, kaniko_app, reg_opts):
