@@ -3,7 +3,9 @@ in a cluster, each through a port-forward of its own (the API server's, as `kube
 port-forward`), on a loopback port.
 
 The Pods belong to their Deployment: the smoke run does not stop them (its "stop" check is
-skipped); what it starts — the local listener and its forwards — it closes.
+skipped); what it starts — the local listener and its forwards — it closes. An app with
+[kube.database] gets the database check of `smoke --kube` on each Pod: the app's answer on
+[smoke] db_path, a 200 or the failure with the answer's words.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import socket
 import threading
 
+from aurora.checks.kube_smoke import Node, NodeChecks
 from aurora.host.kubeapi import KubeApi
 
 
@@ -47,8 +50,10 @@ class ClusterPod:
         self.mode = f"pod {namespace}/{pod} through a port-forward"
         self._listener: socket.socket | None = None
         self._open: list[socket.socket] = []
+        self.port = 0
 
     def start(self, port: int) -> None:
+        self.port = port
         self._listener = socket.create_server(("127.0.0.1", port))
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -95,3 +100,10 @@ class ClusterPod:
             with contextlib.suppress(OSError):
                 s.close()
         self._open.clear()
+
+
+def database_checks(run: ClusterPod, path: str, seconds: int, health: str | None, api_prefix: str,
+                    timeout: float) -> NodeChecks:
+    """The database check on one Pod, through its port-forward (as `smoke --kube` checks each node)."""
+    return NodeChecks(lambda: [Node(run.pod, run.pod, "its containers", run.port)], health, api_prefix, timeout,
+                      lambda _node: run.logs(), database=(path, seconds))

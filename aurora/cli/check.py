@@ -231,7 +231,7 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
     import re
 
     from aurora.checks import smoke as sm
-    from aurora.checks.cluster_smoke import ClusterPod, ready_pods
+    from aurora.checks.cluster_smoke import ClusterPod, database_checks, ready_pods
     from aurora.errors import AuroraError, UsageError
     from aurora.host.kubeapi import KubeApi
 
@@ -253,7 +253,10 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
                               hint="deploy it first: aurora deploy")
         for pod in pods:
             step(f"pod {pod}")
-            reports.append(sm.smoke(ClusterPod(api, ns, pod, plan.web_port), pod, expect, timeout=timeout,
+            run = ClusterPod(api, ns, pod, plan.web_port)
+            more = database_checks(run, cfg.smoke.db_path, cfg.smoke.db_timeout, plan.backend.health, plan.api_prefix,
+                                   timeout) if plan.kube.database is not None else None
+            reports.append(sm.smoke(run, pod, expect, timeout=timeout, more=more,
                                     error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step))
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))

@@ -1,20 +1,22 @@
 """kaniko for real in the tests: the executor built from the Go module proxy, an image laid out
-as upstream's, and a runner that does with the Job aurora emits what a kubelet does with it.
+as upstream's, and the Job aurora emits run as a Job on the real node (tests/integration/kubenode.py).
 
 The executor rewrites the root file system it runs on: it only ever runs in a container here.
 """
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import hashlib
 import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 import tarfile
-import uuid
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,139 +81,187 @@ def build_image(folder: Path, tag: str) -> None:
     sh("buildah", "bud", "--quiet", "--timestamp", "0", "-t", tag, str(folder), timeout=900)
 
 
-def memory_flag(quantity: str) -> str:
-    """A Kubernetes memory quantity (4Gi, 256Mi) as podman's --memory value."""
-    m = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", quantity)
-    if not m:
-        raise AssertionError(f"memory quantity {quantity!r} is not handled by the test runner")
-    return m.group(1) + {"Ki": "k", "Mi": "m", "Gi": "g", None: "b"}[m.group(2)]
-
-
-def secret_files(secret: dict) -> dict[str, bytes]:
-    """A Secret's keys and contents, as the kubelet sees them (stringData is folded into data)."""
-    out = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
-    out.update({k: v.encode() for k, v in (secret.get("stringData") or {}).items()})
-    return out
-
-
 def strip(text: str) -> str:
     return ANSI.sub("", text)
 
 
+# -- the Job on the real node (tests/integration/kubenode.py) -------------------------------
+# kaniko runs as root in its container (it unpacks base images and writes their owners), which
+# the `restricted` Pod Security Standard the node enforces by default refuses (runAsNonRoot).
+# `baseline` admits it and still refuses privileged containers, host namespaces and added
+# capabilities: the namespace the Job runs in is labelled so, as a cluster's build namespace is.
+BUILD_NAMESPACE_LABELS = ("pod-security.kubernetes.io/enforce=baseline", "pod-security.kubernetes.io/enforce-version=latest")
+CA_CONFIGMAP = "registry-ca"
+
+
 @dataclass
 class JobRun:
-    init_rc: int
+    pod: str
+    init_rc: int | None
     init_log: str
     rc: int | None = None  # None: the executor never started (the init container failed)
     log: str = ""
     termination_message: str = ""
-    argv: list[str] = field(default_factory=list)
-    workdir: Path | None = None
+    admitted: dict = field(default_factory=dict)  # the Pod as the API server admitted it
+    warnings: str = ""  # what kubectl apply printed (PodSecurity's warnings)
 
 
-class JobRunner:
-    """Runs one Job's Pod with podman, as a kubelet would: the init container, then the executor
-    container, with exactly the Job's image entrypoint, args, env, volume mounts, security context
-    and memory limit. What this machine needs besides is passed in ``extra`` (host networking for
-    the loopback registry, the registry's CA in the executor's cert folder) and reported as such.
+def build_namespace(node, name: str, registry: Registry, secrets: list[dict]) -> str:
+    """A namespace for kaniko Jobs: PodSecurity `baseline`, the registry's CA as a ConfigMap (a
+    cluster with a private CA mounts it the same way), and ``secrets``."""
+    node.kubectl("create", "namespace", name)
+    node.kubectl("label", "namespace", name, *BUILD_NAMESPACE_LABELS)
+    assert registry.ca is not None
+    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CA_CONFIGMAP, "namespace": name},
+             "data": {"ca.crt": registry.ca.read_text()}}]
+    objs += [{**s, "metadata": {**s["metadata"], "namespace": name}} for s in secrets]
+    node.apply(objs)
+    return name
 
-    ``images`` replaces images the Job names that cannot be pulled here (the executor image the
-    tests build; a Debian image for busybox). ``secrets`` are the Secret objects in the namespace."""
 
-    def __init__(self, job: dict, *, images: dict[str, str], secrets: list[dict], workdir: Path,
-                 extra: tuple[str, ...] = ()):
-        self.job = job
-        self.pod = job["spec"]["template"]["spec"]
-        self.images = images
-        self.secrets = {s["metadata"]["name"]: s for s in secrets}
-        self.workdir = workdir
-        self.extra = extra
-        self.name = f"aurora-test-kaniko-{uuid.uuid4().hex[:8]}"
+def on_node(job: dict, context_image: str) -> dict:
+    """The emitted Job with what this node needs besides: the context image it can pull (busybox
+    cannot be pulled here) and the registry's CA as one more file in the executor's cert folder."""
+    pod = job["spec"]["template"]["spec"]
+    pod["initContainers"][0]["image"] = context_image
+    pod["volumes"].append({"name": CA_CONFIGMAP, "configMap": {"name": CA_CONFIGMAP}})
+    pod["containers"][0]["volumeMounts"].append({"name": CA_CONFIGMAP, "readOnly": True, "subPath": "ca.crt",
+                                                 "mountPath": "/kaniko/ssl/certs/aurora-test-ca.crt"})
+    return job
 
-    @classmethod
-    def from_file(cls, path: Path, **kw) -> JobRunner:
-        (job,) = list(yaml.safe_load_all(path.read_text()))
-        return cls(job, **kw)
 
-    def _volumes(self) -> dict[str, Path]:
-        fs_group = (self.pod.get("securityContext") or {}).get("fsGroup")
-        out = {}
-        for vol in self.pod["volumes"]:
-            host = self.workdir / vol["name"]
-            host.mkdir(parents=True)
-            if "emptyDir" in vol:
-                # The kubelet makes an emptyDir world-writable and, with fsGroup, group-owned.
-                if fs_group is not None:
-                    shutil.chown(host, group=fs_group)
-                host.chmod(0o2777 if fs_group is not None else 0o777)
-            elif "secret" in vol:
-                name = vol["secret"]["secretName"]
-                if name not in self.secrets:
-                    # The kubelet would keep the Pod in ContainerCreating: nothing runs.
-                    raise LookupError(f'MountVolume.SetUp failed for volume "{vol["name"]}": secret "{name}" not found')
-                data = secret_files(self.secrets[name])
-                for item in vol["secret"].get("items") or [{"key": k, "path": k} for k in data]:
-                    (host / item["path"]).write_bytes(data[item["key"]])
-                    (host / item["path"]).chmod(0o644)
-            else:
-                raise AssertionError(f"volume {vol['name']}: kind not handled by the test runner")
-            out[vol["name"]] = host
-        return out
+def _pods(node, namespace: str, job: str) -> list[dict]:
+    out = node.kubectl("-n", namespace, "get", "pods", "-l", f"job-name={job}", "-o", "json", timeout=30).stdout
+    return sorted(json.loads(out)["items"], key=lambda p: p["metadata"]["creationTimestamp"])
 
-    def _argv(self, container: dict, volumes: dict[str, Path], name: str) -> list[str]:
-        sec = container.get("securityContext") or {}
-        pod_sec = self.pod.get("securityContext") or {}
-        argv = ["podman", "run", "--name", name]
-        if sec.get("allowPrivilegeEscalation") is False:
-            argv += ["--security-opt", "no-new-privileges"]
-        for cap in (sec.get("capabilities") or {}).get("drop") or []:
-            argv += ["--cap-drop", cap]
-        if "runAsUser" in sec:
-            argv += ["--user", str(sec["runAsUser"]) + (f":{sec['runAsGroup']}" if "runAsGroup" in sec else "")]
-        if "fsGroup" in pod_sec:
-            argv += ["--group-add", str(pod_sec["fsGroup"])]
-        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
-        if limit:
-            argv += ["--memory", memory_flag(limit)]
-        for env in container.get("env") or []:
-            argv += ["--env", f"{env['name']}={env['value']}"]
-        for m in container.get("volumeMounts") or []:
-            argv += ["--volume", f"{volumes[m['name']]}:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
-        if container.get("command"):
-            argv += ["--entrypoint", json.dumps(container["command"][:1])]
-        argv += [self.images.get(container["image"], container["image"])]
-        argv += (container.get("command") or [])[1:] + (container.get("args") or [])
-        return argv
 
-    def run(self, tarball: Path, timeout: float = 2400) -> JobRun:
-        volumes = self._volumes()
-        (init,) = self.pod["initContainers"]
-        init_name = f"{self.name}-context"
+def _poll(what: str, ready, deadline: float, step: float = 2):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        answer = ready()
+        if answer:
+            return answer
+        time.sleep(step)
+    raise AssertionError(f"{what}: not within {deadline:g}s")
+
+
+def _state(status: dict) -> dict:
+    return status.get("state") or {}
+
+
+def waiting_for_upload(node, namespace: str, job: str) -> str:
+    """The Job's first Pod, once its init container runs (waits for the context)."""
+    def running():
+        pods = _pods(node, namespace, job)
+        init = (pods[0].get("status") or {}).get("initContainerStatuses") if pods else None
+        return pods[0]["metadata"]["name"] if init and "running" in _state(init[0]) else None
+    return _poll(f"the Pod of Job {job} waiting for its context", running, 300)
+
+
+def run_job(node, namespace: str, job: dict, tarball: Path, timeout: float = 2400) -> JobRun:
+    """Apply the Job, deliver ``tarball`` as the Job's README says (kubectl cp, then touch), wait
+    for the Pod to end; its results. The Job and its Pods are deleted after."""
+    name = job["metadata"]["name"]
+    applied = node.kubectl("-n", namespace, "apply", "--server-side", "-f", "-", stdin=json.dumps(job))
+    try:
+        pod = waiting_for_upload(node, namespace, name)
+        node.kubectl("-n", namespace, "cp", str(tarball), f"{pod}:/workspace/context.tar.gz", "-c", "context", timeout=600)
+        node.kubectl("-n", namespace, "exec", pod, "-c", "context", "--", "touch", "/workspace/upload-done")
+        ended = _poll(f"Pod {pod} to end", lambda: next((p for p in _pods(node, namespace, name) if p["metadata"]["name"] == pod
+                                                         and p["status"].get("phase") in ("Succeeded", "Failed")), None),
+                      timeout, step=3)
+        return _results(node, namespace, ended, applied.stderr)
+    finally:
+        remove_job(node, namespace, name)
+
+
+def _results(node, namespace: str, pod: dict, warnings: str) -> JobRun:
+    name, status = pod["metadata"]["name"], pod["status"]
+    init = _state(status["initContainerStatuses"][0]).get("terminated") or {}
+    log = node.kubectl("-n", namespace, "logs", name, "-c", "context", check=False)
+    run = JobRun(name, init.get("exitCode"), log.stdout + log.stderr, admitted=pod, warnings=warnings)
+    done = _state(status["containerStatuses"][0]).get("terminated")
+    if done:
+        log = node.kubectl("-n", namespace, "logs", name, "-c", "kaniko", check=False, timeout=60)
+        run.rc, run.log, run.termination_message = done["exitCode"], strip(log.stdout + log.stderr), done.get("message", "")
+    return run
+
+
+def remove_job(node, namespace: str, job: str) -> None:
+    """The Job and its Pods, at once (a failed Pod's retry waits for a context that never comes)."""
+    node.kubectl("-n", namespace, "delete", "job", job, "--cascade=background", "--wait=false", check=False)
+    node.kubectl("-n", namespace, "delete", "pods", "-l", f"job-name={job}", "--grace-period=0", "--force", check=False)
+
+
+class TunnelProxy:
+    """An HTTP CONNECT proxy on an address of this machine that tunnels only to ``allowed``
+    (host:port). The Job's Pod reaches nothing but this machine's bridge address; the front-end
+    stage's `npm ci` goes through here to the npm registry, as every build on this machine does."""
+
+    def __init__(self, address: str, allowed: tuple[str, ...]):
+        self.address, self.allowed = address, allowed
+        self.tunnels: list[str] = []
+        self.refused: list[str] = []
+        self._server: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://{self.address}:{self._server.getsockname()[1]}"
+
+    def start(self) -> TunnelProxy:
+        self._server = socket.create_server((self.address, 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return conn.close()
+            head += chunk
+        method, target = (head.split(b"\r\n", 1)[0].decode("latin-1").split() + ["", ""])[:2]
+        if method != "CONNECT" or target not in self.allowed:
+            self.refused.append(f"{method} {target}")
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            return conn.close()
+        host, port = target.rsplit(":", 1)
         try:
-            sh(*self._argv(init, volumes, init_name)[:2], "-d", *self._argv(init, volumes, init_name)[2:])
-            # The three steps of the README aurora writes: kubectl cp, then exec touch.
-            sh("podman", "cp", str(tarball), f"{init_name}:/workspace/context.tar.gz")
-            sh("podman", "exec", init_name, "touch", "/workspace/upload-done")
-            init_rc = int(sh("podman", "wait", init_name, timeout=600).stdout.strip())
-            logs = sh("podman", "logs", init_name, check=False)
-            result = JobRun(init_rc, logs.stdout + logs.stderr, workdir=self.workdir)
-        finally:
-            sh("podman", "rm", "-f", "-t", "0", init_name, check=False)
-        if init_rc != 0:
-            return result
-        (main,) = self.pod["containers"]
-        termination = self.workdir / "termination-log"
-        termination.write_text("")
-        argv = self._argv(main, volumes, self.name)
-        image_at = argv.index(self.images.get(main["image"], main["image"]))
-        argv[image_at:image_at] = ["--volume", f"{termination}:/dev/termination-log", *self.extra]
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        finally:
-            sh("podman", "rm", "-f", "-t", "0", self.name, check=False)
-        result.rc, result.log, result.argv = proc.returncode, strip(proc.stdout + proc.stderr), argv
-        result.termination_message = termination.read_text().strip()
-        return result
+            remote = socket.create_connection((host, int(port)), timeout=30)
+        except OSError:
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return conn.close()
+        self.tunnels.append(target)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        remote.settimeout(None)
+        threading.Thread(target=_pipe, args=(remote, conn), daemon=True).start()
+        _pipe(conn, remote)
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
 
 
 # -- aurora itself in the executor's container -----------------------------------------------

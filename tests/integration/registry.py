@@ -19,16 +19,16 @@ from pathlib import Path
 from tests.integration.conftest import free_port, sh
 
 
-def make_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a server certificate for 127.0.0.1 signed by it (openssl)."""
+def make_ca_and_cert(folder: Path, address: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A CA, and a server certificate for ``address`` signed by it (openssl)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
     key, csr, crt = folder / "server.key", folder / "server.csr", folder / "server.crt"
     sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=aurora test CA",
        "-keyout", str(ca_key), "-out", str(ca_crt))
-    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr))
+    sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={address}", "-keyout", str(key), "-out", str(csr))
     ext = folder / "san.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    ext.write_text(f"subjectAltName=IP:{address}\n")
     sh("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
        "-days", "2", "-extfile", str(ext), "-out", str(crt))
     return ca_crt, crt, key
@@ -43,10 +43,13 @@ class Registry:
     proc: subprocess.Popen | None = None
     ca: Path | None = None
     readonly: bool = False  # serves pulls, refuses every push (distribution's maintenance mode)
+    # Where it listens: loopback, or an address of this machine others reach it on (the kube
+    # node's bridge, for Pods).
+    address: str = "127.0.0.1"
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @property
     def log(self) -> Path:
@@ -64,7 +67,7 @@ class Registry:
         if self.tls:
             certs = self.root / "certs"
             if self.ca is None:
-                self.ca, crt, key = make_ca_and_cert(certs)
+                self.ca, crt, key = make_ca_and_cert(certs, self.address)
             lines += ["  tls:", f"    certificate: {certs / 'server.crt'}", f"    key: {certs / 'server.key'}"]
         if self.users:
             htpasswd = self.root / "htpasswd"
@@ -83,7 +86,7 @@ class Registry:
         end = time.monotonic() + 15
         while time.monotonic() < end:
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                if s.connect_ex((self.address, self.port)) == 0:
                     return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"registry exited: {self.log.read_text()[-2000:]}")

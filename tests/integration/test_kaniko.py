@@ -1,11 +1,18 @@
 """The kaniko executor, for real, on the Job `aurora build --engine kaniko --emit-job` writes.
 
 The executor (Chainguard's maintained fork, built from the Go module proxy) runs in an image laid
-out as upstream's, with the Job's own args, env and mounts, the context delivered as the Job's
-README says, and the credentials where the Secret mounts them. It pushes to a loopback registry
-with TLS (a CA made here) and basic auth. Besides the Job, the runner adds only: host networking
-(the registry is on loopback) and the test CA as one more file in the executor's cert folder (a
-cluster with a private CA mounts it the same way). No --insecure flag is needed.
+out as upstream's. The emitted Job runs as a Job on the real one-node Kubernetes
+(tests/integration/kubenode.py): applied with kubectl in a namespace under PodSecurity `baseline`
+(the executor runs as root, which the node's default `restricted` refuses), its Secret template
+filled in, the context delivered as the Job's README says (kubectl cp into the init container,
+then touch). It pushes to a registry with TLS (a CA made here) and basic auth that listens on the
+node's bridge address, where Pods reach it. Besides the Job, the test changes only: the init
+container's image (busybox cannot be pulled here: Debian's stands in) and the test CA as one more
+file in the executor's cert folder (a ConfigMap, as a cluster with a private CA mounts it). No
+--insecure flag is needed.
+
+The tests of `aurora build --engine kaniko --push` and of the executor itself (--reproducible on
+a small context) run the executor in a podman container on the host's network.
 """
 
 from __future__ import annotations
@@ -17,28 +24,33 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from aurora.deploy.kaniko_job import CONTEXT_IMAGE, EXECUTOR_IMAGE
 from aurora.engines.kaniko import failure_reason
 from tests.conftest import require_tool
 from tests.integration.conftest import SDE, aurora, sh
 from tests.integration.kaniko import (
-    JobRunner,
     aurora_in_container,
     build_image,
+    build_namespace,
     executor_binary,
     file_owners,
+    on_node,
+    remove_job,
     repacked,
     run_executor_dir,
+    run_job,
     stage_aurora_bundle,
+    TunnelProxy,
     stage_executor_image,
     uploads_to,
 )
+from tests.integration.kubenode_files import NODE_IP
 from tests.integration.registry import Registry
 
 pytestmark = pytest.mark.integration
@@ -62,10 +74,19 @@ def kaniko_executor_image(kaniko_executor, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory, offline_bases):
-    reg = Registry(tmp_path_factory.mktemp("kaniko-registry"), tls=True, users={USER: PASSWORD}).start()
+def registry(tmp_path_factory, offline_bases, kube_node):
+    """On the node's bridge address: the Job's Pod pushes there (Pods do not reach the host's
+    loopback); this machine's tools reach it there too."""
+    reg = Registry(tmp_path_factory.mktemp("kaniko-registry"), tls=True, users={USER: PASSWORD}, address=NODE_IP).start()
     yield reg
     reg.stop()
+
+
+@pytest.fixture(scope="module")
+def node_images(kube_node, kaniko_executor_image) -> dict[str, str]:
+    """The executor image and the context image in the node's registry, by digest."""
+    return {"executor": kube_node.push(f"containers-storage:{kaniko_executor_image}", "aurora-test/kaniko-executor"),
+            "context": kube_node.push(f"containers-storage:{OFFLINE_CONTEXT_IMAGE}", "aurora-test/debian")}
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +125,23 @@ def commit(app: Path, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def kaniko_app(demo_app, pinned_bases, tmp_path_factory) -> Path:
-    """The demo (whatever back end it has), with its bases named in the registry."""
+def npm_proxy(kube_node):
+    """The npm registry for the front-end stage's `npm ci`, through this machine's bridge address
+    (the Pod network reaches nothing else)."""
+    proxy = TunnelProxy(NODE_IP, ("registry.npmjs.org:443",)).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def kaniko_app(demo_app, pinned_bases, npm_proxy, tmp_path_factory) -> Path:
+    """The demo (whatever back end it has), with its bases named in the registry and an .npmrc
+    that sends `npm ci` through the proxy (the project's .npmrc is honoured by the install)."""
     app = tmp_path_factory.mktemp("kaniko-app") / "zero-demo"
     shutil.copytree(demo_app, app, symlinks=True, ignore=shutil.ignore_patterns(".aurora"))
+    npmrc = app / "frontend" / ".npmrc"
+    assert not npmrc.exists(), "the demo has an .npmrc: merge the proxy into it here"
+    npmrc.write_text(f"https-proxy={npm_proxy.url}/\nproxy={npm_proxy.url}/\n")
     toml = app / "aurora.toml"
     text = re.sub(r'(?m)^bases\s*=.*\n', "", toml.read_text())
     assert "[bases]" not in text, "the demo's aurora.toml has a [bases] table: merge it here"
@@ -117,9 +151,9 @@ def kaniko_app(demo_app, pinned_bases, tmp_path_factory) -> Path:
     return app
 
 
-def emit(app: Path, out: Path, tag: str, cache_repo: str) -> subprocess.CompletedProcess:
+def emit(app: Path, out: Path, tag: str, cache_repo: str, executor: str) -> subprocess.CompletedProcess:
     return aurora("build", "-C", str(app), "--engine", "kaniko", "--emit-job", "-o", str(out), "--tag", tag,
-                  "--cache-repo", cache_repo)
+                  "--cache-repo", cache_repo, "--executor-image", executor)
 
 
 def filled_secret(job_dir: Path, registry: Registry, password: str = PASSWORD) -> dict:
@@ -132,15 +166,14 @@ def filled_secret(job_dir: Path, registry: Registry, password: str = PASSWORD) -
     return secret
 
 
-def runner(job_dir: Path, image: str, registry: Registry, workdir: Path, secrets: list[dict] | None = None,
-           job: dict | None = None) -> JobRunner:
-    kw = dict(images={EXECUTOR_IMAGE: image, CONTEXT_IMAGE: OFFLINE_CONTEXT_IMAGE},
-              secrets=[filled_secret(job_dir, registry)] if secrets is None else secrets,
-              workdir=workdir,
-              extra=("--network", "host", "--volume", f"{registry.ca}:/kaniko/ssl/certs/aurora-test-ca.crt:ro"))
-    if job is not None:
-        return JobRunner(job, **kw)
-    return JobRunner.from_file(job_dir / "job.yaml", **kw)
+def node_job(job_dir: Path, node_images: dict[str, str], job: dict | None = None) -> dict:
+    """The emitted Job (or an edited one) as this node runs it (tests/integration/kaniko.on_node)."""
+    return on_node(job or yaml.safe_load((job_dir / "job.yaml").read_text()), node_images["context"])
+
+
+def namespace(node, registry: Registry, job_dir: Path, name: str, secrets: list[dict] | None = None) -> str:
+    """A build namespace with the filled-in Secret (or ``secrets``); deleted at the end of the session."""
+    return build_namespace(node, name, registry, [filled_secret(job_dir, registry)] if secrets is None else secrets)
 
 
 def image_lines(run) -> list[str]:
@@ -159,31 +192,44 @@ def manifest(ref: str, reg_opts: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def first_build(kaniko_app, kaniko_executor_image, registry, reg_opts, tmp_path_factory):
+def first_build(kaniko_app, kube_node, node_images, registry, reg_opts, tmp_path_factory):
+    """The one cold build of the demo: the emitted Job, run by the node."""
     tag = f"{registry.host}/zero/kaniko-demo:1"
     job_dir = tmp_path_factory.mktemp("job-1")
-    emit(kaniko_app, job_dir, tag, f"{registry.host}/cache-a")
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path_factory.mktemp("pod-1")).run(job_dir / "context.tar.gz")
+    emit(kaniko_app, job_dir, tag, f"{registry.host}/cache-a", node_images["executor"])
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko")
+    started = time.monotonic()
+    run = run_job(kube_node, ns, node_job(job_dir, node_images), job_dir / "context.tar.gz")
+    print(f"the cold Job on the node: {time.monotonic() - started:.0f}s")
     assert run.init_rc == 0, run.init_log
     assert run.rc == 0, run.log[-4000:]
     return tag, job_dir, run
 
 
-def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts, registry):
+def test_the_job_builds_and_pushes_the_image_it_describes(first_build, reg_opts, registry, npm_proxy):
+    """The Job as aurora wrote it was admitted in a `baseline` namespace (the node warns that
+    `restricted` would refuse it: the executor runs as root), its Pod ran the Job's args and
+    security context, and its termination message names the digest the registry has."""
     tag, job_dir, run = first_build
     digest = skopeo("inspect", "--format", "{{.Digest}}", f"docker://{tag}", opts=reg_opts).stdout.strip()
     assert image_lines(run) == [f"{tag}@{digest}"]  # the Job's termination message
     assert f"Pushed {tag.rsplit(':', 1)[0]}@{digest}" in run.log
     assert "context.tar.gz: OK" in run.init_log  # the init container checked the tarball's sha256
-    # Exactly the Job's args went to the executor, after its image.
+    assert 'would violate PodSecurity "restricted:latest"' in run.warnings and "runAsNonRoot" in run.warnings, run.warnings
+    # Exactly the Job's container went to the node: args, env, security context.
     (container,) = yaml.safe_load((job_dir / "job.yaml").read_text())["spec"]["template"]["spec"]["containers"]
-    assert run.argv[-len(container["args"]):] == container["args"]
-    assert not any(a.startswith("--insecure") or a.startswith("--skip-tls") for a in run.argv)
+    (ran,) = run.admitted["spec"]["containers"]
+    assert ran["args"] == container["args"] and ran["image"] == container["image"]
+    assert ran["env"] == container["env"] and ran["securityContext"] == container["securityContext"]
+    assert not any(a.startswith("--insecure") or a.startswith("--skip-tls") for a in ran["args"])
+    # The Pod reached nothing outside this machine but the npm registry, through the proxy.
+    assert "registry.npmjs.org:443" in npm_proxy.tunnels and npm_proxy.refused == [], npm_proxy.refused
 
 
 def test_aurora_verify_passes_on_the_pushed_image(first_build, kaniko_app, reg_opts):
-    tag, _, _ = first_build
-    out = aurora("verify", f"docker://{tag}", "-C", str(kaniko_app), *reg_opts, check=False)
+    tag, _, run = first_build
+    ref = f"{tag.rsplit(':', 1)[0]}@{pushed_digest(run)}"  # the digest the Job reported
+    out = aurora("verify", f"docker://{ref}", "-C", str(kaniko_app), *reg_opts, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert any(line.startswith("PASS") and "created" in line and "stripped" in line for line in lines)
@@ -309,52 +355,66 @@ def test_a_registry_that_refuses_the_push(kaniko_app, aurora_executor_image, reg
 
 # -- bad input on the Job path ---------------------------------------------------------------
 
-def test_a_tarball_other_than_the_jobs_never_reaches_the_executor(first_build, kaniko_executor_image, registry,
+def test_a_tarball_other_than_the_jobs_never_reaches_the_executor(first_build, kube_node, node_images, registry,
                                                                   tmp_path):
     """The init container checks the sha256 aurora wrote into the Job: the executor never starts."""
     _, job_dir, _ = first_build
     other = tmp_path / "other.tar.gz"
     other.write_bytes(gzip.compress((job_dir / "context.tar.gz").read_bytes() + b"\0" * 1024, mtime=0))
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod").run(other)
-    assert run.init_rc != 0 and run.rc is None
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko-other")
+    run = run_job(kube_node, ns, node_job(job_dir, node_images), other, timeout=120)
+    assert run.init_rc not in (0, None) and run.rc is None, run
+    assert run.admitted["status"]["phase"] == "Failed"
     assert "FAILED" in run.init_log  # sha256sum's word for it, before the executor unpacks anything
     assert image_lines(run) == []
 
 
-def test_a_context_that_does_not_match_the_containerfile(first_build, kaniko_executor_image, registry, tmp_path):
+def test_a_context_that_does_not_match_the_containerfile(first_build, kube_node, node_images, registry, tmp_path):
     _, job_dir, _ = first_build
     # The first stage's first COPY source: the executor stops there, before building anything.
     tarball, job = repacked(job_dir, tmp_path / "repack", "frontend-deps")
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", job=job).run(tarball)
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko-mismatch")
+    run = run_job(kube_node, ns, node_job(job_dir, node_images, job), tarball, timeout=300)
     assert run.init_rc == 0, run.init_log
     assert run.rc == 1, run.log[-3000:]
     assert "frontend-deps" in failure_reason(run.log), failure_reason(run.log)
     assert image_lines(run) == []  # no digest claimed
 
 
-def test_the_secret_template_applied_unedited(first_build, kaniko_executor_image, registry, tmp_path):
+def test_the_secret_template_applied_unedited(first_build, kube_node, node_images, registry, tmp_path):
     _, job_dir, _ = first_build
     (template,) = list(yaml.safe_load_all((job_dir / "registry-secret.template.yaml").read_text()))
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", secrets=[template]).run(
-        job_dir / "context.tar.gz")
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko-template", secrets=[template])
+    run = run_job(kube_node, ns, node_job(job_dir, node_images), job_dir / "context.tar.gz", timeout=300)
     assert run.rc == 1, run.log[-3000:]
     reason = failure_reason(run.log)
     assert "push permission" in reason or "base64" in reason or "UNAUTHORIZED" in reason, reason
     assert image_lines(run) == []
 
 
-def test_a_job_without_the_registry_secret(first_build, kaniko_executor_image, registry, tmp_path):
+def test_a_job_without_the_registry_secret_never_starts(first_build, kube_node, node_images, registry):
+    """No Secret in the namespace: the kubelet cannot mount it, so no container of the Pod starts
+    (the init container included) and the Pod's events say which Secret is missing."""
     _, job_dir, _ = first_build
-    job = yaml.safe_load((job_dir / "job.yaml").read_text())
-    pod = job["spec"]["template"]["spec"]
-    pod["volumes"] = [v for v in pod["volumes"] if "secret" not in v]
-    pod["containers"][0]["volumeMounts"] = [m for m in pod["containers"][0]["volumeMounts"]
-                                            if m["name"] == "workspace"]
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod", secrets=[], job=job).run(
-        job_dir / "context.tar.gz")
-    assert run.rc == 1, run.log[-3000:]
-    assert "UNAUTHORIZED" in failure_reason(run.log) or "authentication required" in failure_reason(run.log)
-    assert image_lines(run) == []
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko-nosecret", secrets=[])
+    job = node_job(job_dir, node_images)
+    name = job["metadata"]["name"]
+    kube_node.kubectl("-n", ns, "apply", "--server-side", "-f", "-", stdin=json.dumps(job))
+    try:
+        deadline = time.monotonic() + 90
+        events = ""
+        while time.monotonic() < deadline and "FailedMount" not in events:
+            time.sleep(2)
+            events = kube_node.kubectl("-n", ns, "get", "events", "--field-selector", "reason=FailedMount",
+                                       "-o", "jsonpath={.items[*].reason}: {.items[*].message}").stdout
+        assert f'secret "{yaml.safe_load((job_dir / "registry-secret.template.yaml").read_text())["metadata"]["name"]}"' \
+               f' not found' in events, events
+        pod = json.loads(kube_node.kubectl("-n", ns, "get", "pods", "-l", f"job-name={name}", "-o", "json").stdout)["items"][0]
+        assert pod["status"]["phase"] == "Pending"
+        assert not any("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {})
+                       for c in pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", []))
+    finally:
+        remove_job(kube_node, ns, name)
 
 
 # -- last: these change the app or add images ------------------------------------------------
@@ -390,7 +450,7 @@ def test_kaniko_and_buildah_images_of_the_same_plan(first_build, demo_image, reg
     assert abs(k["compressed"] - b["compressed"]) < 0.15 * b["compressed"]
 
 
-def test_a_code_change_pushes_only_the_changed_layer(first_build, kaniko_app, kaniko_executor_image, registry,
+def test_a_code_change_pushes_only_the_changed_layer(first_build, kaniko_app, kube_node, node_images, registry,
                                                      reg_opts, tmp_path):
     tag, _, _ = first_build
     before = manifest(tag, reg_opts)
@@ -400,9 +460,12 @@ def test_a_code_change_pushes_only_the_changed_layer(first_build, kaniko_app, ka
     # target/ is not committed: the revision, and so the labels, stay as they were.
     new_tag = f"{registry.host}/zero/kaniko-demo:2"
     job_dir = tmp_path / "job"
-    emit(kaniko_app, job_dir, new_tag, f"{registry.host}/cache-a")
+    emit(kaniko_app, job_dir, new_tag, f"{registry.host}/cache-a", node_images["executor"])
+    ns = namespace(kube_node, registry, job_dir, "aurora-kaniko-change")
     since = registry.log.stat().st_size
-    run = runner(job_dir, kaniko_executor_image, registry, tmp_path / "pod").run(job_dir / "context.tar.gz")
+    started = time.monotonic()
+    run = run_job(kube_node, ns, node_job(job_dir, node_images), job_dir / "context.tar.gz")
+    print(f"the warm Job on the node (a code change): {time.monotonic() - started:.0f}s")
     assert run.rc == 0, run.log[-4000:]
     assert "Found cached layer" in run.log or "Using caching version" in run.log
     after = manifest(new_tag, reg_opts)

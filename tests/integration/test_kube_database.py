@@ -71,10 +71,23 @@ def test_database_from_a_secret(kube_node, demo_app, demo_image, mariadb, tmp_pa
     assert status == 200, body
     assert body["db"] == "zero" and body["answer"] == 42 and "MariaDB" in body["version"], body
     print(f"right password: 200 at {time.monotonic() - started:.1f}s")
+    smoke = aurora("smoke", "-C", str(app), "--kubeconfig", str(kube_node.kubeconfig), "-n", "aurora-db",
+                   check=False, timeout=300)
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert any("PASS database:" in line and "GET /api/db → 200" in line for line in smoke.stderr.splitlines())
 
     ip = deploy_with(kube_node, app, ref, "aurora-db-wrong", {**values, "Z_DB_PASSWORD": "wrong"})
     status, body = wait_for("/api/db answers", lambda: db_answer(f"http://{ip}:8080/api/db"), deadline=180, step=2)
     assert status == 503 and "Access denied for user 'zero'" in body["error"], body
+    # aurora says so too: smoke's database check fails with the app's answer, the Pod's log after.
+    smoke_started = time.monotonic()
+    smoke = aurora("smoke", "-C", str(app), "--kubeconfig", str(kube_node.kubeconfig), "-n", "aurora-db-wrong",
+                   check=False, timeout=300)
+    print(f"smoke with the wrong password: {time.monotonic() - smoke_started:.1f}s")
+    assert smoke.returncode == 1, smoke.stdout + smoke.stderr
+    failed = [line for line in smoke.stderr.splitlines() if "FAIL database:" in line]
+    assert failed and "GET /api/db → 503" in failed[0] and "Access denied for user 'zero'" in failed[0], smoke.stderr
+    assert "FAIL  zero-demo-" in smoke.stdout and "Traceback" not in smoke.stderr
     for ns in ("aurora-db", "aurora-db-wrong"):
         kube_node.kubectl("delete", "namespace", ns, "--wait=false")
     print(f"test_database_from_a_secret: {time.monotonic() - started:.1f}s")

@@ -138,3 +138,26 @@ def test_failing_readiness_probe_is_reported(kube_node, demo_app, demo_ref, tmp_
     assert "not available within 60s" in proc.stderr
     assert "Readiness probe failed: HTTP probe failed with statuscode: 404" in proc.stderr, proc.stderr
 
+
+
+def test_crash_loop_is_reported_with_the_containers_last_lines(kube_node, demo_app, demo_ref, tmp_path):
+    """A revision whose JVM refuses to start (an option it does not know, in JAVA_TOOL_OPTIONS):
+    the container exits at once and Kubernetes backs off restarting it. `aurora deploy` exits 1
+    within its timeout, names CrashLoopBackOff and the exit code, shows the last lines of the
+    container's previous run (the JVM's own words), and the previous ReplicaSet still serves."""
+    ns = "aurora-crash"
+    good, _ = deploy(kube_node, demo_app, "--image", demo_ref, "-n", ns, "--timeout", "300")
+    assert good.returncode == 0, good.stderr
+    folder = edited(kube_node, demo_app, demo_ref, tmp_path / "yaml", lambda c: c.setdefault("env", []).append(
+        {"name": "JAVA_TOOL_OPTIONS", "value": "-XX:+AuroraNoSuchOption"}))
+    proc, took = deploy(kube_node, demo_app, "-f", str(folder), "-n", ns, "--timeout", "120")
+    print(f"crash loop: {took:.1f}s")
+    assert proc.returncode == 1 and took < 150, proc.stderr
+    assert "CrashLoopBackOff" in proc.stderr and "exit code" in proc.stderr, proc.stderr
+    assert "'s previous run:" in proc.stderr and "Unrecognized VM option 'AuroraNoSuchOption'" in proc.stderr, proc.stderr
+    assert "still serving: ReplicaSet zero-demo-" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert deployment(kube_node, ns)["status"]["readyReplicas"] >= 1  # the previous revision's Pod
+    ip = kube_node.kubectl("-n", ns, "get", "service", "zero-demo", "-o", "jsonpath={.spec.clusterIP}").stdout
+    assert http_get(f"http://{ip}:8080/api/health")[0] == 200
+    kube_node.kubectl("delete", "namespace", ns, "--wait=false")

@@ -374,3 +374,36 @@ def test_the_failing_nodes_first_exception_comes_above_its_tail():
                         '  Exception in thread "main" java.lang.OutOfMemoryError: Java heap space']
     assert text[2].startswith("hint: the JVM ran out of memory") and text[3] == "---"
     assert text[4] == f"--- zero-demo-2 (r-2-zero-demo), the last {kube_smoke.TAIL_LINES} of 807 lines"
+
+
+class _PodApi:
+    """What ClusterPod.logs asks of the API: the Pod and a container's log."""
+
+    def get(self, api_version, kind, name, namespace):
+        return {"spec": {"containers": [{"name": "zero-demo"}]}}
+
+    def pod_log(self, pod, namespace, container, lines=20, previous=False):
+        return f"{pod}/{container}: Access denied for user 'zero'\n"
+
+
+def test_cluster_smoke_checks_the_database_of_each_pod_through_its_forward():
+    """`smoke --kubeconfig` on a [kube.database] app: the database check on the Pod's forwarded
+    port; a wrong password fails with the app's answer, and the Pod's log is kept."""
+    from aurora.checks.cluster_smoke import ClusterPod, database_checks
+
+    run = ClusterPod(_PodApi(), "aurora-db-wrong", "zero-demo-7d9f-x2", 8080)
+    run.port = 41000  # what start() was given
+    nc = database_checks(run, "/api/db", 60, "/api/health", "/api", 120)
+    clock, asked = Clock(), []
+
+    def get(url, timeout=5):
+        asked.append(url)
+        clock.now += 1
+        return 503, "application/json", recorded("db-denied.json")
+
+    nc.get, nc.sleep, nc.clock = get, clock.sleep, clock
+    lines: list[str] = []
+    failing = nc.check(lambda name, ok, started, detail: lines.append(f"{'PASS' if ok else 'FAIL'} {name}: {detail}") or ok)
+    assert failing == ["zero-demo-7d9f-x2"] and asked[0] == "http://127.0.0.1:41000/api/db"
+    assert lines == [f"FAIL database: zero-demo-7d9f-x2: GET /api/db → 503 {recorded('db-denied.json')}"]
+    assert "Access denied for user 'zero'" in nc.logs(failing)
