@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from aurora.pipeline.publish import Pushed
 from aurora.pipeline.build import check_bases
 from aurora.pipeline.kaniko_build import runtime_digest
 from aurora.pipeline.publisher import Published, Publisher, RegistryPublisher
+from aurora.report import SILENT, Reporter
 from aurora.supply import attach, imagefs, provenance, sbom, sign
 
 
@@ -64,19 +66,20 @@ class SupplyChainPublisher:
     signature (given a key) on what the tags name — the image, or the index of a multi-platform
     build. Every builder's result goes through here."""
 
-    def __init__(self, inner: Publisher, supply: SupplyOptions, opts: RegistryOptions,
-                 note: Callable[[str], None], storage: bool) -> None:
-        self.inner, self.supply, self.opts, self.note, self.storage = inner, supply, opts, note, storage
+    def __init__(self, inner: Publisher, supply: SupplyOptions, opts: RegistryOptions, report: Reporter,
+                 storage: bool) -> None:
+        self.inner, self.supply, self.opts, self.report, self.storage = inner, supply, opts, report, storage
 
     def publish(self, result: BuildResult) -> Published:
         published = self.inner.publish(result)
         images, tagged = subjects(published, storage=self.storage, opts=self.opts, ids=self.supply.sbom)
-        done = finish(images, tagged, result.plan, self.supply, self.opts, self.note)
+        with self.report.stage("attachments") if self.supply.sbom or self.supply.key else nullcontext():
+            done = finish(images, tagged, result.plan, self.supply, self.opts, self.report.note)
         return dataclasses.replace(published, supply=done.as_dict())
 
 
 def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object | None, forbidden: tuple[bytes, ...],
-              opts: RegistryOptions, log: Callable[[str], None], note: Callable[[str], None]) -> Publisher:
+              opts: RegistryOptions, report: Reporter = SILENT) -> Publisher:
     """The registry publisher wrapped by the supply chain's, for what ``result`` holds."""
     caps = capabilities(result.engine)
     if caps.local:
@@ -84,7 +87,7 @@ def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object |
     else:  # the executor pulled the bases itself: only a pinned runtime's digest is known
         digests = {"runtime": runtime_digest(result.plan)}
     supply = SupplyOptions(sbom=sbom, key=key, engine=result.engine, base_digests=digests, forbidden=forbidden)
-    return SupplyChainPublisher(RegistryPublisher(engines, opts, log, note), supply, opts, note, storage=caps.storage)
+    return SupplyChainPublisher(RegistryPublisher(engines, opts, report), supply, opts, report, storage=caps.storage)
 
 
 def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
