@@ -6,12 +6,14 @@ from __future__ import annotations
 from aurora.engines.events import BuildEvent, StageStarted
 from aurora.report import Reporter
 
-# Containerfile stage -> Reporter stage. A stage not named here (the labels' unnamed one) is "image".
+# Containerfile stage -> Reporter stage, in the file's order. "runtime" is the Java runtime (jlink),
+# app.jar's check against it ("app"), and the OS runtime base below the image; "image" the image's
+# own stages and the labels (an unnamed stage).
 STAGE_OF = {
     "frontend": "front end", "web": "web layer", "backend": "back end", "modules": "modules",
-    "jmods": "runtime", "target-runtime": "runtime", "java": "runtime", "runtime": "runtime",
-    "image-base": "runtime", "packages": "runtime", "files": "runtime", "trust": "runtime",
-    "app": "image", "cds": "image", "image": "image",
+    "jmods": "runtime", "target-runtime": "runtime", "java": "runtime", "trust": "runtime", "app": "runtime",
+    "runtime": "runtime", "packages": "runtime", "files": "runtime", "image-base": "runtime",
+    "cds": "image", "image": "image",
 }
 
 
