@@ -59,12 +59,12 @@ def log(line: str) -> None:
 
 
 @contextlib.contextmanager
-def reporting(as_json: bool = False) -> Iterator[Reporter]:
+def reporting() -> Iterator[Reporter]:
     """The command's Reporter (cli/progress.py: live, plain or JSON lines, by --progress),
     closed at the end; running stages fail with the command."""
     from aurora.cli import progress
 
-    report = progress.make(_state["progress"], as_json=as_json)
+    report = progress.make(_state["progress"])
     _state["reporter"] = report
     try:
         yield report
@@ -121,7 +121,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show every command run, and tracebacks.")] = False,
-    progress: Annotated[str, typer.Option("--progress", metavar="[auto|live|plain|json]", help="How progress is shown on stderr: live (a terminal), plain lines (CI), json (one event per line); auto: json with --json, plain when CI is set or stderr is not a terminal, else live.")] = "auto",
+    progress: Annotated[str, typer.Option("--progress", envvar="AURORA_PROGRESS", metavar="[auto|live|plain|json]", help="How progress is shown on stderr: live (a terminal), plain lines (CI), json (one event per line); auto: plain when CI is set or stderr is not a terminal, else live.")] = "auto",
     version: Annotated[
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),

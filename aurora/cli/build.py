@@ -132,7 +132,7 @@ def build(
     key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
     _, builder = select(job, plan := plan_for(opts))
     # The build and the pushes share one engine, closed at the end; the reporter shows both.
-    with reporting(as_json) as reporter, opened() as engines:
+    with reporting() as reporter, opened() as engines:
         result = builder(job, plan, engines, reporter)
         if result.files:  # --emit-job: nothing built here
             return print("\n".join(str(path) for path in result.files))
@@ -200,7 +200,7 @@ def push_cmd(
     from aurora.pipeline.publish import push as run_push
 
     reg = registry_options(authfile, cert_dir, tls_verify)
-    with reporting(as_json) as reporter, opened() as engines:
+    with reporting() as reporter, opened() as engines:
         with reporter.stage("push"):
             pushed = run_push(engines(engine), image, dest, reg, log=reporter.output, note=reporter.note)
         write_digest(digest_file, pushed.digest)

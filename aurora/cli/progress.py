@@ -95,20 +95,19 @@ class LiveView(Reporter):
         self.live.stop()
 
 
-def mode_for(mode: str, *, as_json: bool, stream: TextIO, environ: Mapping[str, str]) -> str:
-    """``auto``: JSON lines with --json; live on a terminal; plain in CI (CI set) or a pipe."""
+def mode_for(mode: str, *, stream: TextIO, environ: Mapping[str, str]) -> str:
+    """``auto``: live on a terminal; plain in CI (CI set), on a dumb terminal or into a pipe.
+    JSON lines only when asked for (a command's ``--json`` keeps stderr as it is: tests and CI
+    scripts read its lines)."""
     if mode != "auto":
         return mode
-    if as_json:
-        return "json"
     tty = stream.isatty() and environ.get("TERM", "") != "dumb"
     return "live" if tty and environ.get("CI", "").lower() not in ("true", "1") else "plain"
 
 
-def make(mode: str, *, as_json: bool = False, stream: TextIO | None = None,
-         environ: Mapping[str, str] | None = None) -> Reporter:
+def make(mode: str, *, stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> Reporter:
     out = stream or sys.stderr
-    chosen = mode_for(mode, as_json=as_json, stream=out, environ=os.environ if environ is None else environ)
+    chosen = mode_for(mode, stream=out, environ=os.environ if environ is None else environ)
     if chosen == "json":
         return JsonLines(out)
     if chosen == "live":

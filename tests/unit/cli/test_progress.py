@@ -94,19 +94,18 @@ def test_the_live_view_shows_running_stages_and_collapses_each_to_one_line():
     assert "…" not in _text(view.view())  # nothing left running
 
 
-@pytest.mark.parametrize(("mode", "as_json", "tty", "env", "chosen"), [
-    ("auto", True, True, {}, "json"),
-    ("auto", False, True, {}, "live"),
-    ("auto", False, True, {"CI": "true"}, "plain"),
-    ("auto", False, True, {"TERM": "dumb"}, "plain"),
-    ("auto", False, False, {}, "plain"),
-    ("plain", True, True, {}, "plain"),
-    ("live", False, False, {"CI": "true"}, "live"),
+@pytest.mark.parametrize(("mode", "tty", "env", "chosen"), [
+    ("auto", True, {}, "live"),
+    ("auto", True, {"CI": "true"}, "plain"),
+    ("auto", True, {"TERM": "dumb"}, "plain"),
+    ("auto", False, {}, "plain"),
+    ("json", True, {}, "json"),
+    ("live", False, {"CI": "true"}, "live"),
 ])
-def test_the_renderer_follows_the_terminal_ci_and_json(mode, as_json, tty, env, chosen):
+def test_the_renderer_follows_the_terminal_and_ci(mode, tty, env, chosen):
     stream = io.StringIO()
     stream.isatty = lambda: tty  # type: ignore[method-assign]
-    assert progress.mode_for(mode, as_json=as_json, stream=stream, environ=env) == chosen
+    assert progress.mode_for(mode, stream=stream, environ=env) == chosen
 
 
 def test_build_events_become_the_stages_a_user_knows():
@@ -174,12 +173,21 @@ def test_aurora_build_in_ci_prints_a_line_per_stage(app: Path, fake_engines, mon
     assert out.stdout.strip() == "localhost/t/app:1"
 
 
-def test_aurora_build_json_prints_events_on_stderr_and_one_result_on_stdout(app: Path, fake_engines):
-    out = CliRunner().invoke(cli_app, ["build", "-C", str(app), "--tag", "localhost/t/app:1", "--json"],
-                             catch_exceptions=False)
+def test_aurora_build_with_json_progress_prints_events_on_stderr_and_one_result_on_stdout(app: Path, fake_engines):
+    out = CliRunner().invoke(cli_app, ["--progress", "json", "build", "-C", str(app), "--tag", "localhost/t/app:1",
+                                       "--json"], catch_exceptions=False)
     assert out.exit_code == 0, out.stderr
     said = [json.loads(line) for line in out.stderr.splitlines()]
     stages = [(e["stage"], e["state"]) for e in said if e["event"] == "stage"]
     assert stages[-2:] == [("image", "started"), ("image", "done")]
     assert said[-1]["event"] == "note" and said[-1]["text"].startswith("built localhost/t/app:1 (")
+    assert json.loads(out.stdout)["image"] == "localhost/t/app:1"
+
+
+def test_json_alone_keeps_stderr_in_lines(app: Path, fake_engines, monkeypatch):
+    """`--json` is about stdout: CI scripts (and tests) read a --json build's stderr as lines."""
+    monkeypatch.setenv("CI", "true")
+    out = CliRunner().invoke(cli_app, ["build", "-C", str(app), "--tag", "localhost/t/app:1", "--json"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0 and "aurora: [image] done in " in out.stderr
     assert json.loads(out.stdout)["image"] == "localhost/t/app:1"
