@@ -89,7 +89,8 @@ class LiveView(Reporter):
             self.console.print(Text(plain_line(event), style="dim" if event.kind == "debug" else ""))
         if event.kind == "started":
             self.tail.clear()
-        self.live.refresh()
+        if event.kind != "output":  # a chatty tool's lines wait for the next redraw (four a second)
+            self.live.refresh()
 
     def close(self) -> None:
         self.live.stop()
