@@ -24,6 +24,7 @@ from aurora.pipeline.publish import Pushed
 from aurora.pipeline.build import check_bases
 from aurora.pipeline.kaniko_build import runtime_digest
 from aurora.pipeline.publisher import Published, Publisher, RegistryPublisher
+from aurora.refs import in_registry
 from aurora.report import SILENT, Reporter
 from aurora.supply import attach, imagefs, provenance, sbom, sign
 
@@ -118,7 +119,7 @@ def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
 
 def _config_digest(p: Pushed, opts: RegistryOptions) -> str | None:
     registry, repository, _, _ = attach.split(p.destination)
-    raw = raw_manifest(f"docker://{registry}/{repository}@{p.digest}", opts)
+    raw = raw_manifest(str(in_registry(f"{registry}/{repository}@{p.digest}")), opts)
     return (json.loads(raw).get("config") or {}).get("digest")
 
 
@@ -210,7 +211,7 @@ def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
 def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, note: Callable[[str], None]) -> str:
     p = s.pushed
     registry, repository, _, _ = attach.split(p.destination)
-    source = s.local_image or f"docker://{registry}/{repository}@{p.digest}"
+    source = s.local_image or str(in_registry(f"{registry}/{repository}@{p.digest}"))
     files = imagefs.read_image(source, opts, note=note)
     inventory = sbom.inventory(files, p.destination, lockfile)
     # Describe the pushed manifest: local storage's manifest differs (layers compressed on push).
