@@ -191,8 +191,8 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
             raise explain_build_failure(exc, plan.frontend, said) from None
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
     report.note(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
-         f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
-         "in backend.modules in aurora.toml to build once)")
+                f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
+                "in backend.modules in aurora.toml to build once)")
     plan = replace(plan, backend=replace(plan.backend,
                                          modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
     return plan, build_plan(plan, opts, engine, name, report)
@@ -292,7 +292,7 @@ def _build_staged(plan: Plan, opts: Options, engine: Engine, staged: Staged, rep
         on_event(event)
 
     try:
-        content, made = build_content(plan, opts, engine, staged, cached_stages(opts, engine, staged), report, hear)
+        content, made = build_content(plan, opts, engine, staged, earlier_stages(opts, engine, staged), report, hear)
         stages.enter("image")
         built = build_labels(plan, engine, staged, content, report.output, annotations=annotations)
     except BaseException:
@@ -330,7 +330,7 @@ def cached_image(opts: Options, engine: Engine, staged: Staged) -> str | None:
     return known if known and engine.image_digest(known) is not None else None
 
 
-def cached_stages(opts: Options, engine: Engine, staged: Staged) -> tuple[str, str] | None:
+def earlier_stages(opts: Options, engine: Engine, staged: Staged) -> tuple[str, str] | None:
     """The java and image-base stage images of an earlier build that differed only in app.jar
     (or the labels), if both are still in storage."""
     earlier = buildcache.lookup_stages(staged.below_key) if staged.below_key and not opts.no_cache else None

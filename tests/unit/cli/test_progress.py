@@ -191,3 +191,8 @@ def test_json_alone_keeps_stderr_in_lines(app: Path, fake_engines, monkeypatch):
                              catch_exceptions=False)
     assert out.exit_code == 0 and "aurora: [image] done in " in out.stderr
     assert json.loads(out.stdout)["image"] == "localhost/t/app:1"
+
+
+def test_an_unknown_progress_mode_is_a_usage_error():
+    out = CliRunner().invoke(cli_app, ["--progress", "fancy", "schema"])
+    assert out.exit_code == 2 and "use auto, live, plain or json" in out.stderr
