@@ -6,6 +6,7 @@ Read from the registry (the referrers of the digest, the ``.sig`` tag); each rul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -65,10 +66,23 @@ def signature_check(ref: str, digest: str, key: Path | None, opts: RegistryOptio
     return Check("signature", "pass", f"signed by {key.name} as {ok[0].identity}")
 
 
-def checks(ref: str, digest: str, policy: VerifyPolicy, key: Path | None, opts: RegistryOptions) -> list[Check]:
+def sbom_checks(ref: str, digest: str, manifest: dict | None, opts: RegistryOptions) -> list[Check]:
+    """The SBOM rule of an image; of an index, one per image it lists (``sbom linux/arm64``): a
+    multi-platform push attaches an SBOM to each image, none to the index."""
+    listed = [m for m in (manifest or {}).get("manifests") or []
+              if (m.get("platform") or {}).get("os") not in (None, "unknown")]  # not attestation manifests
+    if not listed:
+        return [sbom_check(ref, digest, opts)]
+    return [dataclasses.replace(sbom_check(ref, m["digest"], opts),
+                                name=f"sbom {m['platform']['os']}/{m['platform']['architecture']}") for m in listed]
+
+
+def checks(ref: str, digest: str, policy: VerifyPolicy, key: Path | None, opts: RegistryOptions,
+           manifest: dict | None = None) -> list[Check]:
+    """The supply-chain rules; ``manifest``: what ``digest`` names (an index gets an SBOM rule per image)."""
     out = []
     if policy.require_sbom:
-        out.append(sbom_check(ref, digest, opts))
+        out += sbom_checks(ref, digest, manifest, opts)
     if key is not None or policy.require_signature:
         out.append(signature_check(ref, digest, key, opts))
     return out

@@ -25,6 +25,7 @@ from aurora.host.registry import RegistryOptions
 from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.build import Options, build, check_bases
 from aurora.pipeline.project import Project
+from aurora.report import Callbacks
 from aurora.supply import attach, keys, provenance
 
 
@@ -87,7 +88,7 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
         with _epoch(epoch):
             # A proof rebuilds every layer: no cache.
             _, built = build(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
-                                     no_cache=True), engines, log=log, step=step, plan=plan)
+                                     no_cache=True), engines, Callbacks(note=step, output=log), plan=plan)
     try:
         same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
         served = config_digest.removeprefix("sha256:") == built.id

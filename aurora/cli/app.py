@@ -6,16 +6,21 @@ check.py, deploy.py, base.py) so that `aurora --help` stays instant.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import sys
-from typing import Annotated, Optional
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from aurora import __version__
 from aurora.errors import AuroraError, Interrupted
+
+if TYPE_CHECKING:
+    from aurora.report import Reporter
 
 app = typer.Typer(
     name="aurora",
@@ -32,7 +37,7 @@ app.add_typer(key_app, name="key")
 ci_app = typer.Typer(help="CI starters for the app's repository.", no_args_is_help=True)
 app.add_typer(ci_app, name="ci")
 
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "progress": "auto", "reporter": None}
 
 
 def err(text: str) -> None:
@@ -41,11 +46,41 @@ def err(text: str) -> None:
 
 
 def step(text: str) -> None:
+    """aurora's own line: the command's Reporter's note while it reports, else ``aurora: TEXT``."""
+    if _state["reporter"] is not None:
+        return _state["reporter"].note(text)
     err(f"aurora: {text}")
 
 
 def log(line: str) -> None:
+    if _state["reporter"] is not None:
+        return _state["reporter"].output(line)
     err(f"  {line}")
+
+
+@contextlib.contextmanager
+def reporting() -> Iterator[Reporter]:
+    """The command's Reporter (cli/progress.py: live, plain or JSON lines, by --progress),
+    closed at the end; running stages fail with the command."""
+    from aurora.cli import progress
+
+    report = progress.make(_state["progress"])
+    _state["reporter"] = report
+    try:
+        yield report
+    except BaseException:
+        report.fail_open()
+        raise
+    finally:
+        report.close()
+        _state["reporter"] = None
+
+
+def _debug_reporter() -> Reporter:
+    """Where --debug's lines go outside a command's reporting: plain ``+ COMMAND`` lines."""
+    from aurora.cli import progress
+
+    return _state["reporter"] or progress.Plain(sys.stderr)
 
 
 def handles_errors(fn):
@@ -86,14 +121,22 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show every command run, and tracebacks.")] = False,
+    progress: Annotated[str, typer.Option("--progress", envvar="AURORA_PROGRESS", metavar="[auto|live|plain|json]", help="How progress is shown on stderr: live (a terminal), plain lines (CI), json (one event per line); auto: plain when CI is set or stderr is not a terminal, else live.")] = "auto",
     version: Annotated[
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
-    _state["debug"] = debug
+    if progress not in ("auto", "live", "plain", "json"):
+        raise typer.BadParameter(f"{progress!r}: use auto, live, plain or json", param_hint="--progress")
+    _state["debug"], _state["progress"] = debug, progress
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="+ %(message)s", stream=sys.stderr)
+        from aurora.cli.progress import ToReporter
+
+        root = logging.getLogger()
+        root.setLevel(logging.DEBUG)
+        if not any(isinstance(h, ToReporter) for h in root.handlers):  # once per process (tests run several)
+            root.addHandler(ToReporter(_debug_reporter))
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.cli.app import err, handles_errors, log, step
+from aurora.cli.app import err, handles_errors, reporting, step
 from aurora.cli.options import (
     AppDir,
     AuthFile,
@@ -131,15 +131,15 @@ def build(
     check(job)
     key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
     _, builder = select(job, plan := plan_for(opts))
-    with opened() as engines:  # the build and the pushes share one engine, closed at the end
-        result = builder(job, plan, engines, log, step)
+    # The build and the pushes share one engine, closed at the end; the reporter shows both.
+    with reporting() as reporter, opened() as engines:
+        result = builder(job, plan, engines, reporter)
         if result.files:  # --emit-job: nothing built here
             return print("\n".join(str(path) for path in result.files))
         report, digest = result.as_dict(), None
         if push:
-            forbidden = (passphrase,) if passphrase else ()
-            published = publisher(engines, result, sbom=sbom_flag, key=key, forbidden=forbidden, opts=reg, log=log,
-                                  note=step).publish(result)
+            published = publisher(engines, result, sbom=sbom_flag, key=key, forbidden=(passphrase,) if passphrase else (),
+                                  opts=reg, report=reporter).publish(result)
             report, digest = published.as_dict(), published.digest
             write_digest(digest_file, digest or "")
     _done(app_dir, result, report, digest, as_json)
@@ -200,8 +200,9 @@ def push_cmd(
     from aurora.pipeline.publish import push as run_push
 
     reg = registry_options(authfile, cert_dir, tls_verify)
-    with opened() as engines:
-        pushed = run_push(engines(engine), image, dest, reg, log=log, note=step)
-    write_digest(digest_file, pushed.digest)
-    step(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
+    with reporting() as reporter, opened() as engines:
+        with reporter.stage("push"):
+            pushed = run_push(engines(engine), image, dest, reg, log=reporter.output, note=reporter.note)
+        write_digest(digest_file, pushed.digest)
+        reporter.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
     print(json.dumps(pushed.as_dict(), indent=2) if as_json else pushed.digest)

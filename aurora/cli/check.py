@@ -89,7 +89,7 @@ def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, reb
         return report.add(Check("supply chain", "fail",
                                 "SBOM, signature and provenance are stored in a registry: verify a docker:// reference"))
     ref = where.target
-    extra = attestations.checks(ref, facts.digest, rules, key, reg)
+    extra = attestations.checks(ref, facts.digest, rules, key, reg, facts.manifest)
     if rebuild_dir is not None:
         found, statement = rebuild_mod.provenance_of(ref, facts.digest, key, reg)
         extra.append(found)

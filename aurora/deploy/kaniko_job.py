@@ -20,6 +20,7 @@ from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.tarball import context_tarball
+from aurora.report import Reporter
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
@@ -165,13 +166,12 @@ def emit(plan: Plan, context: Path, out: Path, opts: JobOptions) -> list[Path]:
     return [out / n for n in ("job.yaml", "registry-secret.template.yaml", "context.tar.gz", "README.md")]
 
 
-def emit_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
-                 step: Callable[[str], None]) -> BuildResult:
+def emit_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
     """The --emit-job builder (pipeline/builders.BUILDERS): the files an in-cluster build needs."""
     if job.out is None:
         raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
     options = job.job if isinstance(job.job, JobOptions) else JobOptions()
-    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, note=step, plan=plan)))
+    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, note=report.note, plan=plan)))
 
 
 def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None,

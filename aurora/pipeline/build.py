@@ -14,6 +14,7 @@ from aurora.engines.events import BuildEvent, MissingModules, OnEvent, StageStar
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
+from aurora.report import Relay, Reporter
 from aurora.host import registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
@@ -24,6 +25,7 @@ from aurora.pipeline.offline import runtime_stale_reason
 from aurora.pipeline.plan import SECRETS, Plan
 from aurora.pipeline.project import Project
 from aurora.pipeline.platforms import Target
+from aurora.pipeline.progress import BuildStages
 from aurora.pipeline.render import for_target, render, render_app_only, render_metadata
 
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
@@ -162,24 +164,24 @@ def image_annotations(plan: Plan, digests: dict[str, str | None]) -> tuple[tuple
     return tuple(out)
 
 
-def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, BuiltImage]:
+def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
+          plan: Plan | None = None) -> tuple[Plan, BuiltImage]:
     """Plan (unless given), render, stage and build. ``engines`` opens an engine by name
     (``engines.opened()``: the command's ``with`` block closes it)."""
     plan = plan or plan_for(opts)
     for note in plan.notes:
-        step(note)
-    name = engine_for(opts, step)
+        report.note(note)
+    name = engine_for(opts, report.note)
     engine = engines(name)
     said: list[BuildEvent] = []
-    quiet, hear = quiet_after_missing_modules(log)
+    quiet, hear = quiet_after_missing_modules(report.output)
 
     def heard(event: BuildEvent) -> None:
         said.append(event)
         hear(event)
 
     try:
-        return plan, build_plan(plan, opts, engine, name, quiet, step, on_event=heard)
+        return plan, build_plan(plan, opts, engine, name, Relay(report, output=quiet), on_event=heard)
     except BuildError as exc:
         unknown = tuple(p for e in said if isinstance(e, UnknownPackages) for p in e.packages)
         if unknown:  # the packages stage runs first: nothing else was built
@@ -188,12 +190,12 @@ def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], 
         if not missing:
             raise explain_build_failure(exc, plan.frontend, said) from None
     # app.jar uses JDK modules that lib/ does not: cut the runtime with them and build again.
-    step(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
-         f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
-         "in backend.modules in aurora.toml to build once)")
+    report.note(f"app.jar needs {', '.join(missing)}, which lib/ does not: building again with "
+                f"{'it' if len(missing) == 1 else 'them'} in the runtime (list {'it' if len(missing) == 1 else 'them'} "
+                "in backend.modules in aurora.toml to build once)")
     plan = replace(plan, backend=replace(plan.backend,
                                          modules=tuple(sorted(set(plan.backend.modules) | set(missing)))))
-    return plan, build_plan(plan, opts, engine, name, log, step)
+    return plan, build_plan(plan, opts, engine, name, report)
 
 
 def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
@@ -253,8 +255,8 @@ class Staged:
     below_key: str | None  # the same without app.jar and the image's top (app.jar-only rebuilds)
 
 
-def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
-               step: Callable[[str], None], target: Target | None = None, on_event: OnEvent = ignore) -> BuiltImage:
+def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, report: Reporter,
+               target: Target | None = None, on_event: OnEvent = ignore) -> BuiltImage:
     """One build of a plan: stage the context, then reuse the cached image, or build the app's
     layers (all of them, or app.jar's only) and the labels on top. ``target``: a foreign
     platform's image (``engine`` then builds for that platform)."""
@@ -268,21 +270,39 @@ def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, log: Callab
     try:
         below = (lambda: render(buildcache.per_commit_free(plan), cache_mounts=cache_mounts, target=target)["Containerfile"]
                  ) if caps.top_only and target is None else None
-        staged = stage(plan, opts, engine, name, files, ctx, step, below=below)
+        staged = stage(plan, opts, engine, name, files, ctx, report.note, below=below)
         known = cached_image(opts, engine, staged)
         if known is not None:
-            step(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
+            report.note(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
             engine.tag(known, plan.tags)
             return engine.describe(known, plan.tags)
-        earlier = earlier_stages(opts, engine, staged)
-        content, stages = build_content(plan, opts, engine, staged, earlier, log, step, on_event)
-        built = build_labels(plan, engine, staged, content, log, annotations=caps.annotations)
-        buildcache.record(staged.build_key, built.id)
-        if staged.below_key and stages:
-            buildcache.record_stages(staged.below_key, *stages)
-        return built
+        return _build_staged(plan, opts, engine, staged, report, on_event, annotations=caps.annotations)
     finally:
         context.remove(ctx)
+
+
+def _build_staged(plan: Plan, opts: Options, engine: Engine, staged: Staged, report: Reporter, on_event: OnEvent,
+                  *, annotations: bool) -> BuiltImage:
+    """The content and the labels of a staged context, each engine stage reported as the part
+    of the build it is (``progress.BuildStages``), and recorded in the build cache."""
+    stages = BuildStages(report)
+
+    def hear(event: BuildEvent) -> None:
+        stages.hear(event)
+        on_event(event)
+
+    try:
+        content, made = build_content(plan, opts, engine, staged, earlier_stages(opts, engine, staged), report, hear)
+        stages.enter("image")
+        built = build_labels(plan, engine, staged, content, report.output, annotations=annotations)
+    except BaseException:
+        stages.end(ok=False)
+        raise
+    stages.end()
+    buildcache.record(staged.build_key, built.id)
+    if staged.below_key and made:
+        buildcache.record_stages(staged.below_key, *made)
+    return built
 
 
 def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str, str], ctx: Path,
@@ -318,8 +338,7 @@ def earlier_stages(opts: Options, engine: Engine, staged: Staged) -> tuple[str, 
 
 
 def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, earlier: tuple[str, str] | None,
-                  log: Callable[[str], None], step: Callable[[str], None], on_event: OnEvent = ignore
-                  ) -> tuple[BuiltImage, tuple[str, str] | None]:
+                  report: Reporter, on_event: OnEvent = ignore) -> tuple[BuiltImage, tuple[str, str] | None]:
     """The app's layers, untagged, and the stage images they were built on. With ``earlier``
     stages only app.jar's check, its layer and the labels are built on top of them: the result
     is the image the full Containerfile gives (same layers, same history)."""
@@ -327,23 +346,23 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
     if earlier:
         containerfile = staged.ctx / "Containerfile.app"
         containerfile.write_text(render_app_only(plan, *earlier))
-        step(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
+        report.note(f"building {', '.join(plan.tags)} with {engine.name} (only app.jar changed: "
              "its check, its layer and the labels)")
     else:
-        step(f"building {', '.join(plan.tags)} with {engine.name}")
+        report.note(f"building {', '.join(plan.tags)} with {engine.name}")
     said: list[BuildEvent] = []
 
     def hear(event: BuildEvent) -> None:
         said.append(event)
         if isinstance(event, WebLayer) and not event.is_error:
-            step(f"web layer: {event.text}")  # once, as aurora's own line (events.reader keeps it out of the log)
+            report.note(f"web layer: {event.text}")  # once, as aurora's own line (events.reader keeps it out of the log)
         on_event(event)
 
     content = engine.build(
         BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,
                      no_cache=opts.no_cache, secrets=opts.secrets, jobs=opts.jobs, cache_from=opts.cache_from,
                      cache_to=opts.cache_to, cache_tls_verify=opts.cache_tls_verify),
-        log, hear,
+        report.output, hear,
     )
     return content, earlier or stage_images(said)
 

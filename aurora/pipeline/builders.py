@@ -28,6 +28,7 @@ from aurora.pipeline.multi import build as build_multi
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.platforms import build_platform
 from aurora.pipeline.publish import Pushed
+from aurora.report import Reporter
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,8 @@ class BuildResult:
                 "sbom": [], "provenance": [], "signatures": []}
 
 
-Log = Callable[[str], None]
-
-
 class Builder(Protocol):
-    def __call__(self, job: BuildJob, plan: Plan, engines: Opened, log: Log, step: Log) -> BuildResult: ...
+    def __call__(self, job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult: ...
 
 
 @dataclass(frozen=True)
@@ -141,18 +139,18 @@ def select(job: BuildJob, plan: Plan) -> tuple[BuilderInfo, Builder]:
     return info, getattr(importlib.import_module(module), func)
 
 
-def single_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: Log) -> BuildResult:
-    plan, built = build_single(job.opts, engines, log=log, step=step, plan=plan)
-    step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+def single_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
+    plan, built = build_single(job.opts, engines, report, plan=plan)
+    report.note(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
     return BuildResult(plan, engines(job.opts.engine).name, (PlatformImage(build_platform(), built),))
 
 
-def multi_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: Log) -> BuildResult:
+def multi_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
     if job.assemble:
-        step("assembler: not for multi-platform builds yet — the engine builds each platform's image")
-    plan, built = build_multi(job.opts, engines, log=log, step=step, plan=plan)
+        report.note("assembler: not for multi-platform builds yet — the engine builds each platform's image")
+    plan, built = build_multi(job.opts, engines, report, plan=plan)
     for image in built.images:
         b = image.built
-        step(f"built {image.platform}: {b.image} ({b.id[:12]}, {b.layers} layers, {b.size_bytes / 1e6:.1f} MB)")
+        report.note(f"built {image.platform}: {b.image} ({b.id[:12]}, {b.layers} layers, {b.size_bytes / 1e6:.1f} MB)")
     return BuildResult(plan, engines(job.opts.engine).name, built.images, index=True)
 

@@ -4,7 +4,6 @@ and for ``aurora build --engine kaniko --push``), and the executor run on this m
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from aurora.pipeline.plan import Plan
 from aurora.pipeline.publish import Pushed
 from aurora.pipeline.render import render
 from aurora.pipeline.tarball import context_tarball
+from aurora.report import Reporter
 
 
 def runtime_digest(plan: Plan) -> str | None:
@@ -54,24 +54,22 @@ class ExecutorBuild:
     digest: str  # the manifest digest the executor pushed (its --digest-file)
 
 
-def executor_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
-                     step: Callable[[str], None]) -> BuildResult:
+def executor_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
     """The builder of an engine that builds into a registry (builders.BUILDERS): the executor
     builds and pushes every tag; the result names what it pushed."""
-    done = build_with_executor(job.opts, insecure=job.insecure, log=log, step=step, authfile=job.authfile,
+    done = build_with_executor(job.opts, report, insecure=job.insecure, authfile=job.authfile,
                                cache_repo=job.cache_repo, plan=plan)
     return BuildResult(done.plan, kaniko.KanikoEngine.name,
                        pushed=tuple(Pushed(tag, tag, done.digest) for tag in done.plan.tags))
 
 
-def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], None],
-                        step: Callable[[str], None], authfile: Path | None = None,
+def build_with_executor(opts: Options, report: Reporter, *, insecure: bool, authfile: Path | None = None,
                         cache_repo: str | None = None, plan: Plan | None = None) -> ExecutorBuild:
     """kaniko's executor on this machine (in its container): builds the staged context and pushes
     every tag. The digest is the executor's own record of what it pushed; a failed build claims none."""
     plan = plan or plan_for(opts)
     for note in kaniko_notes(plan):
-        step(note)
+        report.note(note)
     files = kaniko_files(plan)
     ctx = context.temporary(plan)
     # Beside the context, not in /tmp: kaniko replaces the container's root file system between
@@ -88,9 +86,10 @@ def build_with_executor(opts: Options, *, insecure: bool, log: Callable[[str], N
         context.stage(plan, files, ctx)
         # The bytes the Job gets: kaniko unpacks them as root, with owner 0 for every file.
         tarball.write_bytes(context_tarball(ctx))
-        step(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
-        kaniko.run_executor(tarball, ctx / "Containerfile", plan.tags, log, env=env, insecure=insecure, annotations=kaniko_annotations(plan),
-                            digest_file=digest_file, cache_repo=cache_repo)
+        report.note(f"building and pushing {', '.join(plan.tags)} with the kaniko executor")
+        with report.stage("image"):  # the executor's build and push, one step
+            kaniko.run_executor(tarball, ctx / "Containerfile", plan.tags, report.output, env=env, insecure=insecure,
+                                annotations=kaniko_annotations(plan), digest_file=digest_file, cache_repo=cache_repo)
         digest = digest_file.read_text().strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
             raise BuildError("the kaniko executor exited 0 but wrote no digest: nothing is claimed as pushed")

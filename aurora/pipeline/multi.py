@@ -30,6 +30,7 @@ from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_ID_LABEL, JDK_VER
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.platforms import Target, build_platform, steps_needing_emulation
 from aurora.pipeline.render import render
+from aurora.report import Relay, Reporter
 
 
 @dataclass(frozen=True)
@@ -140,36 +141,30 @@ class _Platforms:
     """The platforms' builds of one plan: the lead's first, the others once it has committed the
     shared stages (or has failed, or built nothing); the first failure is the one raised."""
 
-    def __init__(self, plan: Plan, opts: Options, engine: Engine, name: str, log: Callable[[str], None],
-                 step: Callable[[str], None]) -> None:
-        self.plan, self.opts, self.engine, self.name, self.log, self.step = plan, opts, engine, name, log, step
+    def __init__(self, plan: Plan, opts: Options, engine: Engine, name: str, report: Reporter) -> None:
+        self.plan, self.opts, self.engine, self.name, self.report = plan, opts, engine, name, report
         self.native = build_platform()
         # The build platform's image leads (it is the one-platform build); the others follow it.
         self.order = sorted(plan.platforms, key=lambda p: p != self.native)
-        self.lock, self.shared = threading.Lock(), threading.Event()
+        self.shared = threading.Event()
         # A failed buildah removes the working containers made since it started
         # (bud.remove_new_containers), which can fail the build beside it too: the first is said.
         self.errors: list[tuple[float, BaseException]] = []
-
-    def _say(self, out: Callable[[str], None], prefix: str) -> Callable[[str], None]:
-        def said(line: str) -> None:
-            with self.lock:
-                out(prefix + line)
-        return said
 
     def one(self, platform: str, on_event: OnEvent = ignore) -> PlatformImage:
         plan, native = self.plan, self.native
         target: Target | None = next((t for t in plan.targets if t.platform == platform), None)
         arch = platform.split("/")[1]
         p_plan = replace(plan, tags=platform_tags(plan, arch))
-        p_step, p_log = self._say(self.step, ""), self._say(self.log, f"[{arch}] ")
+        report = Relay(self.report, output=lambda line: self.report.output(f"[{arch}] {line}"), suffix=platform)
+        p_step = report.note
         if target is None:
             p_step(f"{platform}: the build platform's image, as a single-platform build makes it")
-            built = build_plan(p_plan, self.opts, self.engine, self.name, p_log, p_step, on_event=on_event)
+            built = build_plan(p_plan, self.opts, self.engine, self.name, report, on_event=on_event)
         else:
             p_step(f"{platform}: every step that runs something runs on {native} (jlink against {target.jmods});"
                    f" the {platform} stages only copy onto {target.runtime}")
-            built = build_plan(p_plan, self.opts, PlatformEngine(self.engine, platform), self.name, p_log, p_step,
+            built = build_plan(p_plan, self.opts, PlatformEngine(self.engine, platform), self.name, report,
                                target, on_event=on_event)
             p_step(f"{platform}: no step ran under emulation (checked: the Containerfile's {platform} stages have no RUN)")
         return PlatformImage(platform, built)
@@ -177,7 +172,7 @@ class _Platforms:
     def lead_event(self, event: BuildEvent) -> None:
         if not self.shared.is_set() and shared_stages_done(event):
             if self.order[1:]:
-                self.step(f"{self.order[0]}: the shared stages are built; {', '.join(self.order[1:])} start(s) beside it")
+                self.report.note(f"{self.order[0]}: the shared stages are built; {', '.join(self.order[1:])} start(s) beside it")
             self.shared.set()
 
     def follow(self, platform: str) -> PlatformImage | None:
@@ -210,19 +205,19 @@ class _Platforms:
         return done
 
 
-def build(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-          step: Callable[[str], None], plan: Plan | None = None) -> tuple[Plan, MultiBuilt]:
+def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
+          plan: Plan | None = None) -> tuple[Plan, MultiBuilt]:
     """Every platform's image, then one index per tag listing them."""
     plan = plan or plan_for(opts)
     for note in plan.notes:
-        step(note)
-    name = engine_for(opts, step)
+        report.note(note)
+    name = engine_for(opts, report.note)
     engine = engines(name)
     check(plan, engine, name)
-    done = _Platforms(plan, opts, engine, name, log, step).run()
+    done = _Platforms(plan, opts, engine, name, report).run()
     images = [done[p] for p in plan.platforms]
     ids = tuple(i.built.id for i in images)
     for tag in plan.tags:
         engine.make_index(tag, ids)
-        step(f"index {tag}: {', '.join(f'{i.platform} {i.built.id[:12]}' for i in images)}")
+        report.note(f"index {tag}: {', '.join(f'{i.platform} {i.built.id[:12]}' for i in images)}")
     return plan, MultiBuilt(plan.tags, tuple(images))

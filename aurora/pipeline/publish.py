@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aurora.engines.protocol import Engine
 from aurora.host.registry import RegistryError, RegistryOptions, transport_ref, with_retries
 from aurora.host.skopeo import raw_manifest
-from aurora.refs import DIGEST_RE
+from aurora.refs import DIGEST_RE, with_transport
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ def push(engine: Engine, image: str, dest: str, opts: RegistryOptions,
     digest = with_retries(lambda: engine.push(image, target, opts, log), target, "pushing", opts, note)
     if not DIGEST_RE.match(digest):
         raise RegistryError(f"pushing {target}: {engine.name} reported no manifest digest ({digest!r})")
-    if target.startswith("docker://"):
+    where = with_transport(target)
+    if where.in_registry:
         # Read the manifest back by tag: what a puller gets must be what we sent.
         raw = with_retries(lambda: raw_manifest(target, opts), target, "reading back", opts, note)
         served = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -39,7 +40,7 @@ def push(engine: Engine, image: str, dest: str, opts: RegistryOptions,
                 f"pushing {target}: the registry serves {served}, not the {digest} that was pushed",
                 hint="another push to the same tag may have raced this one; push again",
             )
-    return Pushed(image, target.removeprefix("docker://"), digest)
+    return Pushed(image, where.target if where.in_registry else target, digest)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def push_index(engine: Engine, index: str, dest: str, opts: RegistryOptions,
     if not DIGEST_RE.match(digest):
         raise RegistryError(f"pushing {target}: {engine.name} reported no index digest ({digest!r})")
     manifests: tuple[tuple[str, str], ...] = ()
-    if target.startswith("docker://"):
+    where = with_transport(target)
+    if where.in_registry:
         raw = with_retries(lambda: raw_manifest(target, opts), target, "reading back", opts, note)
         served = "sha256:" + hashlib.sha256(raw).hexdigest()
         if served != digest:
@@ -77,4 +79,4 @@ def push_index(engine: Engine, index: str, dest: str, opts: RegistryOptions,
                                opts, note)
             if "sha256:" + hashlib.sha256(one).hexdigest() != image_digest:
                 raise RegistryError(f"pushing {target}: the registry serves another manifest for {image_digest}")
-    return PushedIndex(index, target.removeprefix("docker://"), digest, manifests)
+    return PushedIndex(index, where.target if where.in_registry else target, digest, manifests)

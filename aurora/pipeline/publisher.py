@@ -4,7 +4,6 @@ attachments."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,6 +12,7 @@ from aurora.host.registry import RegistryOptions
 from aurora.pipeline.assemble.publish import push_assembled
 from aurora.pipeline.builders import BuildResult
 from aurora.pipeline.publish import Pushed, PushedIndex, push, push_index
+from aurora.report import SILENT, Reporter
 
 
 @dataclass(frozen=True)
@@ -47,27 +47,30 @@ class RegistryPublisher:
     """Pushes each tag with the engine that built it (an index with its images), or takes what
     the builder pushed itself (the executor's digest file)."""
 
-    def __init__(self, engines: Opened, opts: RegistryOptions, log: Callable[[str], None],
-                 note: Callable[[str], None]) -> None:
-        self.engines, self.opts, self.log, self.note = engines, opts, log, note
+    def __init__(self, engines: Opened, opts: RegistryOptions, report: Reporter = SILENT) -> None:
+        self.engines, self.opts, self.report = engines, opts, report
 
     def publish(self, result: BuildResult) -> Published:
         if result.pushed:
             for p in result.pushed:
-                self.note(f"pushed {p.destination} {p.digest} (the executor's digest file)")
+                self.report.note(f"pushed {p.destination} {p.digest} (the executor's digest file)")
             return Published(result, result.pushed)
+        with self.report.stage("push"):
+            return self._push(result)
+
+    def _push(self, result: BuildResult) -> Published:
+        log, note = self.report.output, self.report.note
         if result.assembled is not None:
-            return Published(result, push_assembled(result.assembled, self.opts, self.note))
+            return Published(result, push_assembled(result.assembled, self.opts, note))
         engine = self.engines(result.engine)
         if result.index:
-            indexes = tuple(push_index(engine, tag, tag, self.opts, log=self.log, note=self.note)
-                            for tag in result.plan.tags)
+            indexes = tuple(push_index(engine, tag, tag, self.opts, log=log, note=note) for tag in result.plan.tags)
             for i in indexes:
-                self.note(f"pushed {i.destination} {i.digest} (an index, read back from the registry): "
+                note(f"pushed {i.destination} {i.digest} (an index, read back from the registry): "
                           + ", ".join(f"{platform} {digest}" for platform, digest in i.manifests))
             return Published(result, indexes=indexes)
         built = result.images[0].built
-        pushed = tuple(push(engine, t, t, self.opts, log=self.log, note=self.note) for t in built.tags)
+        pushed = tuple(push(engine, t, t, self.opts, log=log, note=note) for t in built.tags)
         for p in pushed:
-            self.note(f"pushed {p.destination} {p.digest} (read back from the registry)")
+            note(f"pushed {p.destination} {p.digest} (read back from the registry)")
         return Published(result, pushed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from aurora.pipeline.publish import Pushed
 from aurora.pipeline.build import check_bases
 from aurora.pipeline.kaniko_build import runtime_digest
 from aurora.pipeline.publisher import Published, Publisher, RegistryPublisher
+from aurora.refs import in_registry
+from aurora.report import SILENT, Reporter
 from aurora.supply import attach, imagefs, provenance, sbom, sign
 
 
@@ -64,19 +67,20 @@ class SupplyChainPublisher:
     signature (given a key) on what the tags name — the image, or the index of a multi-platform
     build. Every builder's result goes through here."""
 
-    def __init__(self, inner: Publisher, supply: SupplyOptions, opts: RegistryOptions,
-                 note: Callable[[str], None], storage: bool) -> None:
-        self.inner, self.supply, self.opts, self.note, self.storage = inner, supply, opts, note, storage
+    def __init__(self, inner: Publisher, supply: SupplyOptions, opts: RegistryOptions, report: Reporter,
+                 storage: bool) -> None:
+        self.inner, self.supply, self.opts, self.report, self.storage = inner, supply, opts, report, storage
 
     def publish(self, result: BuildResult) -> Published:
         published = self.inner.publish(result)
         images, tagged = subjects(published, storage=self.storage, opts=self.opts, ids=self.supply.sbom)
-        done = finish(images, tagged, result.plan, self.supply, self.opts, self.note)
+        with self.report.stage("attachments") if self.supply.sbom or self.supply.key else nullcontext():
+            done = finish(images, tagged, result.plan, self.supply, self.opts, self.report.note)
         return dataclasses.replace(published, supply=done.as_dict())
 
 
 def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object | None, forbidden: tuple[bytes, ...],
-              opts: RegistryOptions, log: Callable[[str], None], note: Callable[[str], None]) -> Publisher:
+              opts: RegistryOptions, report: Reporter = SILENT) -> Publisher:
     """The registry publisher wrapped by the supply chain's, for what ``result`` holds."""
     caps = capabilities(result.engine)
     if caps.local:
@@ -84,7 +88,7 @@ def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object |
     else:  # the executor pulled the bases itself: only a pinned runtime's digest is known
         digests = {"runtime": runtime_digest(result.plan)}
     supply = SupplyOptions(sbom=sbom, key=key, engine=result.engine, base_digests=digests, forbidden=forbidden)
-    return SupplyChainPublisher(RegistryPublisher(engines, opts, log, note), supply, opts, note, storage=caps.storage)
+    return SupplyChainPublisher(RegistryPublisher(engines, opts, report), supply, opts, report, storage=caps.storage)
 
 
 def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
@@ -115,7 +119,7 @@ def subjects(published: Published, *, storage: bool, opts: RegistryOptions,
 
 def _config_digest(p: Pushed, opts: RegistryOptions) -> str | None:
     registry, repository, _, _ = attach.split(p.destination)
-    raw = raw_manifest(f"docker://{registry}/{repository}@{p.digest}", opts)
+    raw = raw_manifest(str(in_registry(f"{registry}/{repository}@{p.digest}")), opts)
     return (json.loads(raw).get("config") or {}).get("digest")
 
 
@@ -207,7 +211,7 @@ def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
 def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, note: Callable[[str], None]) -> str:
     p = s.pushed
     registry, repository, _, _ = attach.split(p.destination)
-    source = s.local_image or f"docker://{registry}/{repository}@{p.digest}"
+    source = s.local_image or str(in_registry(f"{registry}/{repository}@{p.digest}"))
     files = imagefs.read_image(source, opts, note=note)
     inventory = sbom.inventory(files, p.destination, lockfile)
     # Describe the pushed manifest: local storage's manifest differs (layers compressed on push).

@@ -327,7 +327,7 @@ def test_what_the_executor_pushed_gets_the_same_attachments(registry, demo_app, 
     key = keys.load_private(signing_key[0], PASSPHRASE.encode())
     with opened() as engines:
         out = publisher(engines, result, sbom=True, key=key, forbidden=(PASSPHRASE.encode(),),
-                        opts=RegistryOptions(tls_verify=False), log=print, note=print).publish(result).as_dict()
+                        opts=RegistryOptions(tls_verify=False)).publish(result).as_dict()
     subject = f"{ref.rsplit(':', 1)[0]}@{digest}"
     assert out["digest"] == digest and out["pushed"] == [ref]
     assert [a["subject"] for a in out["sbom"]] == [subject] and [a["subject"] for a in out["provenance"]] == [subject]

@@ -15,8 +15,10 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "aurora"
 # Lowest first: a room may import its own modules, the foundation and the rooms before it.
 ROOMS = ("host", "config", "engines", "pipeline", "supply", "deploy", "checks", "cli")
-# Modules at the package's top that every room may use: errors, choices, image references, resources.
-FOUNDATION = ("aurora", "aurora.errors", "aurora.choices", "aurora.refs", "aurora.resources", "aurora._release")
+# Modules at the package's top that every room may use: errors, choices, image references, resources,
+# the Reporter.
+FOUNDATION = ("aurora", "aurora.errors", "aurora.choices", "aurora.refs", "aurora.resources", "aurora._release",
+              "aurora.report")
 # Imports inside a function, allowed only where they keep `aurora --help` fast: the commands
 # import the pipeline when they run, and the Docker SDK (an optional extra) and the Kubernetes client
 # are imported on use.

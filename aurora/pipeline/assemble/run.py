@@ -29,11 +29,13 @@ from aurora.pipeline.multi import PlatformImage
 from aurora.pipeline.platforms import build_platform
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.render import render
+from aurora.report import Reporter
 
 JAVA = EngineLayer("java", ("modules", "java"), "/opt/java", "opt/java",
                    ("backend/lib/", "aurora/build/lib-modules.sh", "aurora/build/jlink.sh", "aurora/build/app-modules.sh"),
                    "jdk", "COPY --from=java /opt/java /opt/java")
 WEB_INPUTS = ("frontend/", "frontend-deps/", "aurora/build/web-layer.js")
+REPORTED = {"java": "runtime", "web": "web layer"}  # the engine layers as the Reporter's stages
 
 
 @dataclass(frozen=True)
@@ -121,22 +123,24 @@ def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Call
     return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
 
 
-def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine,
-                  log: Callable[[str], None], step: Callable[[str], None], lookup: Lookup,
+def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine, report: Reporter, lookup: Lookup,
                   secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
-    java, modules = java_layer(plan, ctx, digests, step, lookup.shared)
+    java, modules = java_layer(plan, ctx, digests, report.note, lookup.shared)
     specs = [java, web_layer(plan)]
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
     todo = [s for s in specs if s.name not in out]
     if todo:
-        step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
+        report.note(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
+
+        def one(spec: EngineLayer) -> tarlayer.Layer:
+            with report.stage(REPORTED.get(spec.name, spec.name)):
+                return build_stage(spec, stages, ctx, engine, report.output, secrets)
+
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-            made = dict(zip([s.name for s in todo],
-                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets), todo),
-                            strict=True))
+            made = dict(zip([s.name for s in todo], pool.map(one, todo), strict=True))
         lookup.made({keys[n]: layer for n, layer in made.items()})
         out.update({n: (layer, False) for n, layer in made.items()})
     return out
@@ -156,50 +160,50 @@ def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[s
     return out
 
 
-def assemble_builder(job: BuildJob, plan: Plan, engines: Opened, log: Callable[[str], None],
-                     step: Callable[[str], None]) -> BuildResult:
+def assemble_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
     """The builders' row for --assemble: the assembled image (pushed later from aurora's layout,
     so without --push only is it loaded into local storage), or the engine's whole build when the
     assembler cannot make this plan's image (said in one line)."""
-    done = assemble(job.opts, engines, log, step, load=not job.push, plan=plan)
+    done = assemble(job.opts, engines, report, load=not job.push, plan=plan)
     if done is None:
-        return single_builder(job, plan, engines, log, step)
+        return single_builder(job, plan, engines, report)
     built = done.built
-    step(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
+    report.note(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
     return BuildResult(done.plan, engines(EngineName.BUILDAH).name, (PlatformImage(build_platform(), built),),
                        assembled=replace(done, cache_to=job.opts.cache_to))
 
 
-def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str], None],
-             step: Callable[[str], None], *, load: bool = True, plan: Plan | None = None) -> Assembled | None:
+def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, *, load: bool = True,
+             plan: Plan | None = None) -> Assembled | None:
     """The image, or None (said in one line) when this plan needs the engine for all of it."""
     plan = plan or plan_for(opts)
     why = unsupported(plan) or (f"the {opts.engine} engine (it works in buildah's storage)"
                                 if opts.engine != EngineName.BUILDAH else None)
     if why:
-        step(f"assembler: {why} — the engine builds the whole image")
+        report.note(f"assembler: {why} — the engine builds the whole image")
         return None
     for note in plan.notes:
-        step(note)
+        report.note(note)
     engine = engines(EngineName.BUILDAH)
     shared = record.fetch(opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) if opts.cache_from else None
     lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache)
     files = render(plan, cache_mounts=os.geteuid() == 0)
     ctx = context.temporary(plan)
     try:
-        step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+        report.note(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
         context.stage(plan, files, ctx)
         digests = check_bases(plan, engine)
         check_runtime_format(plan, engine.name)
         snap = buildcache.snapshot(ctx)
         copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup,
+            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, report, lookup,
                                       opts.secrets)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
             copied = copy_layers(copies, lookup)
             made_by_engine, runtime = engine_part.result(), base.result()
-        done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
+        with report.stage("image"):
+            done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report.note)
         return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
     finally:
         context.remove(ctx)

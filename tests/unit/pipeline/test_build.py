@@ -14,6 +14,7 @@ from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.pipeline import build as build_mod
 from aurora.pipeline.build import Options
+from aurora.report import Callbacks
 from tests.unit.conftest import write_jar
 
 BASE_DIGEST = "sha256:" + "b" * 64
@@ -85,7 +86,7 @@ def own_cache(tmp_path, monkeypatch):
 def run(app: Path, engine: FakeEngine, **opts) -> tuple[build_mod.Plan, BuiltImage, list[str]]:
     steps: list[str] = []
     plan, built = build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",), **opts),
-                                  lambda name: engine, log=lambda line: None, step=steps.append)
+                                  lambda name: engine, Callbacks(note=steps.append, output=lambda line: None))
     return plan, built, steps
 
 

@@ -66,7 +66,7 @@ def test_every_build_goes_through_the_supply_chain_publisher(engine, monkeypatch
     monkeypatch.setattr(supply_publish, "runtime_digest", lambda plan: None)
     result = BuildResult(Plan(), engine)  # type: ignore[arg-type]
     chosen = supply_publish.publisher(lambda name: None, result, sbom=True, key=None, forbidden=(),  # type: ignore[arg-type]
-                                      opts=RegistryOptions(), log=print, note=print)
+                                      opts=RegistryOptions())
     assert isinstance(chosen, supply_publish.SupplyChainPublisher)
     assert chosen.storage is (engine == "buildah")
 
