@@ -1,4 +1,4 @@
-"""``aurora build --assemble``: the image from the copy layers aurora writes, the engine layers
+"""``aurora build`` (the default; ``--no-assemble`` turns it off): the image from the copy layers aurora writes, the engine layers
 (built only when their inputs change) and the runtime base, written to the assembler's OCI
 layout, loaded into local storage and, with ``--push``, pushed blob by blob."""
 
@@ -135,7 +135,8 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
         step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo],
-                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets), todo),
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets, lookup.no_cache),
+                                     todo),
                             strict=True))
         lookup.made({keys[n]: layer for n, layer in made.items()})
         out.update({n: (layer, False) for n, layer in made.items()})

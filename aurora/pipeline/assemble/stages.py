@@ -67,12 +67,13 @@ def key(spec: EngineLayer, stages: dict[str, str], snap: tuple[buildcache.Entry,
 
 
 def build(spec: EngineLayer, stages: dict[str, str], ctx: Path, engine: Engine, log: Callable[[str], None],
-          secrets: tuple[tuple[str, Path], ...] = ()) -> Layer:
-    """Build the stages with the engine (its own layer cache applies), then write the layer."""
+          secrets: tuple[tuple[str, Path], ...] = (), no_cache: bool = False) -> Layer:
+    """Build the stages with the engine (its own layer cache applies, unless ``no_cache``), then
+    write the layer."""
     containerfile = ctx / f"Containerfile.{spec.name}"
     containerfile.write_text("".join(stages[s] + "\n" for s in spec.stages))
     built = engine.build(BuildRequest(context=ctx, containerfile=containerfile, tags=(), timestamp=0,
-                                      secrets=secrets), log)
+                                      secrets=secrets, no_cache=no_cache), log)
     return extract(built.id, spec.src, spec.dest, spec.top)
 
 
