@@ -12,6 +12,8 @@ from pathlib import Path
 
 from aurora.engines import EngineName, Opened
 from aurora.engines.protocol import BuiltImage, Engine
+from aurora.errors import Interrupted
+from aurora.host import runner
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.host.registry import RegistryOptions
@@ -198,8 +200,12 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
             engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, log, step, lookup,
                                       opts.secrets)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
-            copied = copy_layers(copies, lookup)
-            made_by_engine, runtime = engine_part.result(), base.result()
+            try:
+                copied = copy_layers(copies, lookup)
+                made_by_engine, runtime = engine_part.result(), base.result()
+            except (KeyboardInterrupt, Interrupted) as exc:  # the workers' buildah runs stop too
+                runner.stop_all(exc)
+                raise
         done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, step)
         return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
     finally:
