@@ -47,7 +47,7 @@ def arm64_bases(offline_bases):
 
 
 @pytest.fixture(scope="module")
-def pushed(registry, demo_app, demo_image, arm64_bases, tmp_path_factory):
+def pushed(registry, demo_app, engine_image, arm64_bases, tmp_path_factory):
     """The demo for both platforms, pushed as one reference (built once for the module)."""
     ref = f"{registry.host}/zero/multi:{uuid.uuid4().hex[:6]}"
     key = tmp_path_factory.mktemp("key") / "aurora.key"
