@@ -178,7 +178,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], log: Callable[[str
     """The image, or None (said in one line) when this plan needs the engine for all of it."""
     plan = plan or plan_for(opts)
     why = unsupported(plan) or (f"the {opts.engine} engine (it works in buildah's storage)"
-                                if opts.engine != EngineName.BUILDAH else None)
+                                if opts.engine != EngineName.BUILDAH else None) or (
+        "an unprivileged user (reading the stage images takes buildah mount as root)" if os.geteuid() != 0 else None)
     if why:
         step(f"assembler: {why} — the engine builds the whole image")
         return None
