@@ -137,7 +137,7 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
         step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo],
-                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets, lookup.no_cache),
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets, lookup.no_cache, step),
                                      todo),
                             strict=True))
         lookup.made({keys[n]: layer for n, layer in made.items()})

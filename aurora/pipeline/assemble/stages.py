@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aurora.engines.events import BuildEvent, WebLayer
 from aurora.engines.protocol import BuildRequest, Engine
 from aurora.host import runner
 from aurora.pipeline import cache as buildcache
@@ -67,13 +68,20 @@ def key(spec: EngineLayer, stages: dict[str, str], snap: tuple[buildcache.Entry,
 
 
 def build(spec: EngineLayer, stages: dict[str, str], ctx: Path, engine: Engine, log: Callable[[str], None],
-          secrets: tuple[tuple[str, Path], ...] = (), no_cache: bool = False) -> Layer:
+          secrets: tuple[tuple[str, Path], ...] = (), no_cache: bool = False,
+          step: Callable[[str], None] | None = None) -> Layer:
     """Build the stages with the engine (its own layer cache applies, unless ``no_cache``), then
-    write the layer."""
+    write the layer. The web layer's report (what it left out) goes to ``step``, as the engine
+    path says it."""
     containerfile = ctx / f"Containerfile.{spec.name}"
     containerfile.write_text("".join(stages[s] + "\n" for s in spec.stages))
+
+    def hear(event: BuildEvent) -> None:
+        if step is not None and isinstance(event, WebLayer) and not event.is_error:
+            step(f"web layer: {event.text}")
+
     built = engine.build(BuildRequest(context=ctx, containerfile=containerfile, tags=(), timestamp=0,
-                                      secrets=secrets, no_cache=no_cache), log)
+                                      secrets=secrets, no_cache=no_cache), log, hear)
     return extract(built.id, spec.src, spec.dest, spec.top)
 
 
