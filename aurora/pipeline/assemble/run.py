@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aurora.engines import EngineName, Opened
 from aurora.engines.protocol import BuiltImage, Engine
-from aurora.errors import Interrupted
+from aurora.errors import BuildError, Interrupted
 from aurora.host import runner
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
@@ -27,6 +27,7 @@ from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
 from aurora.pipeline.build import Options, check_bases, check_runtime_format, image_annotations, plan_for
 from aurora.pipeline.builders import BuildJob, BuildResult, single_builder
+from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.multi import PlatformImage
 from aurora.pipeline.platforms import build_platform
 from aurora.pipeline.plan import Plan
@@ -133,11 +134,16 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
     todo = [s for s in specs if s.name not in out]
+
+    def explain(exc: BuildError, said: list) -> BuildError:
+        return explain_build_failure(exc, plan.frontend, said)
+
     if todo:
         step(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo],
-                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets, lookup.no_cache, step),
+                            pool.map(lambda s: build_stage(s, stages, ctx, engine, log, secrets, lookup.no_cache, step,
+                                                         explain),
                                      todo),
                             strict=True))
         lookup.made({keys[n]: layer for n, layer in made.items()})
