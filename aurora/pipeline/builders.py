@@ -42,9 +42,9 @@ class BuildJob:
     insecure: bool = False  # the executor's pushes may use plain HTTP
     authfile: Path | None = None  # the executor's registry credentials
     cache_repo: str | None = None  # the executor's layer cache repository
-    # Who writes the copy layers: None (the default) — aurora (pipeline/assemble/) where it can, else the
-    # engine, said in one line; True (--assemble) — the same, and an error for an engine it cannot serve;
-    # False (--no-assemble) — the engine builds the whole image.
+    # Who writes the copy layers: True (--assemble) — aurora (pipeline/assemble/) where it can, else
+    # the engine, said in one line; None (the default, for now) or False (--no-assemble) — the engine
+    # builds the whole image.
     assemble: bool | None = None
 
 
@@ -113,9 +113,8 @@ BUILDERS: tuple[BuilderInfo, ...] = (
                 "an engine that builds into a registry (the kaniko executor): builds and pushes"),
     BuilderInfo("multi-platform", "aurora.pipeline.builders:multi_builder", lambda job, plan: is_multi(plan),
                 "one image per platform and an OCI image index"),
-    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble is not False,
-                "the copy layers written by aurora, the engine only for the runtime and the web layer"
-                " (the default; --no-assemble: the engine builds all of it)"),
+    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble is True,
+                "the copy layers written by aurora, the engine only for the runtime and the web layer (--assemble)"),
     BuilderInfo("single", "aurora.pipeline.builders:single_builder", lambda job, plan: True,
                 "one image for the build machine's platform"),
 )
@@ -152,7 +151,7 @@ def single_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: L
 
 
 def multi_builder(job: BuildJob, plan: Plan, engines: Opened, log: Log, step: Log) -> BuildResult:
-    if job.assemble is not False:
+    if job.assemble:
         step("assembler: not for multi-platform builds yet — the engine builds each platform's image")
     plan, built = build_multi(job.opts, engines, log=log, step=step, plan=plan)
     for image in built.images:

@@ -1,4 +1,4 @@
-"""`aurora build` (the assembler, the default) against the engine's build of the same demo
+"""`aurora build --assemble` against the engine's build of the same demo
 (`--no-assemble`): the same file tree (modes, owners, xattrs, content) and config; reproducible;
 in local storage without --push, not needed there for a push; a push sends only what the registry
 lacks, a push to another repository of it mounts instead of uploading; the provenance names the
@@ -53,11 +53,11 @@ def image_config(image: str) -> dict:
 
 @pytest.fixture(scope="module")
 def assembled(demo_app, offline_bases, tmp_path_factory):
-    """The demo built the default way (assembled), with a layer record of this module's own."""
+    """The demo assembled, with a layer record of this module's own."""
     require_tool("skopeo")
     env = {"XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
     tag = f"localhost/aurora-test/assembled:{uuid.uuid4().hex[:8]}"
-    out = aurora("build", "-C", str(demo_app), "--tag", tag, "--json", env=env)
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", tag, "--json", env=env)
     assert f"assembled {tag}:" in out.stderr and "the engine builds the whole image" not in out.stderr
     yield tag, json.loads(out.stdout), env
     sh("buildah", "rmi", tag, check=False)
@@ -88,7 +88,7 @@ def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app,
     tag, result, _ = assembled
     again = f"localhost/aurora-test/assembled:{uuid.uuid4().hex[:8]}"
     try:
-        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", again, "--json",  # the flag still accepted
+        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", again, "--json",
                      env={"XDG_CACHE_HOME": str(tmp_path / "cold")})
         assert ", 0 reused" in out.stderr  # nothing came from a record
         assert json.loads(out.stdout)["id"] == result["id"]
@@ -99,7 +99,7 @@ def test_assembling_again_from_nothing_gives_the_same_image(assembled, demo_app,
 def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app):
     _, _, env = assembled
     ref = f"{registry.host}/zero/assembled:1"
-    first = aurora("build", "-C", str(demo_app), "--tag", ref, "--push", "--no-tls-verify",
+    first = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify",
                    "--no-sbom", "--json", env=env)
     pushed = json.loads(first.stdout)
     served = json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"]
@@ -109,14 +109,14 @@ def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app
     original = conf.read_text()
     conf.write_text(original + "\n# changed\n")
     try:
-        second = aurora("build", "-C", str(demo_app), "--tag", ref, "--push", "--no-tls-verify",
+        second = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify",
                         "--no-sbom", "--json", env=env)
     finally:
         conf.write_text(original)
     assert "1 layer(s) made (conf)" in second.stderr
     assert registry.uploads() - uploads == 2  # the conf layer and the config
     other = f"{registry.host}/zero/elsewhere:1"
-    third = aurora("build", "-C", str(demo_app), "--tag", other, "--push", "--no-tls-verify",
+    third = aurora("build", "-C", str(demo_app), "--assemble", "--tag", other, "--push", "--no-tls-verify",
                    "--no-sbom", "--json", env=env)
     assert "0 blob(s) uploaded" in third.stderr and "mounted" in third.stderr
     assert json.loads(third.stdout)["digest"] == pushed["digest"]
@@ -131,14 +131,14 @@ def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_cha
     cache = f"{registry.host}/zero/cache"
     ref = f"{registry.host}/zero/ci:1"
     flags = ("--push", "--no-tls-verify", "--no-sbom", "--cache-to", cache)
-    aurora("build", "-C", str(demo_app), "--tag", ref, *flags, env=env)
+    aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, *flags, env=env)
     seen = len(registry.log.read_text(errors="replace").splitlines())
     conf = demo_app / "backend/target/dist/conf/vertx.yml"
     original = conf.read_text()
     conf.write_text(original + "\n# changed on CI\n")
     try:
         uploads = registry.uploads()
-        out = aurora("build", "-C", str(demo_app), "--tag", f"{registry.host}/zero/ci:2", *flags,
+        out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", f"{registry.host}/zero/ci:2", *flags,
                      "--cache-from", cache, "--json", env={"XDG_CACHE_HOME": str(tmp_path / "empty")})
     finally:
         conf.write_text(original)
@@ -155,7 +155,7 @@ def test_a_push_attaches_the_sbom_read_from_aurora_s_own_layout(assembled, regis
     """No local copy is made for a push: the SBOM and the provenance are read from the layout."""
     _, _, env = assembled
     ref = f"{registry.host}/zero/attached:1"
-    out = aurora("build", "-C", str(demo_app), "--tag", ref, "--push", "--no-tls-verify", "--json",
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json",
                  env=env)
     result = json.loads(out.stdout)
     assert len(result["sbom"]) == 1 and len(result["provenance"]) == 1
@@ -170,7 +170,7 @@ def test_the_provenance_names_the_assembler_and_a_rebuild_proves_the_digest(asse
     image, and the rebuild (every layer made anew, by that path) gives the pushed config."""
     _, _, env = assembled
     ref = f"{registry.host}/zero/proved:1"
-    out = aurora("build", "-C", str(demo_app), "--tag", ref, "--push", "--no-tls-verify", "--json", env=env)
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json", env=env)
     digest = json.loads(out.stdout)["digest"]
     found = attach.fetch(ref, digest, provenance.ENVELOPE_MEDIA_TYPE, RegistryOptions(tls_verify=False))
     params = provenance.open_envelope(found[0][1]).statement["predicate"]["buildDefinition"]

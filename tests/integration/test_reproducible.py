@@ -1,5 +1,5 @@
 """Two clean builds of the same inputs give the same image ID. The first two tests build the
-default way (assembled); the last two test the engine's build record (`--no-assemble`): its
+default way; the last two test the engine's build record (`--no-assemble`, explicit): its
 "nothing changed" and "only app.jar changed" shortcuts are the engine path's."""
 
 from __future__ import annotations

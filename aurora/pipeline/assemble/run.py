@@ -1,4 +1,4 @@
-"""``aurora build`` (the default; ``--no-assemble`` turns it off): the image from the copy layers aurora writes, the engine layers
+"""``aurora build --assemble``: the image from the copy layers aurora writes, the engine layers
 (built only when their inputs change) and the runtime base, written to the assembler's OCI
 layout, loaded into local storage and, with ``--push``, pushed blob by blob."""
 

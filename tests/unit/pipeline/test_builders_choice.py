@@ -1,6 +1,6 @@
-"""Which builder makes the image: the assembler by default, the engine with --no-assemble; an
-engine that builds into a registry keeps its own row unless --assemble was asked for. And the
-provenance names the path that made the image."""
+"""Which builder makes the image: the engine by default (for now) and with --no-assemble, the
+assembler with --assemble; an engine that builds into a registry keeps its own row, and refuses an
+explicit --assemble. And the provenance names the path that made the image."""
 
 from __future__ import annotations
 
@@ -34,18 +34,18 @@ def chosen(plan=None, **job) -> str:
     return info.name
 
 
-def test_the_assembler_is_the_default_and_no_assemble_turns_it_off():
-    assert chosen() == "assembler"
+def test_assemble_chooses_the_assembler_and_the_default_is_the_engine():
+    assert chosen() == "single"
     assert chosen(assemble=True) == "assembler"
     assert chosen(assemble=False) == "single"
-    assert BuildJob(Options(app_dir=Path("."))).assemble is None  # the default, not an explicit --assemble
+    assert BuildJob(Options(app_dir=Path("."))).assemble is None  # the default, not an explicit flag
 
 
 def test_multi_platform_and_the_executor_keep_their_rows():
     multi = Plan()
     multi.platforms = ("linux/amd64", "linux/arm64")
     assert chosen(multi) == "multi-platform"
-    assert chosen(engine=EngineName.KANIKO, push=True) == "executor"  # the default asks nothing of kaniko
+    assert chosen(engine=EngineName.KANIKO, push=True) == "executor"
     with pytest.raises(UsageError, match="--assemble: the kaniko engine builds and pushes the whole image itself"):
         chosen(engine=EngineName.KANIKO, push=True, assemble=True)
 
