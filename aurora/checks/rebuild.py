@@ -22,10 +22,12 @@ from aurora.engines import named, opened
 from aurora.errors import AuroraError
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions
+from aurora.engines.protocol import BuiltImage
+from aurora.pipeline.assemble.run import assemble
 from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.build import Options, build, check_bases
 from aurora.pipeline.project import Project
-from aurora.report import Callbacks
+from aurora.report import Callbacks, Reporter
 from aurora.supply import attach, keys, provenance
 
 
@@ -67,6 +69,18 @@ def provenance_of(ref: str, digest: str, key: Path | None, opts: RegistryOptions
     return Check("provenance", "pass", f"SLSA v1, {n} inputs recorded, {how}"), opened.statement
 
 
+def _build_again(opts: Options, plan, engines, assembled: bool, report: Reporter) -> BuiltImage:
+    """The image again, every layer made anew (a proof uses no cache), by the path the provenance
+    names: the assembler for an image it made, else the engine."""
+    if assembled:
+        done = assemble(opts, engines, report, load=True, plan=plan)
+        if done is None:
+            raise AuroraError("the provenance says the assembler made this image, but it cannot make this"
+                              " checkout's (the line above says why)")
+        return done.built
+    return build(opts, engines, report, plan=plan)[1]
+
+
 def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str,
             log: Callable[[str], None], step: Callable[[str], None]) -> list[Check]:
     epoch = provenance.recorded_epoch(statement)
@@ -84,11 +98,12 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
         if differ:
             return [Check("rebuild inputs", "fail", "; ".join(differ))]
         checks = [Check("rebuild inputs", "pass", f"{len(now)} inputs as recorded (SOURCE_DATE_EPOCH={epoch})")]
-        step(f"rebuilding with SOURCE_DATE_EPOCH={epoch} as {tag}")
+        assembled = params.get("builder") == "assembler"
+        step(f"rebuilding with SOURCE_DATE_EPOCH={epoch} as {tag}" + (" (assembled, as recorded)" if assembled else ""))
         with _epoch(epoch):
             # A proof rebuilds every layer: no cache.
-            _, built = build(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
-                                     no_cache=True), engines, Callbacks(note=step, output=log), plan=plan)
+            built = _build_again(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
+                                         no_cache=True), plan, engines, assembled, Callbacks(note=step, output=log))
     try:
         same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
         served = config_digest.removeprefix("sha256:") == built.id

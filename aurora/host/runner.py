@@ -29,6 +29,10 @@ log = logging.getLogger("aurora.run")
 TAIL_LINES = 40
 # How long a child gets to clean up after we pass it an interrupt, before it is killed.
 GRACE_SECONDS = 30
+# The children running now, from any thread: an interrupt reaches only the main thread, which
+# passes it on to those its worker threads started (stop_all).
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ def run(
     except FileNotFoundError:
         which(args[0])  # raises MissingToolError with an install hint
         raise
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     lines: list[str] = []
     # A stalled child (a registry that stops answering) keeps its pipe open: reading would
@@ -143,6 +149,8 @@ def run(
     finally:
         if watchdog is not None:
             watchdog.cancel()
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     stderr = ""
     if errfile is not None:
         errfile.seek(0)
@@ -175,6 +183,16 @@ def stop(proc: subprocess.Popen, sig: int | None = signal.SIGTERM, grace: float 
         except ProcessLookupError:
             proc.wait()
     return proc.returncode
+
+
+def stop_all(interrupt: BaseException) -> None:
+    """Pass an interrupt the main thread got on to every child running now (those of worker
+    threads too), so that their threads end soon and the children clean up."""
+    sig = signal.SIGINT if isinstance(interrupt, KeyboardInterrupt) else signal.SIGTERM
+    with _LIVE_LOCK:
+        running = list(_LIVE)
+    for proc in running:
+        stop(proc, sig)
 
 
 def run_bytes(argv: Sequence[str | os.PathLike], *, env: Mapping[str, str] | None = None,

@@ -43,7 +43,10 @@ class BuildJob:
     insecure: bool = False  # the executor's pushes may use plain HTTP
     authfile: Path | None = None  # the executor's registry credentials
     cache_repo: str | None = None  # the executor's layer cache repository
-    assemble: bool = False  # --assemble: aurora writes the copy layers itself (pipeline/assemble/)
+    # Who writes the copy layers: True (--assemble) — aurora (pipeline/assemble/) where it can, else
+    # the engine, said in one line; None (the default, for now) or False (--no-assemble) — the engine
+    # builds the whole image.
+    assemble: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ BUILDERS: tuple[BuilderInfo, ...] = (
                 "an engine that builds into a registry (the kaniko executor): builds and pushes"),
     BuilderInfo("multi-platform", "aurora.pipeline.builders:multi_builder", lambda job, plan: is_multi(plan),
                 "one image per platform and an OCI image index"),
-    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble,
+    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble is True,
                 "the copy layers written by aurora, the engine only for the runtime and the web layer (--assemble)"),
     BuilderInfo("single", "aurora.pipeline.builders:single_builder", lambda job, plan: True,
                 "one image for the build machine's platform"),

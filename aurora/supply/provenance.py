@@ -75,7 +75,10 @@ def inputs(plan: Plan, base_digests: dict[str, str | None]) -> dict[str, dict]:
 
 
 def statement(subject: str, digest: str, image_id: str, plan: Plan, materials: dict[str, dict],
-              engine: str) -> dict:
+              engine: str, builder: str = "engine") -> dict:
+    """The SLSA statement; ``builder`` says which path made the image: ``assembler`` (aurora wrote
+    the copy layers, pipeline/assemble/) or ``engine`` (the engine built all of it), so that
+    ``aurora verify --rebuild`` rebuilds it the same way."""
     labels = dict(plan.labels)
     return {
         "_type": STATEMENT_TYPE,
@@ -91,6 +94,7 @@ def statement(subject: str, digest: str, image_id: str, plan: Plan, materials: d
                     "tags": list(plan.tags),
                     "bases": plan.bases.name,
                     "engine": engine,
+                    "builder": builder,
                 },
                 "internalParameters": {"SOURCE_DATE_EPOCH": plan.source_date_epoch, "aurora": __version__,
                                        "secrets": list(plan.secrets)},

@@ -34,6 +34,7 @@ class SupplyOptions:
     sbom: bool = True  # the SBOM and the provenance (--no-sbom: neither)
     key: object | None = None  # a loaded private key (supply.keys.load_private)
     engine: str = "buildah"
+    builder: str = "engine"  # which path made the image: "assembler" or "engine" (the provenance says)
     base_digests: dict[str, str | None] = field(default_factory=dict)
     forbidden: tuple[bytes, ...] = ()  # the key's passphrase: checked absent from every document
 
@@ -87,7 +88,8 @@ def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object |
         digests = check_bases(result.plan, engines(result.engine))
     else:  # the executor pulled the bases itself: only a pinned runtime's digest is known
         digests = {"runtime": runtime_digest(result.plan)}
-    supply = SupplyOptions(sbom=sbom, key=key, engine=result.engine, base_digests=digests, forbidden=forbidden)
+    supply = SupplyOptions(sbom=sbom, key=key, engine=result.engine, base_digests=digests, forbidden=forbidden,
+                           builder="engine" if result.assembled is None else "assembler")
     return SupplyChainPublisher(RegistryPublisher(engines, opts, report), supply, opts, report, storage=caps.storage)
 
 
@@ -189,7 +191,7 @@ def _attach_provenance(tagged: list[Subject], plan: Plan, supply: SupplyOptions,
             continue
         registry, repository, _, _ = attach.split(s.pushed.destination)
         doc = provenance.statement(f"{registry}/{repository}", s.pushed.digest, s.image_id, plan, materials,
-                                   supply.engine)
+                                   supply.engine, supply.builder)
         _clean(json.dumps(doc).encode(), "the provenance", supply)
         out.append(attach.attach(s.pushed.destination, s.pushed.digest, provenance.envelope(doc, supply.key),
                                  provenance.ENVELOPE_MEDIA_TYPE, "provenance.intoto.json", opts,

@@ -135,10 +135,23 @@ class Built:
 
 @pytest.fixture(scope="session")
 def demo_image(offline_bases, demo_app):
-    """The demo image, built once per session and shared."""
+    """The demo image, built once per session and shared (the default way)."""
     tag = f"localhost/aurora-test/zero-demo:{uuid.uuid4().hex[:10]}"
     out = json.loads(aurora("build", "-C", str(demo_app), "--tag", tag, "--json").stdout)
     yield Built(out["image"], out["id"], out["layers"], out["size_bytes"])
+    sh("buildah", "rmi", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def engine_image(offline_bases, demo_app):
+    """The demo image built by the engine alone (--no-assemble), for the tests of the engine's
+    path (its layer cache, its steps) and for comparing the two paths (the same image as
+    demo_image while the engine is the default)."""
+    tag = f"localhost/aurora-test/zero-demo-engine:{uuid.uuid4().hex[:10]}"
+    out = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--json")
+    assert "assembled" not in out.stderr
+    got = json.loads(out.stdout)
+    yield Built(got["image"], got["id"], got["layers"], got["size_bytes"])
     sh("buildah", "rmi", tag, check=False)
 
 

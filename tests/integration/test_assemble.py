@@ -1,6 +1,8 @@
-"""`aurora build --assemble` against the engine's build of the same demo: the same file tree
-(modes, owners, xattrs, content) and config; reproducible; a push sends only what the registry
-lacks, and a push to another repository of it mounts instead of uploading."""
+"""`aurora build --assemble` against the engine's build of the same demo
+(`--no-assemble`): the same file tree (modes, owners, xattrs, content) and config; reproducible;
+in local storage without --push, not needed there for a push; a push sends only what the registry
+lacks, a push to another repository of it mounts instead of uploading; the provenance names the
+assembler, and `aurora verify --rebuild` proves its digest."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import uuid
 
 import pytest
 
+from aurora.host.registry import RegistryOptions
+from aurora.supply import attach, provenance
 from tests.conftest import require_tool
 from tests.integration.conftest import aurora, sh
 
@@ -48,23 +52,31 @@ def image_config(image: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def assembled(demo_app, demo_image, tmp_path_factory):
+def assembled(demo_app, offline_bases, tmp_path_factory):
     """The demo assembled, with a layer record of this module's own."""
     require_tool("skopeo")
     env = {"XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
     tag = f"localhost/aurora-test/assembled:{uuid.uuid4().hex[:8]}"
     out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", tag, "--json", env=env)
+    assert f"assembled {tag}:" in out.stderr and "the engine builds the whole image" not in out.stderr
     yield tag, json.loads(out.stdout), env
     sh("buildah", "rmi", tag, check=False)
 
 
-def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, demo_image):
+def test_without_push_the_assembled_image_is_in_local_storage(assembled):
     tag, result, _ = assembled
-    engine_tree, assembled_tree = file_tree(demo_image.image), file_tree(tag)
+    podman = json.loads(sh("podman", "image", "inspect", tag).stdout)[0]
+    assert podman["Id"] == result["id"]  # podman run and aurora smoke find it
+    assert len(podman["RootFS"]["Layers"]) == result["layers"]
+
+
+def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, engine_image):
+    tag, result, _ = assembled
+    engine_tree, assembled_tree = file_tree(engine_image.image), file_tree(tag)
     assert len(assembled_tree) > 500  # the runtime, nginx, /opt/java, /app
     differ = sorted(p for p in set(engine_tree) | set(assembled_tree) if engine_tree.get(p) != assembled_tree.get(p))
     assert differ == []
-    engine_config, assembled_config = image_config(demo_image.image), image_config(tag)
+    engine_config, assembled_config = image_config(engine_image.image), image_config(tag)
     assert {k: assembled_config["config"].get(k) for k in CONFIG_KEYS} == \
         {k: engine_config["config"].get(k) for k in CONFIG_KEYS}
     assert assembled_config["created"] == engine_config["created"]
@@ -151,3 +163,23 @@ def test_a_push_attaches_the_sbom_read_from_aurora_s_own_layout(assembled, regis
     referrers = json.loads(sh("skopeo", "inspect", "--tls-verify=false", "--raw",
                               f"docker://{registry.host}/zero/attached:{result['digest'].replace(':', '-')}").stdout)
     assert len(referrers["manifests"]) == 2
+
+
+def test_the_provenance_names_the_assembler_and_a_rebuild_proves_the_digest(assembled, registry, demo_app):
+    """`aurora verify --rebuild` of an assembled push: the provenance says which path made the
+    image, and the rebuild (every layer made anew, by that path) gives the pushed config."""
+    _, _, env = assembled
+    ref = f"{registry.host}/zero/proved:1"
+    out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json", env=env)
+    digest = json.loads(out.stdout)["digest"]
+    found = attach.fetch(ref, digest, provenance.ENVELOPE_MEDIA_TYPE, RegistryOptions(tls_verify=False))
+    params = provenance.open_envelope(found[0][1]).statement["predicate"]["buildDefinition"]
+    assert params["externalParameters"]["builder"] == "assembler"
+    check = aurora("verify", ref, "--no-tls-verify", "-C", str(demo_app), "--rebuild", check=False, timeout=1800)
+    assert "(assembled, as recorded)" in check.stderr
+    lines = check.stdout.splitlines()
+    assert any(line.startswith("PASS  rebuild inputs") for line in lines), check.stdout
+    assert any(line.startswith("PASS  rebuild ") for line in lines), check.stdout + check.stderr[-3000:]
+    assert check.returncode == 0, check.stdout
+    sh("buildah", "rmi", ref, check=False)
+

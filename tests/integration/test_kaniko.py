@@ -419,11 +419,12 @@ def test_a_job_without_the_registry_secret_never_starts(first_build, kube_node, 
 
 # -- last: these change the app or add images ------------------------------------------------
 
-def test_kaniko_and_buildah_images_of_the_same_plan(first_build, demo_image, registry, reg_opts, capsys):
-    """Sizes, layers and labels side by side (docs/kaniko.md has the figures of a run)."""
+def test_kaniko_and_buildah_images_of_the_same_plan(first_build, engine_image, registry, reg_opts, capsys):
+    """Sizes, layers and labels side by side (docs/kaniko.md has the figures of a run); buildah's
+    whole build of the same plan (--no-assemble)."""
     tag, _, _ = first_build
     buildah_ref = f"{registry.host}/zero/buildah-demo:1"
-    sh("buildah", "push", "--quiet", *reg_opts, demo_image.image, f"docker://{buildah_ref}", timeout=900)
+    sh("buildah", "push", "--quiet", *reg_opts, engine_image.image, f"docker://{buildah_ref}", timeout=900)
     rows = {}
     for engine, ref in (("kaniko", tag), ("buildah", buildah_ref)):
         m = manifest(ref, reg_opts)

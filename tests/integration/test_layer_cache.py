@@ -1,5 +1,6 @@
-"""Layer reuse where a user gains most: a dependency bump that keeps the JDK module set does not
-run jlink again, and a build on empty storage (a fresh CI runner) reuses a registry's layers."""
+"""The engine's layer reuse (`--no-assemble`: these test buildah's own cache; the assembler's is
+test_assemble.py's): a dependency bump that keeps the JDK module set does not run jlink again, and
+a build on empty storage (a fresh CI runner) reuses a registry's layers."""
 
 from __future__ import annotations
 
@@ -67,17 +68,18 @@ def bumped_app(demo_app, tmp_path) -> Path:
     return app
 
 
-def test_a_dependency_bump_with_the_same_modules_reuses_the_jlink_layer(demo_image, bumped_app):
+def test_a_dependency_bump_with_the_same_modules_reuses_the_jlink_layer(engine_image, bumped_app):
     tag = f"localhost/aurora-test/bump:{uuid.uuid4().hex[:8]}"
     try:
-        out = aurora("build", "-C", str(bumped_app), "--tag", tag, "--json", env={"SOURCE_DATE_EPOCH": SDE})
+        out = aurora("build", "-C", str(bumped_app), "--no-assemble", "--tag", tag, "--json",
+                     env={"SOURCE_DATE_EPOCH": SDE})
         steps = step_outputs(out.stderr)
         # jdeps looked at the new lib/ ...
         assert not any("Using cache" in line for line in the_step(steps, '"sh", "/aurora/lib-modules.sh"'))
         # ... found the same modules, so the jlink step came from the cache
         assert any("Using cache" in line for line in the_step(steps, '"sh", "/aurora/jlink.sh"'))
-        assert runtime_diff_id(tag) == runtime_diff_id(demo_image.id)
-        assert json.loads(out.stdout)["id"] != demo_image.id  # lib/ did change
+        assert runtime_diff_id(tag) == runtime_diff_id(engine_image.id)
+        assert json.loads(out.stdout)["id"] != engine_image.id  # lib/ did change
     finally:
         sh("buildah", "rmi", tag, check=False)
 
@@ -100,19 +102,20 @@ def empty_storage(tmp_path):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_cache_from_on_empty_storage_reuses_the_registry_layers(demo_app, demo_image, empty_storage, tmp_path):
+def test_cache_from_on_empty_storage_reuses_the_registry_layers(demo_app, engine_image, empty_storage, tmp_path):
     require_tool("docker-registry", "skopeo")
     reg = Registry(tmp_path / "registry").start()
     cache = f"{reg.host}/zero/demo-cache"
     tag = f"localhost/aurora-test/cache:{uuid.uuid4().hex[:8]}"
     try:
         # The previous release's build (on this storage) fills the cache repository.
-        aurora("build", "-C", str(demo_app), "--tag", tag, "--no-cache", "--cache-to", cache, "--no-tls-verify",
+        aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--no-cache", "--cache-to", cache,
+               "--no-tls-verify",
                env={"XDG_CACHE_HOME": str(tmp_path / "xdg-first")})
         assert reg.blobs(), "--cache-to pushed nothing"
         # A fresh runner: only the bases in storage, no build records.
-        out = aurora("build", "-C", str(demo_app), "--tag", tag, "--cache-from", cache, "--no-tls-verify", "--json",
-                     env=empty_storage)
+        out = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--cache-from", cache,
+                     "--no-tls-verify", "--json", env=empty_storage)
         steps = step_outputs(out.stderr)
         for needle in ('"sh", "/aurora/jlink.sh"', '"node", "/aurora/web-layer.js"'):
             assert any("Cache pulled from remote" in line for line in the_step(steps, needle)), needle
@@ -121,7 +124,7 @@ def test_cache_from_on_empty_storage_reuses_the_registry_layers(demo_app, demo_i
         env = {**os.environ, "CONTAINERS_STORAGE_CONF": empty_storage["CONTAINERS_STORAGE_CONF"]}
         there = json.loads(subprocess.run(["buildah", "inspect", "--type", "image", built], env=env, check=True,
                                           capture_output=True, text=True).stdout)["OCIv1"]
-        here = json.loads(sh("buildah", "inspect", "--type", "image", demo_image.id).stdout)["OCIv1"]
+        here = json.loads(sh("buildah", "inspect", "--type", "image", engine_image.id).stdout)["OCIv1"]
         assert there["rootfs"]["diff_ids"] == here["rootfs"]["diff_ids"]
         # Not the same image ID (yet): with buildah 1.28 the content image made from pulled cache
         # images has another config digest than a local build's (same layers, same history), and

@@ -47,7 +47,7 @@ def arm64_bases(offline_bases):
 
 
 @pytest.fixture(scope="module")
-def pushed(registry, demo_app, demo_image, arm64_bases, tmp_path_factory):
+def pushed(registry, demo_app, engine_image, arm64_bases, tmp_path_factory):
     """The demo for both platforms, pushed as one reference (built once for the module)."""
     ref = f"{registry.host}/zero/multi:{uuid.uuid4().hex[:6]}"
     key = tmp_path_factory.mktemp("key") / "aurora.key"
@@ -66,7 +66,7 @@ def _raw(ref: str, *extra: str) -> dict:
     return json.loads(sh("skopeo", "inspect", "--raw", "--tls-verify=false", *extra, f"docker://{ref}").stdout)
 
 
-def test_one_reference_serves_an_oci_index_of_both_platforms(pushed, demo_image):
+def test_one_reference_serves_an_oci_index_of_both_platforms(pushed, engine_image):
     ref, out, log = pushed
     index = _raw(ref)
     assert index["mediaType"] == INDEX
@@ -80,10 +80,11 @@ def test_one_reference_serves_an_oci_index_of_both_platforms(pushed, demo_image)
         config = json.loads(sh("skopeo", "inspect", "--config", "--raw", "--tls-verify=false",
                                f"docker://{repo}@{digest}").stdout)
         assert f"{config['os']}/{config['architecture']}" == platform
-    # The build platform's image is the single-platform build's image, unchanged.
+    # The build platform's image is the single-platform engine build's image, unchanged (a
+    # multi-platform build is the engine's).
     images = {i["platform"]: i for i in out["images"]}
-    assert images["linux/amd64"]["id"] == demo_image.id
-    assert images["linux/arm64"]["id"] != demo_image.id
+    assert images["linux/amd64"]["id"] == engine_image.id
+    assert images["linux/arm64"]["id"] != engine_image.id
     # The log says that nothing ran on arm64, and the arm64 stages had no RUN to run.
     assert "linux/arm64: no step ran under emulation" in log
 

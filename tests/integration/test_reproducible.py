@@ -1,4 +1,6 @@
-"""Two clean builds of the same inputs give the same image ID."""
+"""Two clean builds of the same inputs give the same image ID. The first two tests build the
+default way; the last two test the engine's build record (`--no-assemble`, explicit): its
+"nothing changed" and "only app.jar changed" shortcuts are the engine path's."""
 
 from __future__ import annotations
 
@@ -39,27 +41,27 @@ def test_a_new_commit_time_changes_metadata_not_layers(demo_app, demo_image):
         sh("buildah", "rmi", tag, check=False)
 
 
-def test_unchanged_inputs_reuse_the_image_and_a_change_rebuilds(demo_app, demo_image):
+def test_unchanged_inputs_reuse_the_image_and_a_change_rebuilds(demo_app, engine_image):
     tag = f"localhost/aurora-test/noop:{uuid.uuid4().hex[:8]}"
     try:
-        out = aurora("build", "-C", str(demo_app), "--tag", tag, "--json")
-        assert json.loads(out.stdout)["id"] == demo_image.id
+        out = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--json")
+        assert json.loads(out.stdout)["id"] == engine_image.id
         assert "nothing changed since image" in out.stderr
         assert sh("buildah", "inspect", "--type", "image", tag).returncode == 0  # the new tag is there
         conf = demo_app / "backend/target/dist/conf/vertx.yml"
         original = conf.read_text()
         conf.write_text(original + "\n# changed\n")
         try:
-            changed = aurora("build", "-C", str(demo_app), "--tag", tag, "--json")
+            changed = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--json")
             assert "nothing changed" not in changed.stderr
-            assert json.loads(changed.stdout)["id"] != demo_image.id
+            assert json.loads(changed.stdout)["id"] != engine_image.id
         finally:
             conf.write_text(original)
     finally:
         sh("buildah", "rmi", tag, check=False)
 
 
-def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(demo_app, demo_image, tmp_path):
+def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(demo_app, engine_image, tmp_path):
     """A code change re-runs app.jar's check, its layer and the labels on the stage images of
     the last build — and the image is the one a full --no-cache build gives."""
     jar = demo_app / "backend/target/dist/app.jar"
@@ -71,31 +73,33 @@ def test_an_app_jar_change_builds_only_the_top_and_gives_the_full_builds_image(d
     try:
         # one full build per engine records its stage images (the key names the engine)
         for engine, tag in (("buildah", tags[3]), ("podman", tags[4])):
-            first = aurora("build", "-C", str(demo_app), "--engine", engine, "--tag", tag, env=env)
+            first = aurora("build", "-C", str(demo_app), "--no-assemble", "--engine", engine, "--tag", tag,
+                           env=env)
             assert "nothing changed" not in first.stderr and "only app.jar changed" not in first.stderr
         # the same classes, other entry times: another app.jar, as a code change makes
         subprocess.run(["sh", str(demo_app / "backend" / "build.sh")], check=True, capture_output=True,
                        env={**os.environ, "SOURCE_DATE_EPOCH": "1800000000"})
         assert jar.read_bytes() != original_jar
-        fast = aurora("build", "-C", str(demo_app), "--tag", tags[0], "--json", env=env)
+        fast = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tags[0], "--json", env=env)
         assert "only app.jar changed" in fast.stderr
         fast_id = json.loads(fast.stdout)["id"]
-        before = json.loads(sh("buildah", "inspect", "--type", "image", demo_image.id).stdout)["OCIv1"]
+        before = json.loads(sh("buildah", "inspect", "--type", "image", engine_image.id).stdout)["OCIv1"]
         after = json.loads(sh("buildah", "inspect", "--type", "image", fast_id).stdout)["OCIv1"]
         changed = [i for i, (a, b) in enumerate(zip(before["rootfs"]["diff_ids"], after["rootfs"]["diff_ids"]))
                    if a != b]
         assert changed == [len(before["rootfs"]["diff_ids"]) - 1]  # app.jar's layer, the top one
 
-        full = aurora("build", "-C", str(demo_app), "--no-cache", "--tag", tags[1], "--json", env=env)
+        full = aurora("build", "-C", str(demo_app), "--no-assemble", "--no-cache", "--tag", tags[1], "--json", env=env)
         assert "only app.jar changed" not in full.stderr
         assert json.loads(full.stdout)["id"] == fast_id
 
-        with_podman = aurora("build", "-C", str(demo_app), "--engine", "podman", "--tag", tags[5], "--json", env=env)
+        with_podman = aurora("build", "-C", str(demo_app), "--no-assemble", "--engine", "podman", "--tag", tags[5],
+                             "--json", env=env)
         assert "only app.jar changed" in with_podman.stderr
         assert json.loads(with_podman.stdout)["id"] == fast_id
 
         conf.write_text(original_conf + "\n# changed\n")  # more than app.jar: the whole build runs
-        other = aurora("build", "-C", str(demo_app), "--tag", tags[2], "--json", env=env)
+        other = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tags[2], "--json", env=env)
         assert "only app.jar changed" not in other.stderr and "nothing changed" not in other.stderr
     finally:
         subprocess.run(["sh", str(demo_app / "backend" / "build.sh")], check=True, capture_output=True,

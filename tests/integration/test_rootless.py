@@ -79,7 +79,7 @@ def work():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_rootless_build(offline_bases, demo_app, demo_image, work):
+def test_rootless_build(offline_bases, demo_app, engine_image, work):
     _need_root()
     home = Path(f"/home/{USER}")
     _ensure_user(home)
@@ -96,7 +96,7 @@ def test_rootless_build(offline_bases, demo_app, demo_image, work):
     built = as_user(home, "build", "-C", str(app), "--tag", tag, "--json", cwd=work)
     assert built.returncode == 0, built.stderr[-3000:]
     result = json.loads(built.stdout)
-    assert result["image"] == tag and result["layers"] == demo_image.layers
+    assert result["image"] == tag and result["layers"] == engine_image.layers
 
     info = subprocess.run([sbin("runuser"), "-u", USER, "--", "buildah", "info"], capture_output=True, text=True,
                           env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, cwd=work)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from aurora.engines import EngineName, Opened
 from aurora.engines.protocol import BuiltImage, Engine
+from aurora.errors import BuildError, Interrupted
+from aurora.host import runner
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.host.registry import RegistryOptions
@@ -25,6 +27,7 @@ from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
 from aurora.pipeline.build import Options, check_bases, check_runtime_format, image_annotations, plan_for
 from aurora.pipeline.builders import BuildJob, BuildResult, single_builder
+from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.multi import PlatformImage
 from aurora.pipeline.platforms import build_platform
 from aurora.pipeline.plan import Plan
@@ -132,12 +135,17 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
     todo = [s for s in specs if s.name not in out]
+
+    def explain(exc: BuildError, said: list) -> BuildError:
+        return explain_build_failure(exc, plan.frontend, said)
+
     if todo:
         report.note(f"building with {engine.name}: {', '.join(s.name for s in todo)} (their inputs changed)")
 
         def one(spec: EngineLayer) -> tarlayer.Layer:
             with report.stage(REPORTED.get(spec.name, spec.name)):
-                return build_stage(spec, stages, ctx, engine, report.output, secrets)
+                return build_stage(spec, stages, ctx, engine, report.output, secrets, lookup.no_cache, report.note,
+                                   explain)
 
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo], pool.map(one, todo), strict=True))
@@ -178,7 +186,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     """The image, or None (said in one line) when this plan needs the engine for all of it."""
     plan = plan or plan_for(opts)
     why = unsupported(plan) or (f"the {opts.engine} engine (it works in buildah's storage)"
-                                if opts.engine != EngineName.BUILDAH else None)
+                                if opts.engine != EngineName.BUILDAH else None) or (
+        "an unprivileged user (reading the stage images takes buildah mount as root)" if os.geteuid() != 0 else None)
     if why:
         report.note(f"assembler: {why} — the engine builds the whole image")
         return None
@@ -200,8 +209,12 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
             engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, report, lookup,
                                       opts.secrets)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
-            copied = copy_layers(copies, lookup)
-            made_by_engine, runtime = engine_part.result(), base.result()
+            try:
+                copied = copy_layers(copies, lookup)
+                made_by_engine, runtime = engine_part.result(), base.result()
+            except (KeyboardInterrupt, Interrupted) as exc:  # the workers' buildah runs stop too
+                runner.stop_all(exc)
+                raise
         with report.stage("image"):
             done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report.note)
         return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))

@@ -55,3 +55,30 @@ def test_a_stalled_command_is_stopped_by_the_timeout():
         runner.run(["sh", "-c", "echo started; sleep 30"], timeout=1)
     assert time.monotonic() - start < 10
     assert "timeout" in info.value.output_tail and "started" in info.value.output_tail
+
+
+def test_an_interrupt_in_the_main_thread_stops_the_children_of_worker_threads():
+    """The assembler builds its engine stages in worker threads; Ctrl-C reaches only the main
+    thread, which passes it on (runner.stop_all), so the workers end at once."""
+    import threading
+    import time
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            runner.run(["sleep", "60"])
+        except CommandError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not runner._LIVE:
+        time.sleep(0.01)
+    started = time.monotonic()
+    runner.stop_all(KeyboardInterrupt())
+    worker.join(timeout=20)
+    assert not worker.is_alive() and time.monotonic() - started < 10
+    assert len(errors) == 1 and errors[0].returncode == -signal.SIGINT
+    assert not runner._LIVE
