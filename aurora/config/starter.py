@@ -209,6 +209,31 @@ def choose_bases(offline_present: Callable[[], bool], reachable: Callable[[], bo
     return "offline" if offline_present() and not reachable() else "official"
 
 
+def _frontend_lines(f: Findings) -> list[str]:
+    """[frontend]: a source built in a Node stage, prebuilt files, or what was not found."""
+    if f.frontend_source:
+        detected = f" (detected from the lockfile: {f.package_manager})" if f.package_manager else ""
+        lines = [
+            f"# Built in a Node 18 stage{detected}.",
+            f'source = "{f.frontend_source}"',
+            'script = "build"',
+            f'output = "{f.frontend_output}"',
+        ]
+        if not f.package_manager:
+            lines += ['package_manager = "npm"   # no lockfile found: commit one for repeatable builds', '# node = 20   # without a lockfile the install takes today\'s newest versions: Node 18 may be too old for them']
+        if f.zero:
+            lines.append('env = { Z_ENDPOINT = "", Z_ROUTE = "zo" }   # baked in at build time')
+        return lines
+    if f.frontend_prebuilt:
+        return ["# Already built static files.", f'prebuilt = "{f.frontend_prebuilt}"']
+    return [
+        "# NOT FOUND: no package.json, and no build/ or dist/ holding index.html. Set `source`",
+        "# to the folder holding package.json, or `prebuilt` to the built static files:",
+        '# source = "ui"',
+        '# prebuilt = "ui/build"',
+    ]
+
+
 def text(f: Findings) -> str:
     lines = [
         "# aurora.toml: how aurora packages this Zero app into one image.",
@@ -233,27 +258,7 @@ def text(f: Findings) -> str:
         "",
         "[frontend]",
     ]
-    if f.frontend_source:
-        detected = f" (detected from the lockfile: {f.package_manager})" if f.package_manager else ""
-        lines += [
-            f"# Built in a Node 18 stage{detected}.",
-            f'source = "{f.frontend_source}"',
-            'script = "build"',
-            f'output = "{f.frontend_output}"',
-        ]
-        if not f.package_manager:
-            lines += ['package_manager = "npm"   # no lockfile found: commit one for repeatable builds', '# node = 20   # without a lockfile the install takes today\'s newest versions: Node 18 may be too old for them']
-        if f.zero:
-            lines.append('env = { Z_ENDPOINT = "", Z_ROUTE = "zo" }   # baked in at build time')
-    elif f.frontend_prebuilt:
-        lines += ["# Already built static files.", f'prebuilt = "{f.frontend_prebuilt}"']
-    else:
-        lines += [
-            "# NOT FOUND: no package.json, and no build/ or dist/ holding index.html. Set `source`",
-            "# to the folder holding package.json, or `prebuilt` to the built static files:",
-            '# source = "ui"',
-            '# prebuilt = "ui/build"',
-        ]
+    lines += _frontend_lines(f)
     lines += [
         "",
         "[web]",

@@ -49,6 +49,19 @@ def registry_of(image_name: str | None) -> str:
     return "ghcr.io"
 
 
+def _checked_app_dir(app_dir: str) -> str:
+    """The app folder as the workflow names it: relative, POSIX, no trailing '/', no '..'."""
+    app_dir = app_dir.strip() or "."
+    if app_dir.endswith("/") and app_dir != "/":
+        app_dir = app_dir.rstrip("/")
+    if app_dir != "." and (not _APP_DIR.fullmatch(app_dir) or ".." in app_dir.split("/")):
+        raise UsageError(
+            f"app folder {app_dir!r}: a relative path inside the repository"
+            " (letters, digits, . _ - and /; no '..')"
+        )
+    return app_dir
+
+
 def github_workflow(
     app_name: str,
     app_dir: str = ".",
@@ -75,14 +88,7 @@ def github_workflow(
     """
     if len(app_name) > 63 or not _DNS_LABEL.fullmatch(app_name):
         raise UsageError(f"app name {app_name!r}: a DNS-1123 label (lowercase letters, digits, '-')")
-    app_dir = app_dir.strip() or "."
-    if app_dir.endswith("/") and app_dir != "/":
-        app_dir = app_dir.rstrip("/")
-    if app_dir != "." and (not _APP_DIR.fullmatch(app_dir) or ".." in app_dir.split("/")):
-        raise UsageError(
-            f"app folder {app_dir!r}: a relative path inside the repository"
-            " (letters, digits, . _ - and /; no '..')"
-        )
+    app_dir = _checked_app_dir(app_dir)
     if not _REGISTRY.fullmatch(registry):
         raise UsageError(f"registry {registry!r}: a host name, optionally with :port")
 

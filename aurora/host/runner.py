@@ -92,54 +92,14 @@ def run(
     """
     args = [os.fspath(a) for a in argv]
     log.debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
-    child_env = dict(os.environ)
-    if env:
-        child_env.update(env)
     errfile = None if merge_stderr else tempfile.TemporaryFile()
-    try:
-        proc = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if errfile is None else errfile,
-            env=child_env,
-            cwd=cwd,
-            # Our own session: a terminal's Ctrl-C reaches only aurora, which passes it on and
-            # then waits, so the child's cleanup is never cut short by a second signal.
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        which(args[0])  # raises MissingToolError with an install hint
-        raise
+    proc = _start(args, env, cwd, input is not None, errfile)
     with _LIVE_LOCK:
         _LIVE.add(proc)
-    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-    lines: list[str] = []
-    # A stalled child (a registry that stops answering) keeps its pipe open: reading would
-    # block forever, so a watchdog ends the child when the time is up.
     timed_out = threading.Event()
-    watchdog = None
-    if timeout is not None:
-        def expire() -> None:
-            timed_out.set()
-            stop(proc, signal.SIGTERM, grace=5)
-
-        watchdog = threading.Timer(timeout, expire)
-        watchdog.daemon = True
-        watchdog.start()
+    watchdog = _watchdog(proc, timeout, timed_out)
     try:
-        if input is not None:
-            assert proc.stdin is not None
-            proc.stdin.write(input)
-            proc.stdin.close()
-        stdout = proc.stdout
-        assert stdout is not None
-        reader = iter(lambda: stdout.read1(65536), b"")  # type: ignore[attr-defined]
-        for line in _split_lines(reader):
-            lines.append(line)
-            tail.append(line)
-            if stream is not None:
-                stream(line)
+        lines, tail = _read(proc, input, stream)
         returncode = proc.wait()
     except BaseException as exc:  # KeyboardInterrupt, Interrupted
         stop(proc, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
@@ -151,19 +111,82 @@ def run(
             watchdog.cancel()
         with _LIVE_LOCK:
             _LIVE.discard(proc)
-    stderr = ""
-    if errfile is not None:
-        errfile.seek(0)
-        stderr = errfile.read().decode("utf-8", "replace")
-        errfile.close()
+    stderr = _drain(errfile)
     if timed_out.is_set():
         tail.append(f"aurora: timeout: no result after {timeout:g}s; the command was stopped")
         raise CommandError(args, returncode or -signal.SIGTERM, "\n".join(tail))
-    result = Result(args, returncode, "\n".join(lines), stderr)
     if check and returncode != 0:
         err_tail = "\n".join(stderr.splitlines()[-TAIL_LINES:])
         raise CommandError(args, returncode, "\n".join(filter(None, ["\n".join(tail), err_tail])))
-    return result
+    return Result(args, returncode, "\n".join(lines), stderr)
+
+
+def _start(args: list[str], env: Mapping[str, str] | None, cwd: str | os.PathLike | None, has_input: bool,
+           errfile) -> subprocess.Popen:
+    child_env = dict(os.environ)
+    if env:
+        child_env.update(env)
+    try:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if has_input else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if errfile is None else errfile,
+            env=child_env,
+            cwd=cwd,
+            # Our own session: a terminal's Ctrl-C reaches only aurora, which passes it on and
+            # then waits, so the child's cleanup is never cut short by a second signal.
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        which(args[0])  # raises MissingToolError with an install hint
+        raise
+
+
+def _watchdog(proc: subprocess.Popen, timeout: float | None, timed_out: threading.Event) -> threading.Timer | None:
+    """A stalled child (a registry that stops answering) keeps its pipe open: reading would
+    block forever, so a timer ends the child when the time is up."""
+    if timeout is None:
+        return None
+
+    def expire() -> None:
+        timed_out.set()
+        stop(proc, signal.SIGTERM, grace=5)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _read(proc: subprocess.Popen, input: bytes | None,
+          stream: Callable[[str], None] | None) -> tuple[list[str], collections.deque[str]]:
+    """Feed ``input``, then read the output to its end: every line, and the last TAIL_LINES."""
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    lines: list[str] = []
+    if input is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(input)
+        proc.stdin.close()
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = iter(lambda: stdout.read1(65536), b"")  # type: ignore[attr-defined]
+    for line in _split_lines(reader):
+        lines.append(line)
+        tail.append(line)
+        if stream is not None:
+            stream(line)
+    return lines, tail
+
+
+def _drain(errfile) -> str:
+    """What the child wrote to its own stderr file (merge_stderr=False), and the file closed."""
+    if errfile is None:
+        return ""
+    errfile.seek(0)
+    stderr = errfile.read().decode("utf-8", "replace")
+    errfile.close()
+    return stderr
 
 
 def stop(proc: subprocess.Popen, sig: int | None = signal.SIGTERM, grace: float = GRACE_SECONDS) -> int:

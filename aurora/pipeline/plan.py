@@ -143,34 +143,11 @@ def make_plan(
     backend, extras = _backend_and_extras(config, app_dir, notes)
     frontend = frontend_plan(config, app_dir)
 
-    bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
-    base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
-    if extras.packages and base_set.runtime_ready and base_set.runtime != base_sets.offline_refs()["runtime"]:
-        raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
-                          hint="install the packages in that image, or leave bases.runtime unset")
-
+    base_set = _base_set(config, bases, extras)
     wanted, targets = _platforms(config, platforms, base_set, extras, notes)
     repository = config.image.name or f"localhost/{config.app.name}"
     full_tags = _tags(repository, tags if tags else (config.image.tags or [version]))
-
-    # org.opencontainers.image.created is stamped after the content build (render_metadata),
-    # so that the layers do not depend on the commit time.
-    labels = {
-        f"{OCI}.title": config.app.name,
-        f"{OCI}.version": version,
-    }
-    if git.revision:
-        labels[f"{OCI}.revision"] = git.revision
-    remote = git.remote if git.remote and is_public_url(git.remote) else None
-    source = config.app.source or remote
-    if source:
-        labels[f"{OCI}.source"] = source
-    labels.update(config.image.labels)  # the model refuses org.opencontainers.image.created
-    notes += label_notes(labels, config.verify.labels, git)
-    labels.update(ImageLabels(
-        web_port=config.web.port, api_port=config.backend.port, api_prefix=config.web.api_prefix,
-        backend_prefixes=tuple(config.web.all_backend_prefixes), assets=config.web.assets,
-        websocket=config.web.websocket, health=config.backend.health).as_labels())
+    labels = _labels(config, version, git, notes)
 
     writable = tuple(dict.fromkeys([*ZERO_WRITABLE, *config.backend.writable]))
     return Plan(
@@ -199,6 +176,40 @@ def make_plan(
         platforms=wanted,
         targets=targets,
     )
+
+
+def _base_set(config: Config, bases: str | None, extras: Extras) -> base_sets.BaseSet:
+    """The base images: the config's set, or the command line's ``--bases``."""
+    bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
+    base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
+    if extras.packages and base_set.runtime_ready and base_set.runtime != base_sets.offline_refs()["runtime"]:
+        raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
+                          hint="install the packages in that image, or leave bases.runtime unset")
+    return base_set
+
+
+def _labels(config: Config, version: str, git: GitFacts, notes: list[str]) -> dict[str, str]:
+    """The image's labels: OCI's (title, version, revision, a public source), the config's own,
+    then aurora's io.aurora.* (ImageLabels). Advice on missing ones goes to ``notes``."""
+    # org.opencontainers.image.created is stamped after the content build (render_metadata),
+    # so that the layers do not depend on the commit time.
+    labels = {
+        f"{OCI}.title": config.app.name,
+        f"{OCI}.version": version,
+    }
+    if git.revision:
+        labels[f"{OCI}.revision"] = git.revision
+    remote = git.remote if git.remote and is_public_url(git.remote) else None
+    source = config.app.source or remote
+    if source:
+        labels[f"{OCI}.source"] = source
+    labels.update(config.image.labels)  # the model refuses org.opencontainers.image.created
+    notes.extend(label_notes(labels, config.verify.labels, git))
+    labels.update(ImageLabels(
+        web_port=config.web.port, api_port=config.backend.port, api_prefix=config.web.api_prefix,
+        backend_prefixes=tuple(config.web.all_backend_prefixes), assets=config.web.assets,
+        websocket=config.web.websocket, health=config.backend.health).as_labels())
+    return labels
 
 
 def _backend_and_extras(config: Config, app_dir: Path, notes: list[str]) -> tuple[BackendPlan, Extras]:
