@@ -25,6 +25,8 @@ ASSEMBLE_LIMITS = {
 }
 ASSEMBLE = "aurora-assemble"
 WEB_LABEL = "/app/"  # aurora's web layer (COPY --from=web /out/ /app/)
+# aurora's plain progress lines (aurora/cli/progress.py): one per finished stage.
+STAGE_DONE = re.compile(r"aurora: \[([^\]]+)\] done in ([0-9.]+)s")
 
 
 def goal_seconds(lines: list[tuple[float, str]]) -> float | None:
@@ -35,6 +37,30 @@ def goal_seconds(lines: list[tuple[float, str]]) -> float | None:
         return None
     end = next((t for t, line in lines if t >= start and MAVEN_DONE.search(line)), None)
     return None if end is None else round(end - start, 3)
+
+
+def stage_seconds(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds per stage that aurora reported done (a stage of two platforms: their sum)."""
+    out: dict[str, float] = {}
+    for _, line in lines:
+        if m := STAGE_DONE.search(line):
+            out[m.group(1)] = round(out.get(m.group(1), 0.0) + float(m.group(2)), 3)
+    return out
+
+
+def cold_line(peers: dict) -> list[str]:
+    """The assembler's cold build taken apart: Maven before it, then each stage aurora reported
+    (the web layer's stage is the front end's npm build and its layer; the runtime's is jdeps and jlink)."""
+    sc = _sc(peers, ASSEMBLE, "cold")
+    whole, own = median(sc.get("times") or []), median(sc.get("own_s") or [])
+    stages = [st for st in sc.get("stages_s") or [] if st]
+    if whole is None or own is None or not stages:
+        return []
+    names = list(dict.fromkeys(n for st in stages for n in st))
+    parts = [f"{n} {fmt_seconds(median([st.get(n, 0.0) for st in stages]))}" for n in names]
+    return [f"Cold build, {ASSEMBLE} (medians): {fmt_seconds(whole)} in all — `mvn package` "
+            f"{fmt_seconds(round(whole - own, 3))}, then `aurora build` {fmt_seconds(own)}: " + ", ".join(parts)
+            + " (stages run side by side, so they add up to more than the build).", ""]
 
 
 def _sc(peers: dict, tool: str, scenario: str) -> dict:
@@ -199,6 +225,7 @@ def markdown(peers: dict, scenarios: tuple[str, ...], titles: dict[str, str], to
         out.append(f"| aurora's back-end part (all but the web layer `/app/`) | {fmt_bytes(part)} | – | – |")
     out.append("")
     out += transfer_lines(peers, scenarios, tools)
+    out += cold_line(peers)
     mods = [m for m in cold.get("modules") or [] if m]
     ran = {s: _sc(peers, "aurora", s).get("jlink_ran") for s in scenarios if _sc(peers, "aurora", s)}
     if mods:

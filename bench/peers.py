@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 
 from bench import sh, stats
-from bench.peer_stats import goal_seconds
+from bench.peer_stats import goal_seconds, stage_seconds
 from bench.registry import Registry
 from bench.workloads import SDE_BASE, Workload, prepare
 
@@ -92,6 +92,7 @@ class Peers:
         self.cache_regs: list[Registry] = []
         self.cache_repo = ""
         self.last_own_s: float | None = None
+        self.last_stages: dict[str, float] = {}  # aurora's reported stages of the last build
 
     # -- setup ------------------------------------------------------------------------------
     def prepare_bases(self, wl: Workload, jlink: bool = True) -> None:
@@ -190,6 +191,7 @@ class Peers:
         if res.returncode != 0:
             raise sh.CommandFailed(f"exit {res.returncode}: aurora build --assemble ({log})\n{res.tail()}")
         self.last_own_s = res.seconds
+        self.last_stages = stage_seconds(res.lines)
         digest = digestfile.read_text().strip()
         digestfile.unlink()
         return seconds + res.seconds, digest
@@ -271,6 +273,7 @@ class Peers:
                 marks = [r.log_size() for r in watched]
                 log = f"peer-{tool}-r{rep + 1}-{scenario}"
                 self.last_own_s = None
+                self.last_stages = {}
                 if tool == "aurora":
                     seconds, digest = self.run_aurora(wl, reg, scenario, deps, log)
                 elif tool == "aurora-assemble":
@@ -282,6 +285,8 @@ class Peers:
                 rec.update(downloaded(watched, marks))
                 if self.last_own_s is not None:
                     rec["own_s"] = round(self.last_own_s, 3)
+                if self.last_stages:
+                    rec["stages_s"] = self.last_stages
                 if tool == "aurora":
                     rec["jlink_ran"] = stats.jlink_ran(self.last_aurora.get("steps") or [])
                     if scenario == "cold":
@@ -360,7 +365,7 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
                 d["changed_layers"] = [len(r["changed"]) for r in recs]
                 d["changed_labels"] = [r["changed_labels"] for r in recs]
                 d["changed_layer_compressed_bytes"] = [r["changed_layer_compressed_bytes"] for r in recs]
-            for key in ("own_s", "downloaded_bytes", "downloaded_layer_bytes"):
+            for key in ("own_s", "stages_s", "downloaded_bytes", "downloaded_layer_bytes"):
                 if any(key in r for r in recs):
                     d[key] = [r.get(key) for r in recs]
             for key in ("jlink_ran", "modules"):

@@ -254,3 +254,25 @@ def test_sections_and_peer_tools_on_the_command_line():
             assert exc.code == 2
         else:
             raise AssertionError(f"{bad} accepted")
+
+
+def test_stage_times_from_auroras_plain_progress_lines():
+    # aurora/cli/progress.py's plain lines, time-stamped as bench.sh.timed records them
+    lines = [(0.2, "aurora: building with buildah: java, web (their inputs changed)"),
+             (0.3, "aurora: [web layer] started"), (0.3, "aurora: [runtime] started"),
+             (41.0, "aurora: [runtime] done in 40.7s"), (75.5, "aurora: [web layer] done in 75.2s"),
+             (76.0, "aurora: [image] done in 0.4s"), (77.0, "aurora: [push] done in 1.0s"),
+             (77.1, "aurora: [push] done in 0.5s"), (78.0, "aurora: [front end] failed after 3.1s")]
+    assert peer_stats.stage_seconds(lines) == {"runtime": 40.7, "web layer": 75.2, "image": 0.4, "push": 1.5}
+    assert peer_stats.stage_seconds([(1.0, "[INFO] BUILD SUCCESS")]) == {}
+
+
+def test_the_report_takes_the_cold_build_apart():
+    p = with_assemble()
+    p["tools"]["aurora-assemble"]["scenarios"]["cold"] = sc(
+        120.0, own_s=[90.0], stages_s=[{"web layer": 70.0, "runtime": 40.0, "image": 1.0}])
+    md = render_markdown({"workloads": {}, "peers": p}, peer_stats.evaluate(p))
+    assert ("Cold build, aurora-assemble (medians): 120.0 s in all — `mvn package` 30.0 s, then `aurora build` 90.0 s:"
+            " web layer 70.0 s, runtime 40.0 s, image 1.0 s") in md
+    p["tools"]["aurora-assemble"]["scenarios"]["cold"].pop("stages_s")
+    assert "Cold build, aurora-assemble" not in render_markdown({"workloads": {}, "peers": p}, peer_stats.evaluate(p))
