@@ -54,7 +54,7 @@ def verify(
         source_date_epoch = int(os.environ["SOURCE_DATE_EPOCH"])
     target = transport_ref(ref)
     with reporting() as reporter:
-        facts = read(target, reg, note=reporter.note)
+        facts = read(target, reg, reporter)
         report = evaluate(target, facts.raw_manifest, facts.config, rules,
                           source_date_epoch=source_date_epoch, expected_ports=ports)
         if require_sbom or require_signature:
