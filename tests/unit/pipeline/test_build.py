@@ -14,7 +14,7 @@ from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.pipeline import build as build_mod
 from aurora.pipeline.build import Options
-from aurora.report import Callbacks
+from aurora.report import SILENT, Callbacks
 from tests.unit.conftest import write_jar
 
 BASE_DIGEST = "sha256:" + "b" * 64
@@ -200,7 +200,7 @@ def test_a_cache_repository_passes_as_given():
 @pytest.mark.parametrize("opts", [{"cache_from": "r.io/c"}, {"cache_to": "r.io/c"}, {"jobs": 2}])
 def test_an_engine_without_the_capability_refuses(app, opts):
     with pytest.raises(build_mod.UsageError, match="docker engine"):
-        build_mod.engine_for(Options(app_dir=app, engine=build_mod.EngineName.DOCKER, **opts), lambda s: None)
+        build_mod.engine_for(Options(app_dir=app, engine=build_mod.EngineName.DOCKER, **opts), SILENT)
 
 
 def test_the_jlink_stage_sees_the_module_list_not_lib(app):
