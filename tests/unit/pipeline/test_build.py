@@ -14,7 +14,7 @@ from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.pipeline import build as build_mod
 from aurora.pipeline.build import Options
-from aurora.report import SILENT, Callbacks
+from aurora.report import SILENT, Event, Reporter
 from tests.unit.conftest import write_jar
 
 BASE_DIGEST = "sha256:" + "b" * 64
@@ -83,11 +83,22 @@ def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
+class Notes(Reporter):
+    """The notes a build says, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: list[str] = []
+
+    def emit(self, event: Event) -> None:
+        if event.kind == "note":
+            self.said.append(event.text)
+
+
 def run(app: Path, engine: FakeEngine, **opts) -> tuple[build_mod.Plan, BuiltImage, list[str]]:
-    steps: list[str] = []
-    plan, built = build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",), **opts),
-                                  lambda name: engine, Callbacks(note=steps.append, output=lambda line: None))
-    return plan, built, steps
+    notes = Notes()
+    plan, built = build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",), **opts), lambda name: engine, notes)
+    return plan, built, notes.said
 
 
 def test_a_first_build_makes_the_layers_then_the_labels(app):
