@@ -136,19 +136,4 @@ class Relay(Reporter):
         self.inner.fail_open()
 
 
-class Callbacks(Reporter):
-    """The boundary with code not moved to a Reporter yet: notes and output to two line
-    callbacks (``step``, ``log``); stages and debug lines are not shown."""
-
-    def __init__(self, note: Callable[[str], None], output: Callable[[str], None]) -> None:
-        super().__init__()
-        self.on_note, self.on_output = note, output
-
-    def emit(self, event: Event) -> None:
-        if event.kind == "note":
-            self.on_note(event.text)
-        elif event.kind == "output":
-            self.on_output(event.text)
-
-
 SILENT = Reporter()

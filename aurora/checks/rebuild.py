@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from aurora.checks.report import Check
@@ -27,7 +27,7 @@ from aurora.pipeline.assemble.run import assemble
 from aurora.pipeline.bases import BaseSetName
 from aurora.pipeline.build import Options, build, check_bases
 from aurora.pipeline.project import Project
-from aurora.report import Callbacks, Reporter
+from aurora.report import Reporter
 from aurora.supply import attach, keys, provenance
 
 
@@ -82,7 +82,7 @@ def _build_again(opts: Options, plan, engines, assembled: bool, report: Reporter
 
 
 def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str,
-            log: Callable[[str], None], step: Callable[[str], None]) -> list[Check]:
+            report: Reporter) -> list[Check]:
     epoch = provenance.recorded_epoch(statement)
     want = provenance.recorded_image_id(statement)
     if epoch is None or want is None:
@@ -99,11 +99,11 @@ def rebuild(statement: dict, config_digest: str, app_dir: Path, engine_name: str
             return [Check("rebuild inputs", "fail", "; ".join(differ))]
         checks = [Check("rebuild inputs", "pass", f"{len(now)} inputs as recorded (SOURCE_DATE_EPOCH={epoch})")]
         assembled = params.get("builder") == "assembler"
-        step(f"rebuilding with SOURCE_DATE_EPOCH={epoch} as {tag}" + (" (assembled, as recorded)" if assembled else ""))
+        report.note(f"rebuilding with SOURCE_DATE_EPOCH={epoch} as {tag}" + (" (assembled, as recorded)" if assembled else ""))
         with _epoch(epoch):
             # A proof rebuilds every layer: no cache.
             built = _build_again(Options(app_dir=app_dir, tags=(tag,), bases=bases, engine=named(engine_name),
-                                         no_cache=True), plan, engines, assembled, Callbacks(note=step, output=log))
+                                         no_cache=True), plan, engines, assembled, report)
     try:
         same = built.id == want.removeprefix("sha256:") or f"sha256:{built.id}" == want
         served = config_digest.removeprefix("sha256:") == built.id

@@ -24,6 +24,7 @@ from aurora.checks.report import Check, Report
 from aurora.errors import AuroraError, CommandError
 from aurora.host.hints import hint_for
 from aurora.pipeline.labels import ImageLabels
+from aurora.report import SILENT, Reporter
 
 DEFAULT_ERROR_PATTERN = r"\b(ERROR|SEVERE|FATAL)\b|Exception in thread|\[emerg\]"
 
@@ -147,30 +148,41 @@ Outcome = tuple[str, "bool | None", str]
 
 
 def smoke(run: Runner, image: str, expect: ImageLabels, *, timeout: float = 120, grace: int = 10,
-          error_pattern: str = DEFAULT_ERROR_PATTERN, step: Callable[[str], None] = lambda s: None,
+          error_pattern: str = DEFAULT_ERROR_PATTERN, report: Reporter = SILENT,
           more: MoreChecks | None = None) -> Report:
-    """Start the image, run every check against it, stop it; always clean up."""
-    report = Report("smoke", image, facts={"mode": run.mode, "logs_tail": "", "logs_from": "the container"})
-    record = _recorder(report, step)
+    """Start the image, run every check against it, stop it; always clean up. Each check's
+    line is a note of ``report``, in the stages start, checks and stop."""
+    result = Report("smoke", image, facts={"mode": run.mode, "logs_tail": "", "logs_from": "the container"})
+    record = _recorder(result, report)
     # A runner on the host's network (containerd --net-host) serves on its own port.
     probe = Probe(getattr(run, "host_port", None) or free_port(), expect)
     failing: list[str] = []
     try:
-        if not _start(run, probe.port, report, record) or not _ready(run, probe, timeout, record):
-            return report
-        for rule in HTTP_RULES:
-            started = time.monotonic()
-            record(*_at(rule(probe), started))
-        if more is not None:
-            failing = more.check(record)
-        started = time.monotonic()
-        record(*_at(_startup_log(run.logs(), error_pattern), started))
-        _stop(run, grace, record)
-        return report
+        with report.stage("start"):
+            if not _start(run, probe.port, result, record) or not _ready(run, probe, timeout, record):
+                report.finish("start", ok=False)
+                return result
+        with report.stage("checks"):
+            failing = _checks(run, probe, more, error_pattern, record)
+            report.finish("checks", ok=result.ok)
+        with report.stage("stop"):
+            report.finish("stop", ok=_stop(run, grace, record))
+        return result
     finally:
-        if not report.ok:
-            _keep_logs(run, report, more, failing)
+        if not result.ok:
+            _keep_logs(run, result, more, failing)
         run.cleanup()
+
+
+def _checks(run: Runner, probe: Probe, more: MoreChecks | None, error_pattern: str, record) -> list[str]:
+    """The checks of the served app, more's, and the start-up log's; the failing nodes (more's)."""
+    for rule in HTTP_RULES:
+        started = time.monotonic()
+        record(*_at(rule(probe), started))
+    failing = more.check(record) if more is not None else []
+    started = time.monotonic()
+    record(*_at(_startup_log(run.logs(), error_pattern), started))
+    return failing
 
 
 def _at(outcome: Outcome, started: float) -> tuple[str, bool | None, float, str]:
@@ -178,11 +190,11 @@ def _at(outcome: Outcome, started: float) -> tuple[str, bool | None, float, str]
     return name, ok, started, detail
 
 
-def _recorder(report: Report, step: Callable[[str], None]) -> Callable[[str, bool | None, float, str], bool]:
+def _recorder(result: Report, report: Reporter) -> Callable[[str, bool | None, float, str], bool]:
     def record(name: str, ok: bool | None, started: float, detail: str) -> bool:
         check = Check.of(name, ok, detail, seconds=round(time.monotonic() - started, 3))
-        report.add(check)
-        step(f"{check.status.upper():4} {name}: {detail}")
+        result.add(check)
+        report.note(f"{check.status.upper():4} {name}: {detail}")
         return ok is not False
 
     return record
@@ -315,15 +327,14 @@ def _startup_log(logs: str, error_pattern: str) -> Outcome:
     return "startup log", not hits, f"{len(hits)} line(s) match {error_pattern!r}: {hits[0][:120]}" if hits else "no error logged"
 
 
-def _stop(run: Runner, grace: int, record) -> None:
+def _stop(run: Runner, grace: int, record) -> bool:
     t = time.monotonic()
     if getattr(run, "keeps_running", False):  # a cluster's Pod: its Deployment owns it
         run.stop(grace)
-        record("stop", None, t, "not stopped: the Pod belongs to its Deployment")
-        return
+        return record("stop", None, t, "not stopped: the Pod belongs to its Deployment")
     code = run.stop(grace)
     took = time.monotonic() - t
-    record("stop", code == 0 and took <= grace + 1, t, f"SIGTERM → exit {code} in {took:.1f}s (grace {grace}s)")
+    return record("stop", code == 0 and took <= grace + 1, t, f"SIGTERM → exit {code} in {took:.1f}s (grace {grace}s)")
 
 
 def _keep_logs(run: Runner, report: Report, more: MoreChecks | None, failing: list[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.cli.app import handles_errors, log, step
+from aurora.cli.app import handles_errors, reporting
 from aurora.cli.options import JsonFlag
 from aurora.errors import UsageError
 
@@ -33,15 +33,17 @@ def base_build(
         offline_arch.arch_platform(arch)  # an unknown one: said before anything runs
         if only:
             raise UsageError("--only goes with the build platform's set, not --arch")
-        refs = offline_arch.build(offline.BaseBuild(mirror=mirror), arch, log=log, step=step)
+        with reporting() as reporter:
+            refs = offline_arch.build(offline.BaseBuild(mirror=mirror), arch, reporter)
         for role, ref in refs.items():
             print(f"{role}\t{ref}")
         return
 
     cas = tuple(ca_cert or ()) + (offline.host_ca_certs() if host_ca else ())
-    if cas:
-        step("adding CA certificates to the build-stage bases: " + ", ".join(str(c) for c in cas))
-    refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas, only=tuple(only or ())), log=log, step=step)
+    with reporting() as reporter:
+        if cas:
+            reporter.note("adding CA certificates to the build-stage bases: " + ", ".join(str(c) for c in cas))
+        refs = offline.build(offline.BaseBuild(mirror=mirror, ca_certs=cas, only=tuple(only or ())), reporter)
     for role, ref in refs.items():
         print(f"{role}\t{ref}")
 
@@ -51,7 +53,9 @@ def base_save(folder: Annotated[Path, typer.Argument(help="Folder for the OCI ar
     """Export the offline bases as OCI archives (to load on another machine, or as another user)."""
     from aurora.pipeline import offline
 
-    for path in offline.save(folder, log=log):
+    with reporting() as reporter:
+        written = offline.save(folder, reporter)
+    for path in written:
         print(path)
 
 
@@ -60,7 +64,9 @@ def base_load(folder: Annotated[Path, typer.Argument(help="Folder written by `au
     """Load offline bases saved by `aurora base save` into local storage."""
     from aurora.pipeline import offline
 
-    for role, ref in offline.load(folder, log=log).items():
+    with reporting() as reporter:
+        refs = offline.load(folder, reporter)
+    for role, ref in refs.items():
         print(f"{role}\t{ref}")
 
 

@@ -202,7 +202,7 @@ def push_cmd(
     reg = registry_options(authfile, cert_dir, tls_verify)
     with reporting() as reporter, opened() as engines:
         with reporter.stage("push"):
-            pushed = run_push(engines(engine), image, dest, reg, log=reporter.output, note=reporter.note)
+            pushed = run_push(engines(engine), image, dest, reg, reporter)
         write_digest(digest_file, pushed.digest)
         reporter.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
     print(json.dumps(pushed.as_dict(), indent=2) if as_json else pushed.digest)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.cli.app import err, handles_errors, step
+from aurora.cli.app import err, handles_errors, reporting
 from aurora.cli.options import (AuthFile, CertDir, JsonFlag, Kubeconfig, KubeContext, SmokeEngineOption, TlsVerify,
                                 registry_options)
 
@@ -53,14 +53,15 @@ def verify(
     if source_date_epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         source_date_epoch = int(os.environ["SOURCE_DATE_EPOCH"])
     target = transport_ref(ref)
-    facts = read(target, reg, note=step)
-    report = evaluate(target, facts.raw_manifest, facts.config, rules,
-                      source_date_epoch=source_date_epoch, expected_ports=ports)
-    if require_sbom or require_signature:
-        rules = rules.model_copy(update={"require_sbom": rules.require_sbom or require_sbom,
-                                         "require_signature": rules.require_signature or require_signature})
-    if key is not None or rules.require_sbom or rules.require_signature or rebuild_flag:
-        report = _supply_checks(report, target, facts, rules, key, reg, app_dir if rebuild_flag else None)
+    with reporting() as reporter:
+        facts = read(target, reg, reporter)
+        report = evaluate(target, facts.raw_manifest, facts.config, rules,
+                          source_date_epoch=source_date_epoch, expected_ports=ports)
+        if require_sbom or require_signature:
+            rules = rules.model_copy(update={"require_sbom": rules.require_sbom or require_sbom,
+                                             "require_signature": rules.require_signature or require_signature})
+        if key is not None or rules.require_sbom or rules.require_signature or rebuild_flag:
+            report = _supply_checks(report, target, facts, rules, key, reg, app_dir if rebuild_flag else None, reporter)
     show(report, as_json, 18, f"{'PASS' if report.ok else 'FAIL'}  {target} {report.facts['digest']}")
     if not report.ok:
         raise typer.Exit(1)
@@ -77,7 +78,7 @@ def show(report, as_json: bool, width: int, last: str | None = None) -> None:
         print(last)
 
 
-def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, rebuild_dir: Path | None):
+def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, rebuild_dir: Path | None, reporter):
     """The rules over what is stored beside the image: SBOM, signature, provenance, rebuild."""
     from aurora.checks import attestations
     from aurora.checks import rebuild as rebuild_mod
@@ -95,7 +96,7 @@ def _supply_checks(report, target: str, facts, rules, key: Path | None, reg, reb
         extra.append(found)
         if statement is not None:
             extra += rebuild_mod.rebuild(statement, str((facts.manifest.get("config") or {}).get("digest", "")),
-                                         rebuild_dir, "buildah", log=lambda line: err(f"  {line}"), step=step)
+                                         rebuild_dir, "buildah", reporter)
     return report.extend(extra)
 
 
@@ -132,7 +133,8 @@ def smoke(
     runs_with = _smoke_usage(ref, engine, kube_mode, replicas, db_secret, error_pattern)
     cfg, plan = _smoke_plan(app_dir, replicas) if app_dir is not None or kube_mode or ref is None else (None, None)
     image = ref if ref is not None else plan.image  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, contextlib.ExitStack() as stack:
+    with reporting() as reporter, tempfile.TemporaryDirectory(prefix="aurora-smoke-") as tmp, \
+            contextlib.ExitStack() as stack:
         # The Docker Engine API is asked everything (labels, the run) on one connection, which
         # the with block closes: a podman API socket aurora started stops with it.
         conn = stack.enter_context(DockerConnection(Path(tmp))) if runs_with == SmokeEngine.DOCKER and not kube_mode else None
@@ -143,7 +145,7 @@ def smoke(
         else:
             run, more = _runner(runs_with, image, expect, Path(tmp), conn), None
         report = sm.smoke(run, image, expect, timeout=timeout, grace=grace,
-                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step, more=more)
+                          error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, report=reporter, more=more)
     if as_json:
         show(report, as_json, 0)
     else:  # each check was printed as it ran
@@ -245,19 +247,19 @@ def _smoke_cluster(app_dir: Path, kubeconfig: Path | None, context: str | None, 
     cfg, plan = _smoke_plan(app_dir, None)
     expect = sm.expectations(dict(plan.labels))
     reports = []
-    with KubeApi(kubeconfig, context) as api:
+    with reporting() as reporter, KubeApi(kubeconfig, context) as api:
         ns = namespace or cfg.kube.namespace or api.namespace
         pods = ready_pods(api, ns, plan.name)
         if not pods:
             raise AuroraError(f"no ready Pod of {plan.name} in {api.context}/{ns}",
                               hint="deploy it first: aurora deploy")
         for pod in pods:
-            step(f"pod {pod}")
+            reporter.note(f"pod {pod}")
             run = ClusterPod(api, ns, pod, plan.web_port)
             more = database_checks(run, cfg.smoke.db_path, cfg.smoke.db_timeout, plan.backend.health, plan.api_prefix,
                                    timeout) if plan.kube.database is not None else None
             reports.append(sm.smoke(run, pod, expect, timeout=timeout, more=more,
-                                    error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, step=step))
+                                    error_pattern=error_pattern or sm.DEFAULT_ERROR_PATTERN, report=reporter))
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:  # each check was printed as it ran

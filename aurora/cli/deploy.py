@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.cli.app import handles_errors, step
+from aurora.cli.app import handles_errors, reporting, step
 from aurora.cli.options import AppDir, Kubeconfig, KubeContext, LayoutOption, TargetOption
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
@@ -124,20 +124,24 @@ def deploy(
     if timeout <= 0:
         raise UsageError(f"--timeout {timeout:g}: give a number of seconds above 0")
     objs = _read_objects(filename) if filename is not None else None
-    with KubeApi(kubeconfig, context) as api:  # a kubeconfig error before the app is read
+    # a kubeconfig error before the app is read
+    with reporting() as reporter, KubeApi(kubeconfig, context) as api:
         if objs is None:
             objs = _objects(app_dir, image, digest_file, "k8s", layout, namespace, replicas)[2]
         instance = apply_mod.instance_of(objs)
         deployments = [o["metadata"]["name"] for o in objs if o["kind"] == "Deployment"]
         ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
-        step(f"deploying {instance} to context {api.context} ({api.server}), namespace {ns}")
-        outcome = apply_mod.apply(api, objs, ns, dry_run=dry_run, step=step)
-        if prune:
-            apply_mod.remove(api, ns, instance, keep=set(outcome.applied), dry_run=dry_run, step=step)
+        reporter.note(f"deploying {instance} to context {api.context} ({api.server}), namespace {ns}")
+        with reporter.stage("apply"):
+            outcome = apply_mod.apply(api, objs, ns, dry_run=dry_run, report=reporter)
+            if prune:
+                apply_mod.remove(api, ns, instance, keep=set(outcome.applied), dry_run=dry_run, report=reporter)
         if dry_run:
             print(f"PASS  the API server accepted {len(outcome.applied)} object(s) for {instance} (dry run: nothing changed)")
             return
-        seconds = sum(apply_mod.wait(api, name, ns, instance, timeout=timeout, step=step) for name in deployments)
+        with reporter.stage("rollout"):
+            seconds = sum(apply_mod.wait(api, name, ns, instance, timeout=timeout, report=reporter)
+                          for name in deployments)
     print(f"PASS  {instance} deployed to {api.context}/{ns}: " +
           (f"Deployment {', '.join(deployments)} available after {seconds:.1f}s" if deployments else "no Deployment to wait for"))
 
@@ -183,11 +187,11 @@ def undeploy(
     from aurora.deploy import apply as apply_mod
     from aurora.host.kubeapi import KubeApi
 
-    with KubeApi(kubeconfig, context) as api:
+    with reporting() as reporter, KubeApi(kubeconfig, context) as api:
         objs = _objects(app_dir, None, None, "k8s", "single", namespace, None)[2]
         instance = apply_mod.instance_of(objs)
         ns = namespace or next((o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")), api.namespace)
-        removed = apply_mod.remove(api, ns, instance, dry_run=dry_run, step=step)
+        removed = apply_mod.remove(api, ns, instance, dry_run=dry_run, report=reporter)
     print(f"{'would delete' if dry_run else 'deleted'} {len(removed)} object(s) of {instance} in {api.context}/{ns}")
 
 

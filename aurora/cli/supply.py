@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aurora.cli.app import handles_errors, step
+from aurora.cli.app import handles_errors, reporting, step
 from aurora.cli.options import AuthFile, CertDir, SbomFormatOption, TlsVerify, registry_options
 
 # Each command imports what it runs when it runs: importing the pipeline (pydantic, jinja2,
@@ -36,7 +36,8 @@ def sbom(
     if image is None and app_dir is None:
         raise UsageError("name an image, or the app folder with -C DIR")
     reg = registry_options(authfile, cert_dir, tls_verify)
-    text = sbom_mod.make(image, app_dir, fmt, reg, attached=attached, note=step)
+    with reporting() as reporter:
+        text = sbom_mod.make(image, app_dir, fmt, reg, attached=attached, report=reporter)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -16,6 +16,7 @@ from aurora.deploy import rollout
 from aurora.deploy.istio import API as ISTIO_API
 from aurora.deploy.kube import MANAGED_BY
 from aurora.errors import AuroraError, UsageError
+from aurora.report import SILENT, Reporter
 
 # Every kind `aurora kube --target k8s` writes, in the order they are removed.
 KINDS = (
@@ -57,8 +58,7 @@ def selector(instance: str) -> str:
     return f"app.kubernetes.io/managed-by={MANAGED_BY},app.kubernetes.io/instance={instance}"
 
 
-def apply(api, objs: list[dict], namespace: str, *, dry_run: bool = False,
-          step: Callable[[str], None] = lambda s: None) -> Outcome:
+def apply(api, objs: list[dict], namespace: str, *, dry_run: bool = False, report: Reporter = SILENT) -> Outcome:
     """Apply every object into ``namespace`` (created when missing), in order."""
     out = Outcome()
     if dry_run and api.get("v1", "Namespace", namespace, None) is None:
@@ -66,12 +66,12 @@ def apply(api, objs: list[dict], namespace: str, *, dry_run: bool = False,
                           " existing namespace", hint=f"create it (kubectl create namespace {namespace}) or deploy once")
     out.created_namespace = api.ensure_namespace(namespace, dry_run=dry_run)
     if out.created_namespace:
-        step(f"namespace {namespace}: created" + (" (dry run)" if dry_run else ""))
+        report.note(f"namespace {namespace}: created" + (" (dry run)" if dry_run else ""))
     for obj in objs:
         body = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
         api.apply(body, namespace, dry_run=dry_run)
         out.applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
-        step(f"{obj['kind']}/{obj['metadata']['name']}: applied" + (" (server dry run)" if dry_run else ""))
+        report.note(f"{obj['kind']}/{obj['metadata']['name']}: applied" + (" (server dry run)" if dry_run else ""))
     return out
 
 
@@ -85,7 +85,7 @@ def _snapshot(api, name: str, namespace: str, instance: str) -> rollout.Snapshot
                             api.list("v1", "Event", namespace))
 
 
-def wait(api, name: str, namespace: str, instance: str, *, timeout: float, step: Callable[[str], None],
+def wait(api, name: str, namespace: str, instance: str, *, timeout: float, report: Reporter,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
          interval: float = 1.0) -> float:
     """Wait for the Deployment's rollout; its seconds, or RolloutFailed with the reasons."""
@@ -96,7 +96,7 @@ def wait(api, name: str, namespace: str, instance: str, *, timeout: float, step:
             raise RolloutFailed(f"Deployment {name} is gone from namespace {namespace}", [])
         verdict = rollout.judge(snap)
         if verdict.progress != last:
-            step(f"rollout: {verdict.progress}")
+            report.note(f"rollout: {verdict.progress}")
             last = verdict.progress
         if verdict.done:
             return clock() - start
@@ -122,7 +122,7 @@ def _failed(api, snap: rollout.Snapshot, namespace: str, message: str, lines: li
 
 
 def remove(api, namespace: str, instance: str, keep: set[str] | None = None, *, dry_run: bool = False,
-           step: Callable[[str], None] = lambda s: None) -> list[str]:
+           report: Reporter = SILENT) -> list[str]:
     """Delete what aurora applied for the instance (by its labels), except ``keep`` ("Kind/name")."""
     removed = []
     for api_version, kind in KINDS:
@@ -135,5 +135,5 @@ def remove(api, namespace: str, instance: str, keep: set[str] | None = None, *, 
             if not dry_run:
                 api.delete(api_version, kind, obj["metadata"]["name"], namespace)
             removed.append(key)
-            step(f"{key}: deleted" + (" (dry run)" if dry_run else ""))
+            report.note(f"{key}: deleted" + (" (dry run)" if dry_run else ""))
     return removed

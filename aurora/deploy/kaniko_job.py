@@ -6,7 +6,6 @@ build farm. (The executor run on this machine is ``aurora.engines.kaniko``.)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.tarball import context_tarball
-from aurora.report import Reporter
+from aurora.report import SILENT, Reporter
 
 # Community builds of the Chainguard-maintained fork; override with --executor-image.
 EXECUTOR_IMAGE = "ghcr.io/kaniko-build/dist/chainguard-dev-kaniko/executor:v1.25.2"
@@ -171,15 +170,15 @@ def emit_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -
     if job.out is None:
         raise UsageError("--emit-job needs -o DIR for the Job and the context tarball")
     options = job.job if isinstance(job.job, JobOptions) else JobOptions()
-    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, note=report.note, plan=plan)))
+    return BuildResult(plan, "kaniko", files=tuple(emit_job(job.opts, job.out, options, report, plan=plan)))
 
 
-def emit_job(opts: Options, out: Path, job: JobOptions, note: Callable[[str], None] = lambda _: None,
+def emit_job(opts: Options, out: Path, job: JobOptions, report: Reporter = SILENT,
              plan: Plan | None = None) -> list[Path]:
     """`aurora build --engine kaniko --emit-job -o DIR`: context tarball + Job, nothing built here."""
     plan = plan or plan_for(opts)
     for text in kaniko_notes(plan):
-        note(text)
+        report.note(text)
     files = kaniko_files(plan)
     ctx = staging.temporary(plan)
     try:

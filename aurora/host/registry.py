@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.refs import ReferenceError, parse_ref, with_transport
+from aurora.report import SILENT, Reporter
 
 ATTEMPTS = 3  # for connection failures only: a 401 or a bad certificate will not get better
 T = TypeVar("T")
@@ -170,7 +171,7 @@ def _first(text: str, *needles: str) -> str:
 
 
 def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOptions,
-                 note: Callable[[str], None] | None = None) -> T:
+                 report: Reporter = SILENT) -> T:
     """Run ``action``; retry only failures that can pass (connection, 5xx), a bounded number of times."""
     attempt = 0
     while True:
@@ -186,8 +187,7 @@ def with_retries(action: Callable[[], T], ref: str, doing: str, opts: RegistryOp
                 if retryable:
                     error.message += f" — gave up after {attempt} attempt{'s' if attempt > 1 else ''}"
                 raise error from None
-            if note:
-                note(f"{doing} {ref}: attempt {attempt} failed ({_first(exc.output_tail, 'dial', 'status', 'EOF', 'reset')}); retrying")
+            report.note(f"{doing} {ref}: attempt {attempt} failed ({_first(exc.output_tail, 'dial', 'status', 'EOF', 'reset')}); retrying")
             time.sleep(opts.retry_delay * attempt)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions, with_retries
 from aurora.refs import with_transport
+from aurora.report import SILENT, Reporter
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,11 @@ def raw_manifest(ref: str, opts: RegistryOptions) -> bytes:
     return runner.run_bytes(["skopeo", "inspect", "--raw", *_flags(ref, opts), ref], timeout=min(opts.timeout, 300))
 
 
-def read(ref: str, opts: RegistryOptions, note=None) -> ImageFacts:
+def read(ref: str, opts: RegistryOptions, report: Reporter = SILENT) -> ImageFacts:
     runner.which("skopeo", why="to read images without pulling them")
-    raw = with_retries(lambda: raw_manifest(ref, opts), ref, "reading", opts, note)
+    raw = with_retries(lambda: raw_manifest(ref, opts), ref, "reading", opts, report)
     config = with_retries(
         lambda: runner.run_bytes(["skopeo", "inspect", "--config", "--raw", *_flags(ref, opts), ref]),
-        ref, "reading the config of", opts, note,
+        ref, "reading the config of", opts, report,
     )
     return ImageFacts(ref, raw, json.loads(raw), json.loads(config))

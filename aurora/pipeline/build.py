@@ -171,7 +171,7 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
     plan = plan or plan_for(opts)
     for note in plan.notes:
         report.note(note)
-    name = engine_for(opts, report.note)
+    name = engine_for(opts, report)
     engine = engines(name)
     said: list[BuildEvent] = []
     quiet, hear = quiet_after_missing_modules(report.output)
@@ -198,12 +198,12 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
     return plan, build_plan(plan, opts, engine, name, report)
 
 
-def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
+def engine_for(opts: Options, report: Reporter) -> EngineName:
     """The engine ``--engine`` names (auto: the first usable), if it can do what is asked."""
     name = choose(opts.engine)
     caps = capabilities(name)
     if opts.engine == EngineName.AUTO:
-        step(f"engine: {name} (the first usable of buildah, podman, docker)")
+        report.note(f"engine: {name} (the first usable of buildah, podman, docker)")
     if not caps.local:
         raise UsageError(f"the {name} engine does not build into local storage",
                          hint="use `aurora build --engine kaniko --emit-job -o DIR` for an in-cluster build")
@@ -216,7 +216,7 @@ def engine_for(opts: Options, step: Callable[[str], None]) -> EngineName:
         raise UsageError(f"the {name} engine cannot build stages side by side (--jobs)",
                          hint="use --engine buildah or podman, or leave --jobs out")
     if not caps.reproducible:
-        step(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
+        report.note(f"note: the {name} engine cannot fix file and creation times: this build is not reproducible")
     return name
 
 
@@ -270,7 +270,7 @@ def build_plan(plan: Plan, opts: Options, engine: Engine, name: str, report: Rep
     try:
         below = (lambda: render(buildcache.per_commit_free(plan), cache_mounts=cache_mounts, target=target)["Containerfile"]
                  ) if caps.top_only and target is None else None
-        staged = stage(plan, opts, engine, name, files, ctx, report.note, below=below)
+        staged = stage(plan, opts, engine, name, files, ctx, report, below=below)
         known = cached_image(opts, engine, staged)
         if known is not None:
             report.note(f"nothing changed since image {known[:12]} was built: tagging it {', '.join(plan.tags)}")
@@ -294,7 +294,7 @@ def _build_staged(plan: Plan, opts: Options, engine: Engine, staged: Staged, rep
     try:
         content, made = build_content(plan, opts, engine, staged, earlier_stages(opts, engine, staged), report, hear)
         stages.enter("image")
-        built = build_labels(plan, engine, staged, content, report.output, annotations=annotations)
+        built = build_labels(plan, engine, staged, content, report, annotations=annotations)
     except BaseException:
         stages.end(ok=False)
         raise
@@ -306,11 +306,11 @@ def _build_staged(plan: Plan, opts: Options, engine: Engine, staged: Staged, rep
 
 
 def stage(plan: Plan, opts: Options, engine: Engine, name: str, files: dict[str, str], ctx: Path,
-          step: Callable[[str], None], *, below: Callable[[], str] | None) -> Staged:
+          report: Reporter, *, below: Callable[[], str] | None) -> Staged:
     """Check the bases, write the context, and compute its cache keys (the app.jar-only one
     when the engine can build on an earlier build's stage images: ``below`` renders the
     Containerfile it covers)."""
-    step(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
+    report.note(f"staging the build context ({plan.backend.mode} back end, {plan.frontend.mode} front end)")
     context.stage(plan, files, ctx)  # the app's own mistakes (exit 2) are said first, before the bases'
     digests = check_bases(plan, engine, name=name)
     check_runtime_format(plan, name)
@@ -367,7 +367,7 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
     return content, earlier or stage_images(said)
 
 
-def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage, log: Callable[[str], None], *,
+def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage, report: Reporter, *,
                  annotations: bool) -> BuiltImage:
     """The tagged image: the labels (which name the content's ID) and the creation time on top."""
     meta = staged.ctx / "metadata"
@@ -377,5 +377,5 @@ def build_labels(plan: Plan, engine: Engine, staged: Staged, content: BuiltImage
         BuildRequest(context=meta, containerfile=meta / "Containerfile", tags=plan.tags,
                      timestamp=plan.source_date_epoch,
                      annotations=image_annotations(plan, staged.digests) if annotations else ()),
-        log,
+        report.output,
     )

@@ -211,7 +211,7 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
     plan = plan or plan_for(opts)
     for note in plan.notes:
         report.note(note)
-    name = engine_for(opts, report.note)
+    name = engine_for(opts, report)
     engine = engines(name)
     check(plan, engine, name)
     done = _Platforms(plan, opts, engine, name, report).run()

@@ -15,7 +15,6 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from aurora.engines.buildah import isolation
 from aurora.errors import AuroraError, CommandError, UsageError
 from aurora.host import runner
 from aurora.pipeline.bases import OFFLINE_NODES, extra_node_refs, offline_node_problem, offline_refs
+from aurora.report import Reporter
 from aurora.resources import bases_dir
 
 SUITE = "bookworm"
@@ -252,8 +252,8 @@ def runtime_packages() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], None]) -> dict[str, str]:
-    """Build the offline set into local storage; returns role → image reference."""
+def build(spec: BaseBuild, report: Reporter) -> dict[str, str]:
+    """Build the offline set into local storage, one stage a base; returns role → image reference."""
     runner.which("mmdebstrap", why="to make the offline base images")
     runner.which("buildah", why="to build images")
     check_roles(spec.only)
@@ -265,35 +265,41 @@ def build(spec: BaseBuild, log: Callable[[str], None], step: Callable[[str], Non
     with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
         work = Path(tmp)
         wanted = set(spec.only) or set(DEFAULT_ROLES)
-        for role, make in (("debian", debian_argv), ("runtime", None)):
-            if role not in wanted:
-                continue
-            ctx = work / role
-            shutil.copytree(bases_dir() / "rootfs", ctx)
-            step(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
-            argv = make(spec, ctx / "rootfs.tar") if make else runtime_argv(spec, ctx / "rootfs.tar", runtime_packages())
-            _run(argv, log, env, f"mmdebstrap failed making the {role} root file system")
-            if role == "runtime":
-                raw = ctx / "rootfs.tar"
-                pruned = ctx / "pruned.tar"
-                kept, dropped = prune_runtime(raw, pruned, runtime_packages())
-                pruned.replace(raw)
-                step(f"runtime: kept {len(kept)} packages ({', '.join(sorted(kept))}); dropped {', '.join(sorted(dropped)) or 'none'}")
-            step(f"{role}: {refs[role]}")
-            labels = ((FORMAT_LABEL, RUNTIME_FORMAT),) if role == "runtime" else ()
-            _run(bud_argv(ctx, refs[role], spec.source_date_epoch, labels=labels), log, None,
-                 f"building {refs[role]} failed")
-            (ctx / "rootfs.tar").unlink()
+        for role in ("debian", "runtime"):
+            if role in wanted:
+                with report.stage(role):
+                    _build_root(spec, role, work / role, refs[role], env, report)
         for role in ("jdk", "node"):
             if role not in wanted:
                 continue
-            step(f"{role}: {refs[role]} (apt inside {refs['debian']})")
-            _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
-                 log, None, f"building {refs[role]} failed")
+            with report.stage(role):
+                report.note(f"{role}: {refs[role]} (apt inside {refs['debian']})")
+                _run(bud_argv(bases_dir() / role, refs[role], spec.source_date_epoch, base=refs["debian"]),
+                     report, None, f"building {refs[role]} failed")
         for role, (suite, release) in optional_roles().items():
             if role in wanted:
-                refs.update(_build_node_on(spec, role, suite, release, work, log, step, env))
+                refs.update(_build_node_on(spec, role, suite, release, work, report, env))
     return refs
+
+
+def _build_root(spec: BaseBuild, role: str, ctx: Path, ref: str, env: dict, report: Reporter) -> None:
+    """The debian or runtime base: a root file system from Debian packages (the runtime's
+    pruned to what it needs), then the image of it."""
+    shutil.copytree(bases_dir() / "rootfs", ctx)
+    report.note(f"{role}: root file system from Debian {SUITE} packages (mmdebstrap)")
+    argv = debian_argv(spec, ctx / "rootfs.tar") if role == "debian" else \
+        runtime_argv(spec, ctx / "rootfs.tar", runtime_packages())
+    _run(argv, report, env, f"mmdebstrap failed making the {role} root file system")
+    if role == "runtime":
+        raw = ctx / "rootfs.tar"
+        pruned = ctx / "pruned.tar"
+        kept, dropped = prune_runtime(raw, pruned, runtime_packages())
+        pruned.replace(raw)
+        report.note(f"runtime: kept {len(kept)} packages ({', '.join(sorted(kept))}); dropped {', '.join(sorted(dropped)) or 'none'}")
+    report.note(f"{role}: {ref}")
+    labels = ((FORMAT_LABEL, RUNTIME_FORMAT),) if role == "runtime" else ()
+    _run(bud_argv(ctx, ref, spec.source_date_epoch, labels=labels), report, None, f"building {ref} failed")
+    (ctx / "rootfs.tar").unlink()
 
 
 def check_roles(only: tuple[str, ...]) -> None:
@@ -306,27 +312,32 @@ def check_roles(only: tuple[str, ...]) -> None:
         raise UsageError(f"--only {role}: {problem}" if problem else f"--only {role}: choose from {', '.join(roles)}")
 
 
-def _build_node_on(spec: BaseBuild, role: str, suite: str, release: int, work: Path, log: Callable[[str], None],
-                   step: Callable[[str], None], env: dict) -> dict[str, str]:
+def _build_node_on(spec: BaseBuild, role: str, suite: str, release: int, work: Path, report: Reporter,
+                   env: dict) -> dict[str, str]:
     """An optional Node stage: a Debian root of the release that packages it, then the same
     Node image as the default set's on top (apt installs that release's nodejs and npm)."""
     extra = extra_node_refs()
     debian, node = extra[f"debian-{release}"], extra[role]
     ctx = work / f"debian-{release}"
     shutil.copytree(bases_dir() / "rootfs", ctx)
-    step(f"debian-{release}: root file system from Debian {suite} packages (mmdebstrap)")
-    _run(debian_argv(spec, ctx / "rootfs.tar", suite), log, env, f"mmdebstrap failed making the Debian {release} root file system")
-    step(f"debian-{release}: {debian}")
-    _run(bud_argv(ctx, debian, spec.source_date_epoch), log, None, f"building {debian} failed")
-    (ctx / "rootfs.tar").unlink()
-    step(f"{role}: {node} (apt inside {debian})")
-    _run(bud_argv(bases_dir() / "node", node, spec.source_date_epoch, base=debian), log, None, f"building {node} failed")
+    with report.stage(f"debian-{release}"):
+        report.note(f"debian-{release}: root file system from Debian {suite} packages (mmdebstrap)")
+        _run(debian_argv(spec, ctx / "rootfs.tar", suite), report, env,
+             f"mmdebstrap failed making the Debian {release} root file system")
+        report.note(f"debian-{release}: {debian}")
+        _run(bud_argv(ctx, debian, spec.source_date_epoch), report, None, f"building {debian} failed")
+        (ctx / "rootfs.tar").unlink()
+    with report.stage(role):
+        report.note(f"{role}: {node} (apt inside {debian})")
+        _run(bud_argv(bases_dir() / "node", node, spec.source_date_epoch, base=debian), report, None,
+             f"building {node} failed")
     return {f"debian-{release}": debian, role: node}
 
 
-def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: str) -> None:
+def _run(argv: list[str], report: Reporter, env: dict | None, what: str) -> None:
+    """Run a step of a base's build, its output as the report's; a failure with its last lines."""
     try:
-        runner.run(argv, stream=log, env=env)
+        runner.run(argv, stream=report.output, env=env)
     except CommandError as exc:
         tail = "\n".join("  " + line for line in exc.output_tail.splitlines()[-20:])
         raise AuroraError(
@@ -335,7 +346,7 @@ def _run(argv: list[str], log: Callable[[str], None], env: dict | None, what: st
         ) from None
 
 
-def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
+def save(folder: Path, report: Reporter) -> list[Path]:
     """Write each offline base to FOLDER/<role>.tar (OCI archives), to carry to another machine
     or user: build once where Debian's mirror is reachable, load everywhere else."""
     runner.which("buildah", why="to export images")
@@ -348,7 +359,7 @@ def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
         out = folder / f"{role}.tar"
         out.unlink(missing_ok=True)
         try:
-            runner.run(["buildah", "push", "--quiet", ref, f"oci-archive:{out}:{ref}"], stream=log)
+            runner.run(["buildah", "push", "--quiet", ref, f"oci-archive:{out}:{ref}"], stream=report.output)
         except CommandError as exc:
             out.unlink(missing_ok=True)
             raise AuroraError(f"cannot export {ref}: {exc.output_tail.strip()}",
@@ -357,7 +368,7 @@ def save(folder: Path, log: Callable[[str], None]) -> list[Path]:
     return written
 
 
-def load(folder: Path, log: Callable[[str], None]) -> dict[str, str]:
+def load(folder: Path, report: Reporter) -> dict[str, str]:
     """Load archives written by ``save`` into this user's local storage, under their names."""
     runner.which("buildah", why="to import images")
     refs = offline_refs()
@@ -372,5 +383,5 @@ def load(folder: Path, log: Callable[[str], None]) -> dict[str, str]:
             runner.run(["buildah", "tag", image_id, ref])
         except CommandError as exc:
             raise AuroraError(f"cannot load {role}.tar: {exc.output_tail.strip()}") from None
-        log(f"{ref} ({image_id[:12]})")
+        report.output(f"{ref} ({image_id[:12]})")
     return refs

@@ -16,7 +16,6 @@ import shlex
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from aurora.errors import AuroraError, CommandError, UsageError
@@ -24,6 +23,7 @@ from aurora.host import runner
 from aurora.pipeline import offline
 from aurora.pipeline.bases import OFFLINE_JAVA, offline_refs
 from aurora.pipeline.platforms import DEBIAN_ARCH, JMODS_DIR, base_platform, build_platform, foreign_refs
+from aurora.report import Reporter
 from aurora.resources import bases_dir
 
 JDK_PACKAGE = f"openjdk-{OFFLINE_JAVA}-jdk-headless"
@@ -114,49 +114,52 @@ def jdk_version(jdk: str) -> str:
         runner.run(["buildah", "rm", ctr], check=False)
 
 
-def build(spec: offline.BaseBuild, arch: str, log: Callable[[str], None],
-          step: Callable[[str], None]) -> dict[str, str]:
-    """The runtime base and the jmods image of ARCH in local storage; role → reference."""
+def build(spec: offline.BaseBuild, arch: str, report: Reporter) -> dict[str, str]:
+    """The runtime base and the jmods image of ARCH in local storage, a stage each; role → reference."""
     arch_platform(arch)
-    platform = base_platform(arch)
     runner.which("mmdebstrap", why="to unpack the foreign bases from Debian packages")
     runner.which("buildah", why="to build images")
     jdk = offline_refs()["jdk"]
     version = jdk_version(jdk)
-    jdk_digest = image_digest(jdk) or ""
-    jdk_id = image_digest(jdk, "FromImageID") or ""
+    labels = ((JDK_VERSION_LABEL, version), (JDK_DIGEST_LABEL, image_digest(jdk) or ""),
+              (JDK_ID_LABEL, image_digest(jdk, "FromImageID") or ""))
     refs = foreign_refs(arch)
-    step(f"{arch}: nothing of {arch} runs: packages are unpacked (mmdebstrap --variant=extract), not installed")
+    report.note(f"{arch}: nothing of {arch} runs: packages are unpacked (mmdebstrap --variant=extract), not installed")
     with tempfile.TemporaryDirectory(prefix="aurora-bases-") as tmp:
         work = Path(tmp)
         debs = work / "debs"
         debs.mkdir()
-        ctx = work / "runtime"
-        shutil.copytree(bases_dir() / "rootfs", ctx)
-        step(f"runtime ({arch}): root file system from Debian {offline.SUITE} packages, and {JDK_PACKAGE}:{arch}"
-             f" {version} for its jmods")
-        raw = ctx / "rootfs.tar"
-        offline._run(runtime_argv(spec, arch, raw, offline.runtime_packages(), version, debs), log,
-                     {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)},
-                     f"mmdebstrap failed unpacking the {arch} runtime (is {JDK_PACKAGE} {version} still served for"
-                     f" {arch}? if not, rebuild the jdk base first: `aurora base build --only jdk`)")
-        kept, dropped = offline.prune_runtime(raw, ctx / "pruned.tar", offline.runtime_packages())
-        (ctx / "pruned.tar").replace(raw)
-        step(f"runtime ({arch}): kept {len(kept)} packages; dropped {', '.join(sorted(dropped)) or 'none'}")
-        step(f"runtime ({arch}): {refs['runtime']}")
-        offline._run(bud_argv(ctx, refs["runtime"], spec.source_date_epoch, platform,
-                              ((offline.FORMAT_LABEL, offline.RUNTIME_FORMAT),)), log, None,
-                     f"building {refs['runtime']} failed")
-        deb = next(debs.glob("*.deb"), None)
-        if deb is None:
-            raise AuroraError(f"the {JDK_PACKAGE}:{arch} package was not downloaded")
-        jctx = work / "jmods"
-        shutil.copytree(bases_dir() / "rootfs", jctx)
-        count = jmods_tar(deb.read_bytes(), arch, jctx / "rootfs.tar")
-        if not count:
-            raise AuroraError(f"{deb.name} holds no jmods")
-        step(f"jmods ({arch}): {count} modules of JDK {version}: {refs['jmods']}")
-        offline._run(bud_argv(jctx, refs["jmods"], spec.source_date_epoch, platform,
-                              ((JDK_VERSION_LABEL, version), (JDK_DIGEST_LABEL, jdk_digest), (JDK_ID_LABEL, jdk_id))), log, None,
-                     f"building {refs['jmods']} failed")
+        with report.stage(f"runtime ({arch})"):
+            _runtime(spec, arch, version, work / "runtime", debs, refs["runtime"], report)
+        with report.stage(f"jmods ({arch})"):
+            deb = next(debs.glob("*.deb"), None)
+            if deb is None:
+                raise AuroraError(f"the {JDK_PACKAGE}:{arch} package was not downloaded")
+            jctx = work / "jmods"
+            shutil.copytree(bases_dir() / "rootfs", jctx)
+            count = jmods_tar(deb.read_bytes(), arch, jctx / "rootfs.tar")
+            if not count:
+                raise AuroraError(f"{deb.name} holds no jmods")
+            report.note(f"jmods ({arch}): {count} modules of JDK {version}: {refs['jmods']}")
+            offline._run(bud_argv(jctx, refs["jmods"], spec.source_date_epoch, base_platform(arch), labels), report,
+                         None, f"building {refs['jmods']} failed")
     return refs
+
+
+def _runtime(spec: offline.BaseBuild, arch: str, version: str, ctx: Path, debs: Path, ref: str,
+             report: Reporter) -> None:
+    """ARCH's runtime base, unpacked and pruned; the JDK package's .deb left in DEBS for its jmods."""
+    shutil.copytree(bases_dir() / "rootfs", ctx)
+    report.note(f"runtime ({arch}): root file system from Debian {offline.SUITE} packages, and {JDK_PACKAGE}:{arch}"
+                f" {version} for its jmods")
+    raw = ctx / "rootfs.tar"
+    offline._run(runtime_argv(spec, arch, raw, offline.runtime_packages(), version, debs), report,
+                 {"SOURCE_DATE_EPOCH": str(spec.source_date_epoch)},
+                 f"mmdebstrap failed unpacking the {arch} runtime (is {JDK_PACKAGE} {version} still served for"
+                 f" {arch}? if not, rebuild the jdk base first: `aurora base build --only jdk`)")
+    kept, dropped = offline.prune_runtime(raw, ctx / "pruned.tar", offline.runtime_packages())
+    (ctx / "pruned.tar").replace(raw)
+    report.note(f"runtime ({arch}): kept {len(kept)} packages; dropped {', '.join(sorted(dropped)) or 'none'}")
+    report.note(f"runtime ({arch}): {ref}")
+    offline._run(bud_argv(ctx, ref, spec.source_date_epoch, base_platform(arch),
+                          ((offline.FORMAT_LABEL, offline.RUNTIME_FORMAT),)), report, None, f"building {ref} failed")

@@ -59,18 +59,18 @@ class RegistryPublisher:
             return self._push(result)
 
     def _push(self, result: BuildResult) -> Published:
-        log, note = self.report.output, self.report.note
+        report = self.report
         if result.assembled is not None:
-            return Published(result, push_assembled(result.assembled, self.opts, note))
+            return Published(result, push_assembled(result.assembled, self.opts, report))
         engine = self.engines(result.engine)
         if result.index:
-            indexes = tuple(push_index(engine, tag, tag, self.opts, log=log, note=note) for tag in result.plan.tags)
+            indexes = tuple(push_index(engine, tag, tag, self.opts, report) for tag in result.plan.tags)
             for i in indexes:
-                note(f"pushed {i.destination} {i.digest} (an index, read back from the registry): "
+                report.note(f"pushed {i.destination} {i.digest} (an index, read back from the registry): "
                           + ", ".join(f"{platform} {digest}" for platform, digest in i.manifests))
             return Published(result, indexes=indexes)
         built = result.images[0].built
-        pushed = tuple(push(engine, t, t, self.opts, log=log, note=note) for t in built.tags)
+        pushed = tuple(push(engine, t, t, self.opts, report) for t in built.tags)
         for p in pushed:
-            note(f"pushed {p.destination} {p.digest} (read back from the registry)")
+            report.note(f"pushed {p.destination} {p.digest} (read back from the registry)")
         return Published(result, pushed)

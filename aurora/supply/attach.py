@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from aurora.errors import AuroraError
 from aurora.host.distribution import OCI_INDEX, OCI_MANIFEST, Client
 from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.refs import DIGEST_RE, ReferenceError, with_transport
+from aurora.report import SILENT, Reporter
 
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY = b"{}"
@@ -83,7 +83,7 @@ def _descriptor(client: Client, repo: str, digest: str) -> dict:
 
 
 def attach(ref: str, digest: str, document: bytes, artifact_type: str, filename: str, opts: RegistryOptions,
-           created: str | None = None, note: Callable[[str], None] | None = None) -> Attached:
+           created: str | None = None, report: Reporter = SILENT) -> Attached:
     """Push ``document`` as an artifact referring to ``REF@digest``; then read the referrers
     back and find it there — only then is it attached."""
     registry, repo, _, _ = split(ref)
@@ -106,9 +106,8 @@ def attach(ref: str, digest: str, document: bytes, artifact_type: str, filename:
     if not any(d.get("digest") == art_digest for d in listed):
         raise RegistryError(f"attaching {filename} to {registry}/{repo}@{digest}: the registry took it but does"
                             " not list it among the image's referrers")
-    if note:
-        note(f"attached {filename} ({artifact_type}) to {registry}/{repo}@{digest[:19]}…: {art_digest}"
-             + (f" (referrers tag {tag})" if tag else " (referrers API)"))
+    report.note(f"attached {filename} ({artifact_type}) to {registry}/{repo}@{digest[:19]}…: {art_digest}"
+                + (f" (referrers tag {tag})" if tag else " (referrers API)"))
     return Attached(f"{registry}/{repo}@{digest}", art_digest, artifact_type, len(document), tag)
 
 
@@ -172,11 +171,10 @@ def fetch(ref: str, digest: str, artifact_type: str, opts: RegistryOptions) -> l
     return out
 
 
-def read_sbom(ref: str, media_type: str, opts: RegistryOptions, note: Callable[[str], None] | None = None) -> str | None:
+def read_sbom(ref: str, media_type: str, opts: RegistryOptions, report: Reporter = SILENT) -> str | None:
     digest = resolve(ref, opts)
     found = fetch(ref, digest, media_type, opts)
     if not found:
         return None
-    if note:
-        note(f"SBOM attached to {ref.split('@')[0]}@{digest[:19]}…: {found[0][0]['digest']}")
+    report.note(f"SBOM attached to {ref.split('@')[0]}@{digest[:19]}…: {found[0][0]['digest']}")
     return found[0][1].decode("utf-8")

@@ -19,6 +19,7 @@ from aurora.errors import AuroraError
 from aurora.host import runner
 from aurora.host.registry import RegistryOptions, transport_ref, with_retries
 from aurora.refs import TransportRef, with_transport
+from aurora.report import SILENT, Reporter
 
 # The files an SBOM reads: package databases, every jar, the Java runtime's release file and
 # the binaries aurora adds on purpose.
@@ -116,7 +117,7 @@ def copy_argv(src: str, layout: Path, opts: RegistryOptions) -> list[str]:
     return ["skopeo", "copy", "--quiet", "--retry-times=0", *flags, src, str(TransportRef("oci", f"{layout}:image"))]
 
 
-def read_image(image: str, opts: RegistryOptions | None = None, note=None) -> ImageFiles:
+def read_image(image: str, opts: RegistryOptions | None = None, report: Reporter = SILENT) -> ImageFiles:
     """The wanted files of IMAGE (a local image, or any skopeo transport reference)."""
     runner.which("skopeo", why="to read an image's files")
     opts = opts or RegistryOptions()
@@ -125,7 +126,7 @@ def read_image(image: str, opts: RegistryOptions | None = None, note=None) -> Im
         layout = Path(tmp) / "oci"
         try:
             with_retries(lambda: runner.run(copy_argv(src, layout, opts), timeout=opts.timeout), src,
-                         "reading", opts, note)
+                         "reading", opts, report)
         except AuroraError as exc:
             if with_transport(src).transport == "containers-storage" and ("does not resolve to an image" in exc.message
                                                           or "not an image" in exc.message):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +75,7 @@ class SupplyChainPublisher:
         published = self.inner.publish(result)
         images, tagged = subjects(published, storage=self.storage, opts=self.opts, ids=self.supply.sbom)
         with self.report.stage("attachments") if self.supply.sbom or self.supply.key else nullcontext():
-            done = finish(images, tagged, result.plan, self.supply, self.opts, self.report.note)
+            done = finish(images, tagged, result.plan, self.supply, self.opts, self.report)
         return dataclasses.replace(published, supply=done.as_dict())
 
 
@@ -130,7 +129,7 @@ def _remote(p: Pushed) -> bool:
 
 
 def finish(images: list[Subject], tagged: list[Subject], plan: Plan, supply: SupplyOptions,
-           opts: RegistryOptions, note: Callable[[str], None]) -> SupplyResult:
+           opts: RegistryOptions, report: Reporter) -> SupplyResult:
     """The SBOM on each of ``images``, the provenance and the signature on each of ``tagged``;
     each read back before it counts. The first failure stops the rest."""
     result = SupplyResult()
@@ -141,13 +140,13 @@ def finish(images: list[Subject], tagged: list[Subject], plan: Plan, supply: Sup
     step = "the SBOM"
     try:
         if supply.sbom:
-            result.sboms = _attach_sboms(images, plan, supply, opts, note)
+            result.sboms = _attach_sboms(images, plan, supply, opts, report)
             step = "the provenance"
-            result.provenance = _attach_provenance(tagged, plan, supply, opts, note)
+            result.provenance = _attach_provenance(tagged, plan, supply, opts, report)
         step = "the signature"
         if supply.key is not None:
             result.signatures = [sign.sign(s.pushed.destination, s.pushed.digest, supply.key, opts,
-                                           timestamp=plan.source_date_epoch, note=note) for s in tagged]
+                                           timestamp=plan.source_date_epoch, report=report) for s in tagged]
     except AuroraError as exc:
         raise IncompletePush(
             f"pushed {what}, but attaching {step} failed: {exc.message}",
@@ -169,21 +168,21 @@ def _once(subjects: list[Subject]) -> list[Subject]:
 
 
 def _attach_sboms(images: list[Subject], plan: Plan, supply: SupplyOptions, opts: RegistryOptions,
-                  note: Callable[[str], None]) -> list[attach.Attached]:
+                  report: Reporter) -> list[attach.Attached]:
     lockfile = sbom.lockfile_of(plan)
     document: dict[str, bytes] = {}
     out = []
     for s in _once(images):
         p = s.pushed
         if p.digest not in document:
-            document[p.digest] = _clean(_sbom(s, lockfile, opts, note).encode(), "the SBOM", supply)
+            document[p.digest] = _clean(_sbom(s, lockfile, opts, report).encode(), "the SBOM", supply)
         out.append(attach.attach(p.destination, p.digest, document[p.digest], sbom.CYCLONEDX_MEDIA_TYPE,
-                                 "sbom.cdx.json", opts, created=plan.created, note=note))
+                                 "sbom.cdx.json", opts, created=plan.created, report=report))
     return out
 
 
 def _attach_provenance(tagged: list[Subject], plan: Plan, supply: SupplyOptions, opts: RegistryOptions,
-                       note: Callable[[str], None]) -> list[attach.Attached]:
+                       report: Reporter) -> list[attach.Attached]:
     materials = provenance.inputs(plan, supply.base_digests)
     out = []
     for s in _once(tagged):
@@ -195,7 +194,7 @@ def _attach_provenance(tagged: list[Subject], plan: Plan, supply: SupplyOptions,
         _clean(json.dumps(doc).encode(), "the provenance", supply)
         out.append(attach.attach(s.pushed.destination, s.pushed.digest, provenance.envelope(doc, supply.key),
                                  provenance.ENVELOPE_MEDIA_TYPE, "provenance.intoto.json", opts,
-                                 created=plan.created, note=note))
+                                 created=plan.created, report=report))
     return out
 
 
@@ -210,11 +209,11 @@ def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
     return document
 
 
-def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, note: Callable[[str], None]) -> str:
+def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, report: Reporter) -> str:
     p = s.pushed
     registry, repository, _, _ = attach.split(p.destination)
     source = s.local_image or str(in_registry(f"{registry}/{repository}@{p.digest}"))
-    files = imagefs.read_image(source, opts, note=note)
+    files = imagefs.read_image(source, opts, report=report)
     inventory = sbom.inventory(files, p.destination, lockfile)
     # Describe the pushed manifest: local storage's manifest differs (layers compressed on push).
     return sbom.cyclonedx(dataclasses.replace(inventory, digest=p.digest, image=p.destination))

@@ -15,7 +15,6 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from aurora.refs import TransportRef, in_registry, with_transport
 from aurora.supply import attach, imagefs
 from aurora.supply import inventory as inv
 from aurora.supply.imagefs import ImageFiles
+from aurora.report import SILENT, Reporter
 
 CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 SPDX_MEDIA_TYPE = "application/spdx+json"
@@ -51,7 +51,7 @@ RUNTIME_BINARIES = {"usr/sbin/nginx": "nginx", "usr/bin/tini": "tini"}
 
 
 def inventory(files: ImageFiles, image: str, lockfile: Path | None = None,
-              note: Callable[[str], None] | None = None) -> inv.Inventory:
+              report: Reporter = SILENT) -> inv.Inventory:
     """Everything the SBOM lists, from the image's files (and the front end's lockfile)."""
     notes: list[str] = []
     release = files.files.get("etc/os-release") or files.files.get("usr/lib/os-release")
@@ -88,8 +88,7 @@ def inventory(files: ImageFiles, image: str, lockfile: Path | None = None,
     else:
         notes.append("no front-end lockfile given (-C DIR): the npm packages bundled into /app/web are not listed")
     for n in notes:
-        if note:
-            note(f"note: {n}")
+        report.note(f"note: {n}")
     return inv.Inventory(image, files.manifest_digest, files.config.get("created"), tuple(comps), tuple(notes))
 
 
@@ -258,7 +257,7 @@ def render(inventory: inv.Inventory, fmt: str) -> str:
 
 
 def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOptions,
-         attached: bool = True, note: Callable[[str], None] | None = None) -> str:
+         attached: bool = True, report: Reporter = SILENT) -> str:
     """``aurora sbom``: read a registry image's attached SBOM, or describe an image's layers."""
     lockfile = lockfile_for(app_dir) if app_dir is not None else None
     if image is None:
@@ -269,18 +268,18 @@ def make(image: str | None, app_dir: Path | None, fmt: str, opts: RegistryOption
     # A name without a transport is a registry's when it names one (host:5000/x, ghcr.io/x).
     remote = given.in_registry or (given.transport == "" and _names_registry(image))
     ref = given.target if remote else image
-    if remote and attached and fmt == "spdx" and note:
-        note("note: aurora attaches CycloneDX; the SPDX document is made from the image's layers")
+    if remote and attached and fmt == "spdx":
+        report.note("note: aurora attaches CycloneDX; the SPDX document is made from the image's layers")
     if remote and attached and fmt == "cyclonedx":
-        found = attach.read_sbom(ref, FORMATS[fmt], opts, note=note)
+        found = attach.read_sbom(ref, FORMATS[fmt], opts, report=report)
         if found is not None:
             return found
         raise AuroraError(f"{ref}: no {fmt} SBOM is attached to it",
                           hint="`aurora build --push` attaches one; `aurora sbom --from-layers REF` describes"
                           " the image from its layers instead")
-    files = imagefs.read_image(str(in_registry(ref)) if remote else image, opts, note=note)
+    files = imagefs.read_image(str(in_registry(ref)) if remote else image, opts, report=report)
     name = given.target
-    return render(inventory(files, name, lockfile, note=note), fmt)
+    return render(inventory(files, name, lockfile, report=report), fmt)
 
 
 def _names_registry(ref: str) -> bool:

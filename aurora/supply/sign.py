@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from aurora.host.distribution import OCI_MANIFEST, Client
 from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.supply import keys
 from aurora.supply.attach import split
+from aurora.report import SILENT, Reporter
 
 PAYLOAD_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -94,7 +94,7 @@ def _config(layers: list[dict]) -> bytes:
 
 
 def sign(reference: str, digest: str, private, opts: RegistryOptions, timestamp: int | None = None,
-         note: Callable[[str], None] | None = None) -> Signed:
+         report: Reporter = SILENT) -> Signed:
     """Sign ``reference`` (REGISTRY/REPO:TAG) at ``digest``; then read the signature back and
     verify it with the public half of the key — only then is the image signed."""
     registry, repo, tag, _ = split(reference)
@@ -121,8 +121,7 @@ def sign(reference: str, digest: str, private, opts: RegistryOptions, timestamp:
     if not any(s.valid_for(public, digest) for s in found):
         raise RegistryError(f"signing {identity}: the signature read back from {registry} does not verify")
     man = "sha256:" + hashlib.sha256(raw).hexdigest()
-    if note:
-        note(f"signed {identity}@{digest[:19]}…: {registry}/{repo}:{tag_name} ({man[:19]}…)")
+    report.note(f"signed {identity}@{digest[:19]}…: {registry}/{repo}:{tag_name} ({man[:19]}…)")
     return Signed(identity, digest, tag_name, man)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 from aurora.host import jsonfile
 from aurora.host import runner
 from aurora.pipeline.assemble import store
+from aurora.report import Reporter
 
 _LINE = re.compile(r"^(\S+) -> (\S+)\s*$")
 _FIND = re.compile(r"FindException: Module (\S+) not found, required by")
@@ -143,7 +143,7 @@ def records() -> dict[str, list[str]]:
     return _records()
 
 
-def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, step: Callable[[str], None],
+def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, report: Reporter,
                shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
     """The JDK modules all of lib/'s jars use, from the records (this machine's, a cache
     repository's) and jdeps on the jars they lack."""
@@ -152,7 +152,7 @@ def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, step: Callabl
     known = {**(shared or {}), **_records()}
     todo = [j for j in jars if keys[j] not in known]
     if todo:
-        step(f"jdeps on {len(todo)} of lib/'s {len(jars)} jars (the others are known by their digest)")
+        report.note(f"jdeps on {len(todo)} of lib/'s {len(jars)} jars (the others are known by their digest)")
         found = analyse(jdk, lib, todo, release)
         if found is None:
             return None

@@ -13,6 +13,7 @@ from aurora.pipeline.assemble import image, jdeps, record, store
 from aurora.pipeline.assemble.tarlayer import Layer
 from aurora.pipeline.publish import Pushed
 from aurora.refs import parse_ref
+from aurora.report import Reporter
 
 
 def _where_file() -> Path:
@@ -69,18 +70,18 @@ def share(used: dict[str, Layer], pushed_to: str, cache_to: str, opts: RegistryO
     return record.push(cache_to, opts, shared)
 
 
-def push_assembled(assembled, opts: RegistryOptions, note) -> tuple[Pushed, ...]:
+def push_assembled(assembled, opts: RegistryOptions, report: Reporter) -> tuple[Pushed, ...]:
     """Each tag of an assembled image (pipeline/assemble/run.Assembled), pushed from aurora's
     layout (only what the registry lacks); then, with --cache-to, the record of its layers for
     runners with empty storage."""
     out = []
     for tag in assembled.built.tags:
         pushed, stats = push_tag(assembled.written, tag, opts, assembled.remote)
-        note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
+        report.note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
              f"{len(stats.mounted)} mounted, {len(stats.present)} already there")
-        note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
+        report.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
         out.append(pushed)
     if assembled.cache_to:
         digest = share(assembled.used, out[0].destination.rsplit(":", 1)[0], assembled.cache_to, opts)
-        note(f"recorded {len(assembled.used)} layer keys in {assembled.cache_to} ({digest[:19]})")
+        report.note(f"recorded {len(assembled.used)} layer keys in {assembled.cache_to} ({digest[:19]})")
     return tuple(out)

@@ -110,7 +110,7 @@ def web_layer(plan: Plan) -> EngineLayer:
     return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
 
 
-def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Callable[[str], None],
+def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], report: Reporter,
                shared: Shared | None = None) -> tuple[EngineLayer, str]:
     """The java layer's spec and what stands for lib/ in its key: the module list its jars need
     (jdeps per jar, known jars by digest), so a bump that keeps the list keeps the runtime;
@@ -118,10 +118,10 @@ def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], step: Call
     be = plan.backend
     if not be.jlink:
         return replace(JAVA, inputs=JAVA.inputs[1:]), "full"
-    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, step,
+    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, report,
                        shared.jdeps if shared else None)
     if found is None:
-        step("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
+        report.note("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
         return JAVA, ""
     return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
 
@@ -130,7 +130,7 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
                   secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
-    java, modules = java_layer(plan, ctx, digests, report.note, lookup.shared)
+    java, modules = java_layer(plan, ctx, digests, report, lookup.shared)
     specs = [java, web_layer(plan)]
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
@@ -144,8 +144,7 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
 
         def one(spec: EngineLayer) -> tarlayer.Layer:
             with report.stage(REPORTED.get(spec.name, spec.name)):
-                return build_stage(spec, stages, ctx, engine, report.output, secrets, lookup.no_cache, report.note,
-                                   explain)
+                return build_stage(spec, stages, ctx, engine, report, secrets, lookup.no_cache, explain)
 
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             made = dict(zip([s.name for s in todo], pool.map(one, todo), strict=True))
@@ -216,7 +215,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
                 runner.stop_all(exc)
                 raise
         with report.stage("image"):
-            done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report.note)
+            done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report)
         return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
     finally:
         context.remove(ctx)
@@ -224,7 +223,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
 
 def _finish(plan: Plan, runtime: image.Base, layers: dict[str, tuple[tarlayer.Layer, bool]],
             copies: list[CopyLayer], digests: dict[str, str | None], load: bool,
-            step: Callable[[str], None]) -> Assembled:
+            report: Reporter) -> Assembled:
     order = ["java", *(c.name for c in copies[:-1]), "web", "app.jar"]
     created_by = {"java": JAVA.created_by, "web": web_layer(plan).created_by, **{c.name: c.created_by for c in copies}}
     chosen = [layers[n][0] for n in order]
@@ -232,7 +231,7 @@ def _finish(plan: Plan, runtime: image.Base, layers: dict[str, tuple[tarlayer.La
     written = image.write_image(plan.tags[0], doc, runtime.layers, chosen, dict(image_annotations(plan, digests)))
     reused = tuple(n for n in order if layers[n][1])
     made = tuple(n for n in order if not layers[n][1])
-    step(f"assembled {plan.tags[0]}: {len(made)} layer(s) made ({', '.join(made) or 'none'}), {len(reused)} reused")
+    report.note(f"assembled {plan.tags[0]}: {len(made)} layer(s) made ({', '.join(made) or 'none'}), {len(reused)} reused")
     if load:
         image.load(written, plan.tags)
     size = sum(d["size"] for d in written.manifest["layers"])

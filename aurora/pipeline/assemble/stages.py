@@ -19,6 +19,7 @@ from aurora.host import runner
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline.assemble import store
 from aurora.pipeline.assemble.tarlayer import Entry, Layer, write
+from aurora.report import Reporter
 
 Explain = Callable[[BuildError, list[BuildEvent]], BuildError]
 _FROM = re.compile(r"^FROM \S+ AS (\S+)\s*$", re.IGNORECASE)
@@ -69,24 +70,23 @@ def key(spec: EngineLayer, stages: dict[str, str], snap: tuple[buildcache.Entry,
     return h.hexdigest()
 
 
-def build(spec: EngineLayer, stages: dict[str, str], ctx: Path, engine: Engine, log: Callable[[str], None],
-          secrets: tuple[tuple[str, Path], ...] = (), no_cache: bool = False,
-          step: Callable[[str], None] | None = None, explain: Explain | None = None) -> Layer:
+def build(spec: EngineLayer, stages: dict[str, str], ctx: Path, engine: Engine, report: Reporter,
+          secrets: tuple[tuple[str, Path], ...] = (), no_cache: bool = False, explain: Explain | None = None) -> Layer:
     """Build the stages with the engine (its own layer cache applies, unless ``no_cache``), then
-    write the layer. As on the engine's path, the web layer's report (what it left out) goes to
-    ``step``, and a failure is explained from what the build said (``explain``)."""
+    write the layer. As on the engine's path, the web layer's report (what it left out) is a
+    note of ``report``, the engine's output its output, and a failure is explained from what the build said (``explain``)."""
     containerfile = ctx / f"Containerfile.{spec.name}"
     containerfile.write_text("".join(stages[s] + "\n" for s in spec.stages))
     said: list[BuildEvent] = []
 
     def hear(event: BuildEvent) -> None:
         said.append(event)
-        if step is not None and isinstance(event, WebLayer) and not event.is_error:
-            step(f"web layer: {event.text}")
+        if isinstance(event, WebLayer) and not event.is_error:
+            report.note(f"web layer: {event.text}")
 
     try:
         built = engine.build(BuildRequest(context=ctx, containerfile=containerfile, tags=(), timestamp=0,
-                                          secrets=secrets, no_cache=no_cache), log, hear)
+                                          secrets=secrets, no_cache=no_cache), report.output, hear)
     except BuildError as exc:
         raise (explain(exc, said) if explain else exc) from None
     return extract(built.id, spec.src, spec.dest, spec.top)

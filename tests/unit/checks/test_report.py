@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import asdict
@@ -14,6 +15,7 @@ from aurora.checks.report import SHAPE, Check, Report, shape_errors
 from aurora.checks.smoke import smoke
 from aurora.checks.verify import evaluate
 from aurora.cli import app
+from aurora.cli.progress import Plain
 from aurora.config import VerifyPolicy
 from aurora.errors import CommandError
 from aurora.pipeline.labels import ImageLabels
@@ -83,6 +85,16 @@ def test_smoke_report_reads_back_in_the_shape():
     assert [(c["name"], c["status"]) for c in doc["checks"]] == [("start", "fail"), ("host", "fail")]
     assert isinstance(doc["checks"][0]["seconds"], float)
     assert doc["facts"]["mode"] == "podman" and "hybrid mode" in doc["facts"]["logs_tail"]
+
+
+def test_smoke_says_each_check_as_a_note_in_its_stage():
+    out = io.StringIO()
+    smoke(RefusedRun(), "localhost/app:1", ImageLabels(web_port=8080), report=Plain(out, clock=lambda: 0.0))
+    assert out.getvalue().splitlines() == [
+        "aurora: [start] started",
+        "aurora: FAIL start: Error: crun: cgroups in hybrid mode not supported",
+        "aurora: [start] failed after 0.0s",
+    ]
 
 
 def test_doctor_json_reads_back_in_the_shape(monkeypatch):

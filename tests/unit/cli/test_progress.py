@@ -15,7 +15,7 @@ from aurora.cli import app as cli_app
 from aurora.cli import progress
 from aurora.engines import events
 from aurora.pipeline.progress import BuildStages
-from aurora.report import Callbacks, Relay, Reporter
+from aurora.report import Relay, Reporter
 from tests.unit.pipeline.test_build import FakeEngine
 
 
@@ -123,16 +123,6 @@ def test_build_events_become_the_stages_a_user_knows():
     assert [s for s in said if s.startswith("done")] == [
         "done front end linux/arm64", "done web layer linux/arm64", "done modules linux/arm64",
         "done runtime linux/arm64", "done image linux/arm64"]
-
-
-def test_callbacks_carry_notes_and_output_only():
-    lines: list[str] = []
-    report = Callbacks(note=lambda t: lines.append(f"aurora: {t}"), output=lambda t: lines.append(f"  {t}"))
-    with report.stage("image"):
-        report.note("n")
-        report.output("o")
-        report.debug("d")
-    assert lines == ["aurora: n", "  o"]
 
 
 class StagedEngine(FakeEngine):

@@ -10,6 +10,7 @@ import pytest
 
 from aurora.pipeline.assemble import jdeps
 from aurora.host import runner
+from aurora.report import SILENT
 
 # javac 17 of: module demo.mod { requires java.sql; requires static java.desktop; exports x; }
 MODULE_INFO = base64.b64decode("yv66vgAAAD0AEQcAAgEAC21vZHVsZS1pbmZvAQAKU291cmNlRmlsZQEAEG1vZHVsZS1pbmZvLmphdmEBAAZNb2R1bGUTAAcBAAhkZW1vLm1vZBMACQEACWphdmEuYmFzZQEABzE3LjAuMTUTAAwBAAhqYXZhLnNxbBMADgEADGphdmEuZGVza3RvcBQAEAEAAXiAAAABAAAAAAAAAAAAAgADAAAAAgAEAAUAAAAoAAYAAAAAAAMACIAAAAoACwAAAAoADQBAAAoAAQAPAAAAAAAAAAAAAA==")
@@ -74,11 +75,11 @@ def test_a_bump_analyses_only_the_new_jar(tmp_path, monkeypatch):
         return runner.Result(argv, 0, out)
 
     monkeypatch.setattr(jdeps.runner, "run", fake_run)
-    first = jdeps.module_set("jdk", "sha256:1", lib, 17, lambda _: None)
+    first = jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT)
     assert first == ("java.base", "jdk.jfr") and asked == [["netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"]]
     (lib / "slf4j-api-2.0.17.jar").unlink()
     jar(lib / "slf4j-api-2.0.18.jar")
-    assert jdeps.module_set("jdk", "sha256:1", lib, 17, lambda _: None) == first
+    assert jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT) == first
     assert asked[1:] == [["slf4j-api-2.0.18.jar"]]
-    assert jdeps.module_set("jdk", "sha256:2", lib, 17, lambda _: None) == first  # another JDK: all again
+    assert jdeps.module_set("jdk", "sha256:2", lib, 17, SILENT) == first  # another JDK: all again
     assert len(asked[2]) == 2

@@ -14,7 +14,7 @@ from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.pipeline import build as build_mod
 from aurora.pipeline.build import Options
-from aurora.report import Callbacks
+from aurora.report import SILENT, Event, Reporter
 from tests.unit.conftest import write_jar
 
 BASE_DIGEST = "sha256:" + "b" * 64
@@ -83,11 +83,22 @@ def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
+class Notes(Reporter):
+    """The notes a build says, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: list[str] = []
+
+    def emit(self, event: Event) -> None:
+        if event.kind == "note":
+            self.said.append(event.text)
+
+
 def run(app: Path, engine: FakeEngine, **opts) -> tuple[build_mod.Plan, BuiltImage, list[str]]:
-    steps: list[str] = []
-    plan, built = build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",), **opts),
-                                  lambda name: engine, Callbacks(note=steps.append, output=lambda line: None))
-    return plan, built, steps
+    notes = Notes()
+    plan, built = build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",), **opts), lambda name: engine, notes)
+    return plan, built, notes.said
 
 
 def test_a_first_build_makes_the_layers_then_the_labels(app):
@@ -200,7 +211,7 @@ def test_a_cache_repository_passes_as_given():
 @pytest.mark.parametrize("opts", [{"cache_from": "r.io/c"}, {"cache_to": "r.io/c"}, {"jobs": 2}])
 def test_an_engine_without_the_capability_refuses(app, opts):
     with pytest.raises(build_mod.UsageError, match="docker engine"):
-        build_mod.engine_for(Options(app_dir=app, engine=build_mod.EngineName.DOCKER, **opts), lambda s: None)
+        build_mod.engine_for(Options(app_dir=app, engine=build_mod.EngineName.DOCKER, **opts), SILENT)
 
 
 def test_the_jlink_stage_sees_the_module_list_not_lib(app):

@@ -3,13 +3,15 @@ own line; its error as the engine printed it."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from aurora.engines import events
 from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.pipeline import build as build_mod
 from aurora.pipeline.build import Options
-from aurora.report import Callbacks
+from aurora.cli.progress import Plain
 from tests.unit.pipeline.test_build import FakeEngine
 
 
@@ -30,9 +32,9 @@ def own_cache(tmp_path, monkeypatch):
 
 
 def test_the_web_layer_summary_is_printed_once(app):
-    printed: list[str] = []
-    build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",)), lambda name: WebLayerEngine(),
-                    Callbacks(note=lambda s: printed.append(f"aurora: {s}"), output=lambda line: printed.append(f"  {line}")))
+    out = io.StringIO()
+    build_mod.build(Options(app_dir=app, tags=("localhost/t/app:1",)), lambda name: WebLayerEngine(), Plain(out))
+    printed = out.getvalue().splitlines()
     said = [line for line in printed if "left out 2 files" in line or "compressed 3 files" in line]
     assert said == ["aurora: web layer: left out 2 files, 10.2 kB: *.map 1 file 10.1 kB, Thumbs[.-]*.db 1 file 0.1 kB",
                     "aurora: web layer: compressed 3 files: 120.0 kB to 40.0 kB with gzip"]

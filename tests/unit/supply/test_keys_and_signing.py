@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from aurora.errors import UsageError
 from aurora.supply import attach, keys, sign
+from aurora.report import SILENT
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +131,10 @@ def test_no_sbom_attaches_nothing_and_a_local_push_needs_no_registry():
     local = [Subject(Pushed("img", "oci:/tmp/x", "sha256:" + "a" * 64), None, "sha256:" + "b" * 64)]
     # (A stand-in plan: were anything attached, reading it would fail.)
     plan = object()
-    assert finish(local, local, plan, SupplyOptions(), RegistryOptions(), note=print).as_dict() == \
+    assert finish(local, local, plan, SupplyOptions(), RegistryOptions(), SILENT).as_dict() == \
         {"sbom": [], "signatures": [], "provenance": []}
     remote = [Subject(Pushed("img", "127.0.0.1:1/zero/x:1", "sha256:" + "a" * 64), None, "sha256:" + "b" * 64)]
     # Nothing asked for: no request is made (port 1 would refuse it).
     off = SupplyOptions(sbom=False)
-    assert finish(remote, remote, plan, off, RegistryOptions(), note=print).as_dict() == \
+    assert finish(remote, remote, plan, off, RegistryOptions(), SILENT).as_dict() == \
         {"sbom": [], "signatures": [], "provenance": []}
