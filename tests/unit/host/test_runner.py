@@ -1,4 +1,5 @@
 import signal
+import sys
 
 import pytest
 
@@ -65,17 +66,21 @@ def test_an_interrupt_in_the_main_thread_stops_the_children_of_worker_threads():
 
     errors: list[BaseException] = []
 
+    # A child that dies of SIGINT whatever it inherits (started in the background of a shell, as
+    # a CI job may be, the test run and its children inherit SIGINT ignored), and says when it can.
+    child = [sys.executable, "-u", "-c",
+             "import signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); print('ready'); time.sleep(60)"]
+    ready = threading.Event()
+
     def work() -> None:
         try:
-            runner.run(["sleep", "60"])
+            runner.run(child, stream=lambda line: ready.set())
         except CommandError as exc:
             errors.append(exc)
 
     worker = threading.Thread(target=work)
     worker.start()
-    end = time.monotonic() + 10
-    while time.monotonic() < end and not runner._LIVE:
-        time.sleep(0.01)
+    assert ready.wait(timeout=30)
     started = time.monotonic()
     runner.stop_all(KeyboardInterrupt())
     worker.join(timeout=20)
