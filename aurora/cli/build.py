@@ -108,7 +108,7 @@ def build(
     sign_key: SignKey = None,
     sign_passphrase_file: SignPassphrase = None,
     platform: Annotated[Optional[list[str]], typer.Option("--platform", help="OS/ARCH to build, comma-separated or repeated (linux/amd64,linux/arm64): one image each and an OCI image index, nothing emulated. Default: [image] platforms, else this machine's.")] = None,
-    assemble: Annotated[Optional[bool], typer.Option("--assemble/--no-assemble", help="--assemble: aurora writes the copy layers (lib/, conf/, app.jar, aurora's files) itself and pushes only the blobs the registry lacks; the engine builds only the jlink runtime and the web layer, when their inputs change (and all of the image where the assembler cannot, said in one line). --no-assemble (the default for now): the engine builds the whole image.")] = None,
+    assemble: Annotated[Optional[bool], typer.Option("--assemble/--no-assemble", help="Who writes the copy layers (lib/, conf/, app.jar, aurora's files). --assemble (the default): aurora itself, pushing only the blobs the registry lacks; the engine builds only the jlink runtime and the web layer, when their inputs change (and all of the image where the assembler cannot, said in one line). --no-assemble: the engine builds the whole image from the Containerfile.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""

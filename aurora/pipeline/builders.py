@@ -43,9 +43,9 @@ class BuildJob:
     insecure: bool = False  # the executor's pushes may use plain HTTP
     authfile: Path | None = None  # the executor's registry credentials
     cache_repo: str | None = None  # the executor's layer cache repository
-    # Who writes the copy layers: True (--assemble) — aurora (pipeline/assemble/) where it can, else
-    # the engine, said in one line; None (the default, for now) or False (--no-assemble) — the engine
-    # builds the whole image.
+    # Who writes the copy layers: None (the default) or True (--assemble) — aurora
+    # (pipeline/assemble/) where it can, else the engine, said in one line; False (--no-assemble) —
+    # the engine builds the whole image from the rendered Containerfile.
     assemble: bool | None = None
 
 
@@ -111,8 +111,9 @@ BUILDERS: tuple[BuilderInfo, ...] = (
                 "an engine that builds into a registry (the kaniko executor): builds and pushes"),
     BuilderInfo("multi-platform", "aurora.pipeline.builders:multi_builder", lambda job, plan: is_multi(plan),
                 "one image per platform and an OCI image index"),
-    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble is True,
-                "the copy layers written by aurora, the engine only for the runtime and the web layer (--assemble)"),
+    BuilderInfo("assembler", "aurora.pipeline.assemble.run:assemble_builder", lambda job, plan: job.assemble is not False,
+                "the copy layers written by aurora, the engine only for the runtime and the web layer"
+                " (the default; --no-assemble: the single builder)"),
     BuilderInfo("single", "aurora.pipeline.builders:single_builder", lambda job, plan: True,
                 "one image for the build machine's platform"),
 )
@@ -129,6 +130,9 @@ def check(job: BuildJob) -> None:
     if job.assemble and (job.emit_job or not caps.local):
         raise UsageError(f"--assemble: the {job.opts.engine} engine builds and pushes the whole image itself",
                          hint="use --assemble with --engine buildah, or leave it out")
+    if job.assemble and job.opts.cache_to and not job.push:
+        raise UsageError("--assemble --cache-to: the layer record names pushed layers, and this build pushes none",
+                         hint="add --push, or use --no-assemble for the engine's layer cache")
     if not caps.local and job.opts.platforms:  # a local engine's --platform is multi.check's
         raise UsageError(f"--platform: the {job.opts.engine} engine cannot build for other platforms"
                          " without emulation", hint="use --engine buildah or podman")

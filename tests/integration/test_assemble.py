@@ -1,6 +1,6 @@
 """`aurora build --assemble` against the engine's build of the same demo
 (`--no-assemble`): the same file tree (modes, owners, xattrs, content) and config; reproducible;
-in local storage without --push, not needed there for a push; a push sends only what the registry
+in local storage without --push, copied there beside a push (which reads aurora's layout); a push sends only what the registry
 lacks, a push to another repository of it mounts instead of uploading; the provenance names the
 assembler, and `aurora verify --rebuild` proves its digest."""
 
@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import uuid
+import zipfile
 
 import pytest
 
@@ -143,6 +145,7 @@ def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_cha
     finally:
         conf.write_text(original)
     assert "building with buildah" not in out.stderr and "jdeps on" not in out.stderr
+    assert "not copied into local storage" in out.stderr  # its unchanged layers were never downloaded
     assert registry.uploads() - uploads == 3  # the conf layer, the config, the new record
     gets = [line for line in registry.log.read_text(errors="replace").splitlines()[seen:]
             if '"GET /v2/' in line and "/blobs/" in line]
@@ -152,14 +155,17 @@ def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_cha
 
 
 def test_a_push_attaches_the_sbom_read_from_aurora_s_own_layout(assembled, registry, demo_app):
-    """No local copy is made for a push: the SBOM and the provenance are read from the layout."""
+    """The SBOM and the provenance are read from the layout; the local copy is made beside the
+    push (for `aurora smoke` after `aurora build --push`), the same image."""
     _, _, env = assembled
     ref = f"{registry.host}/zero/attached:1"
     out = aurora("build", "-C", str(demo_app), "--assemble", "--tag", ref, "--push", "--no-tls-verify", "--json",
                  env=env)
     result = json.loads(out.stdout)
     assert len(result["sbom"]) == 1 and len(result["provenance"]) == 1
-    assert sh("buildah", "inspect", "--type", "image", ref, check=False).returncode != 0  # not in local storage
+    local = json.loads(sh("podman", "image", "inspect", ref).stdout)[0]
+    assert local["Id"] == result["id"]
+    assert json.loads(sh("skopeo", "inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"] == result["digest"]
     referrers = json.loads(sh("skopeo", "inspect", "--tls-verify=false", "--raw",
                               f"docker://{registry.host}/zero/attached:{result['digest'].replace(':', '-')}").stdout)
     assert len(referrers["manifests"]) == 2
@@ -183,3 +189,28 @@ def test_the_provenance_names_the_assembler_and_a_rebuild_proves_the_digest(asse
     assert check.returncode == 0, check.stdout
     sh("buildah", "rmi", ref, check=False)
 
+
+
+def test_a_jdk_module_only_app_jar_uses_gets_into_the_runtime(demo_app, offline_bases, tmp_path):
+    """As on the engine's path (app-modules.sh): app.jar's own JDK modules are checked against
+    lib/'s, a missing one is added to the runtime, and the build says to list it."""
+    require_tool("javac")
+    app = tmp_path / "zero-demo"
+    shutil.copytree(demo_app, app, symlinks=True)
+    src = tmp_path / "src" / "Probe.java"
+    src.parent.mkdir()
+    src.write_text("public class Probe { public static Object server() throws Exception {"
+                   " return com.sun.net.httpserver.HttpServer.create(); } }\n")
+    sh("javac", "--release", "17", "-d", str(tmp_path / "classes"), str(src))
+    jar = app / "backend/target/dist/app.jar"
+    with zipfile.ZipFile(jar, "a") as z:
+        z.write(tmp_path / "classes" / "Probe.class", "Probe.class")
+    tag = f"localhost/aurora-test/assembled-modules:{uuid.uuid4().hex[:8]}"
+    try:
+        out = aurora("build", "-C", str(app), "--tag", tag, "--json", env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+        assert "app.jar needs jdk.httpserver, which lib/ does not: the runtime gets it" in out.stderr
+        assert "assembled " in out.stderr
+        modules = sh("podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java", tag, "--list-modules").stdout
+        assert "jdk.httpserver@" in modules
+    finally:
+        sh("buildah", "rmi", tag, check=False)

@@ -40,8 +40,8 @@ def _canonical(data: dict) -> bytes:
 def put_blob(raw: bytes) -> dict:
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     path = store.blob(digest)
-    if not path.is_file():
-        tmp = path.with_name(f".{path.name}.tmp")
+    if not path.is_file():  # a temp file of its own: a concurrent build may write the same blob
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(raw)
         tmp.replace(path)
     return {"digest": digest, "size": len(raw)}

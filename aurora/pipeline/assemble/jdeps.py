@@ -112,22 +112,27 @@ def parse(output: str, modules: dict[str, str]) -> dict[str, set[str]]:
     return out
 
 
-def jdeps_argv(jdk: str, lib: Path, jars: list[str], release: int, module_path: list[str]) -> list[str]:
-    """`podman run` of jdeps in the JDK base: no network, lib/ read-only (pure, unit-tested)."""
+def jdeps_argv(jdk: str, lib: Path, jars: list[str], release: int, module_path: list[str],
+               app: Path | None = None) -> list[str]:
+    """`podman run` of jdeps in the JDK base: no network, lib/ read-only (pure, unit-tested);
+    with ``app``, that jar (mounted as /deps/app.jar) is what is analysed, lib/ its class path."""
     mp = ":".join(f"/deps/lib/{j}" for j in module_path)
-    return ["podman", "run", "--rm", "--network=none", "--pull=never", "-v", f"{lib}:/deps/lib:ro", jdk,
+    targets = ["/deps/app.jar"] if app else [f"/deps/lib/{j}" for j in jars]
+    return ["podman", "run", "--rm", "--network=none", "--pull=never", "-v", f"{lib}:/deps/lib:ro",
+            *(["-v", f"{app}:/deps/app.jar:ro"] if app else []), jdk,
             "jdeps", "-J-XX:TieredStopAtLevel=1", "--ignore-missing-deps", "-q", "--multi-release", str(release),
-            "-s", *(["--module-path", mp] if mp else []), "--class-path", "/deps/lib/*",
-            *(f"/deps/lib/{j}" for j in jars)]
+            "-s", *(["--module-path", mp] if mp else []), "--class-path", "/deps/lib/*", *targets]
 
 
-def analyse(jdk: str, lib: Path, jars: list[str], release: int) -> dict[str, set[str]] | None:
-    """Each of ``jars`` (names in ``lib``) → its JDK modules; None if jdeps cannot say."""
+def analyse(jdk: str, lib: Path, jars: list[str], release: int,
+            app: Path | None = None) -> dict[str, set[str]] | None:
+    """Each of ``jars`` (names in ``lib``; with ``app``, ["app.jar"]) → its JDK modules; None if
+    jdeps cannot say."""
     names = {n: j.name for j in sorted(lib.glob("*.jar")) if (n := automatic_name(j))}
     modules = {**names, **{n: j.name for j in sorted(lib.glob("*.jar")) if (n := declared_name(j))}}
     module_path: list[str] = []
     for _ in range(ROUNDS):
-        result = runner.run(jdeps_argv(jdk, lib, jars, release, module_path), check=False)
+        result = runner.run(jdeps_argv(jdk, lib, jars, release, module_path, app), check=False)
         missing = _FIND.search(result.output)
         if result.returncode == 0:
             found = parse(result.output, modules)
@@ -160,3 +165,19 @@ def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, report: Repor
         _remember(fresh)
         known = {**known, **fresh}
     return tuple(sorted({m for j in jars for m in known[keys[j]]} | {"java.base"}))
+
+
+def app_modules(jdk: str, jdk_digest: str, app: Path, lib: Path, release: int, report: Reporter,
+                shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
+    """The JDK modules app.jar's own classes use (lib/ its class path), kept under its digest
+    like a lib/ jar's: what the engine's app-modules.sh finds, for the assembled path."""
+    key = jar_key(app, jdk_digest, release)
+    known = {**(shared or {}), **_records()}
+    if key not in known:
+        report.note("jdeps on app.jar (its JDK modules against the runtime's)")
+        found = analyse(jdk, lib, ["app.jar"], release, app=app)
+        if found is None:
+            return None
+        known[key] = sorted(found["app.jar"])
+        _remember({key: known[key]})
+    return tuple(known[key])

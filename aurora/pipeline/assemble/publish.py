@@ -73,15 +73,20 @@ def share(used: dict[str, Layer], pushed_to: str, cache_to: str, opts: RegistryO
 def push_assembled(assembled, opts: RegistryOptions, report: Reporter) -> tuple[Pushed, ...]:
     """Each tag of an assembled image (pipeline/assemble/run.Assembled), pushed from aurora's
     layout (only what the registry lacks); then, with --cache-to, the record of its layers for
-    runners with empty storage."""
+    runners with empty storage. The copy into local storage, if one runs beside, is awaited
+    whatever happens (no copy left half-made)."""
     out = []
-    for tag in assembled.built.tags:
-        pushed, stats = push_tag(assembled.written, tag, opts, assembled.remote)
-        report.note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
-             f"{len(stats.mounted)} mounted, {len(stats.present)} already there")
-        report.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
-        out.append(pushed)
-    if assembled.cache_to:
-        digest = share(assembled.used, out[0].destination.rsplit(":", 1)[0], assembled.cache_to, opts)
-        report.note(f"recorded {len(assembled.used)} layer keys in {assembled.cache_to} ({digest[:19]})")
+    try:
+        for tag in assembled.built.tags:
+            pushed, stats = push_tag(assembled.written, tag, opts, assembled.remote)
+            report.note(f"sent {stats.uploaded_bytes / 1e6:.2f} MB: {len(stats.uploaded)} blob(s) uploaded, "
+                        f"{len(stats.mounted)} mounted, {len(stats.present)} already there")
+            report.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
+            out.append(pushed)
+        if assembled.cache_to:
+            digest = share(assembled.used, out[0].destination.rsplit(":", 1)[0], assembled.cache_to, opts)
+            report.note(f"recorded {len(assembled.used)} layer keys in {assembled.cache_to} ({digest[:19]})")
+    finally:
+        if assembled.loading is not None:
+            assembled.loading.result()
     return tuple(out)

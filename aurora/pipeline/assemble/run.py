@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from aurora.pipeline import context
 from aurora.host.registry import RegistryOptions
 from aurora.pipeline.assemble import image, record, store, tarlayer
 from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
-from aurora.pipeline.assemble.jdeps import module_set
+from aurora.pipeline.assemble.jdeps import app_modules, module_set
 from aurora.pipeline.assemble.libsplit import lib_layers
 from aurora.pipeline.assemble.record import Shared
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
@@ -51,6 +51,7 @@ class Assembled:
     used: dict[str, tarlayer.Layer] = field(default_factory=dict)  # input key → layer, each layer of the image
     remote: dict[str, str] = field(default_factory=dict)  # digest → REGISTRY/NAME: blobs only a registry holds
     cache_to: str | None = None  # --cache-to: where the push records this build's layer keys
+    loading: Future | None = None  # the copy into local storage, made while the push runs
 
     @property
     def local_copy(self) -> str | None:
@@ -126,6 +127,30 @@ def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], report: Re
     return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
 
 
+def with_app_modules(plan: Plan, files: dict[str, str], ctx: Path, digests: dict[str, str | None],
+                     report: Reporter, shared: Shared | None = None) -> tuple[Plan, dict[str, str]]:
+    """The plan (and its Containerfile) with the JDK modules app.jar uses that lib/ does not, as
+    the engine's path adds them (app-modules.sh): the runtime gets them, and a note says to list
+    them. Both lists come from jdeps per jar, known by digest."""
+    be = plan.backend
+    if not be.jlink:
+        return plan, files
+    jdk, backend, jdk_digest = plan.bases.jdk, ctx / "backend", digests.get("jdk") or "-"
+    known = shared.jdeps if shared else None
+    lib = module_set(jdk, jdk_digest, backend / "lib", be.java, report, known)
+    app = app_modules(jdk, jdk_digest, backend / "app.jar", backend / "lib", be.java, report, known)
+    if lib is None or app is None:  # jdeps could not say: the engine's jdeps stage decides for lib/
+        return plan, files
+    missing = sorted(set(app) - set(lib) - set(be.modules))
+    if not missing:
+        return plan, files
+    them = "it" if len(missing) == 1 else "them"
+    report.note(f"app.jar needs {', '.join(missing)}, which lib/ does not: the runtime gets {them}"
+                f" (list {them} in backend.modules in aurora.toml)")
+    plan = replace(plan, backend=replace(be, modules=tuple(sorted({*be.modules, *missing}))))
+    return plan, render(plan, cache_mounts=os.geteuid() == 0)
+
+
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine, report: Reporter, lookup: Lookup,
                   secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
@@ -153,6 +178,15 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
     return out
 
 
+def checked_engine_layers(plan: Plan, files: dict[str, str], ctx: Path, snap, digests, engine: Engine,
+                          report: Reporter, lookup: Lookup, secrets: tuple[tuple[str, Path], ...] = ()
+                          ) -> tuple[Plan, dict[str, tuple[tarlayer.Layer, bool]]]:
+    """app.jar's JDK modules checked first (they may change the runtime's stage), then the
+    engine layers: the plan they were made for, and the layers."""
+    plan, files = with_app_modules(plan, files, ctx, digests, report, lookup.shared)
+    return plan, engine_layers(plan, files, ctx, snap, digests, engine, report, lookup, secrets)
+
+
 def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """Each copy layer from the record, or written (side by side)."""
     lookup = lookup or Lookup()
@@ -168,16 +202,36 @@ def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[s
 
 
 def assemble_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporter) -> BuildResult:
-    """The builders' row for --assemble: the assembled image (pushed later from aurora's layout,
-    so without --push only is it loaded into local storage), or the engine's whole build when the
-    assembler cannot make this plan's image (said in one line)."""
+    """The builders' row for the assembler: the assembled image, in local storage (with --push,
+    copied there while the push runs: the push reads aurora's layout), or the engine's whole
+    build when the assembler cannot make this plan's image (said in one line)."""
+    if job.opts.cache_to and not job.push:  # the record names pushed blobs: there are none
+        report.note("assembler: --cache-to without --push — the engine builds the whole image and pushes"
+                    " its layer cache")
+        return single_builder(job, plan, engines, report)
     done = assemble(job.opts, engines, report, load=not job.push, plan=plan)
     if done is None:
         return single_builder(job, plan, engines, report)
     built = done.built
     report.note(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
     return BuildResult(done.plan, engines(EngineName.BUILDAH).name, (PlatformImage(build_platform(), built),),
-                       assembled=replace(done, cache_to=job.opts.cache_to))
+                       assembled=replace(done, cache_to=job.opts.cache_to,
+                                         loading=load_beside_push(done, report) if job.push else None))
+
+
+def load_beside_push(done: Assembled, report: Reporter) -> Future | None:
+    """The copy into local storage (for `aurora smoke`, `podman run`), started now and awaited
+    after the push; none when some layers are only in a registry (taken from a --cache-from
+    record: nothing of them was downloaded)."""
+    if done.remote:
+        report.note(f"not copied into local storage: {len(done.remote)} layer(s) are only in the registry"
+                    f" (--cache-from); `podman pull` the pushed image to run it here")
+        return None
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(image.load, done.written, done.built.tags)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, *, load: bool = True,
@@ -205,12 +259,12 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
         snap = buildcache.snapshot(ctx)
         copies = [*below_web(ctx, plan), app_jar_layer(ctx, plan)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            engine_part = pool.submit(engine_layers, plan, files, ctx, snap, digests, engine, report, lookup,
+            engine_done = pool.submit(checked_engine_layers, plan, files, ctx, snap, digests, engine, report, lookup,
                                       opts.secrets)
             base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
             try:
                 copied = copy_layers(copies, lookup)
-                made_by_engine, runtime = engine_part.result(), base.result()
+                (plan, made_by_engine), runtime = engine_done.result(), base.result()
             except (KeyboardInterrupt, Interrupted) as exc:  # the workers' buildah runs stop too
                 runner.stop_all(exc)
                 raise

@@ -83,3 +83,24 @@ def test_a_bump_analyses_only_the_new_jar(tmp_path, monkeypatch):
     assert asked[1:] == [["slf4j-api-2.0.18.jar"]]
     assert jdeps.module_set("jdk", "sha256:2", lib, 17, SILENT) == first  # another JDK: all again
     assert len(asked[2]) == 2
+
+
+def test_app_jar_is_analysed_with_lib_as_its_class_path_once_per_digest(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    jar(lib / "slf4j-api-2.0.17.jar")
+    app = tmp_path / "app.jar"
+    jar(app, manifest="Manifest-Version: 1.0\r\nX: app\r\n")
+    asked = []
+
+    def fake_run(argv, **_):
+        asked.append(argv)
+        return runner.Result(argv, 0, "app.jar -> java.base\napp.jar -> jdk.httpserver\napp.jar -> not found\n")
+
+    monkeypatch.setattr(jdeps.runner, "run", fake_run)
+    assert jdeps.app_modules("jdk", "sha256:1", app, lib, 17, SILENT) == ("java.base", "jdk.httpserver")
+    argv = asked[0]
+    assert argv[-1] == "/deps/app.jar" and f"{app}:/deps/app.jar:ro" in argv
+    assert argv[argv.index("--class-path") + 1] == "/deps/lib/*"
+    assert jdeps.app_modules("jdk", "sha256:1", app, lib, 17, SILENT) == ("java.base", "jdk.httpserver")
+    assert len(asked) == 1  # known by its digest the second time

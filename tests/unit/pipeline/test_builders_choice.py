@@ -34,8 +34,8 @@ def chosen(plan=None, **job) -> str:
     return info.name
 
 
-def test_assemble_chooses_the_assembler_and_the_default_is_the_engine():
-    assert chosen() == "single"
+def test_the_assembler_is_the_default_and_no_assemble_chooses_the_engine():
+    assert chosen() == "assembler"
     assert chosen(assemble=True) == "assembler"
     assert chosen(assemble=False) == "single"
     assert BuildJob(Options(app_dir=Path("."))).assemble is None  # the default, not an explicit flag
@@ -56,3 +56,9 @@ def test_the_provenance_names_the_path_that_made_the_image(builder):
                                "buildah", builder)
     assert doc["predicate"]["buildDefinition"]["externalParameters"]["builder"] == builder
     assert SupplyOptions().builder == "engine"
+
+
+def test_assemble_with_cache_to_needs_a_push():
+    with pytest.raises(UsageError, match="--assemble --cache-to"):
+        select(BuildJob(Options(app_dir=Path("."), cache_to="r.io/zero/cache"), assemble=True), Plan())  # type: ignore[arg-type]
+    assert chosen(push=True, assemble=True) == "assembler"
