@@ -167,17 +167,43 @@ def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, report: Repor
     return tuple(sorted({m for j in jars for m in known[keys[j]]} | {"java.base"}))
 
 
+_NAME = re.compile(rb"[A-Za-z_$][\w$]*(?:/[\w$]+)+")  # an internal name (java/sql/Connection) in a class file
+
+
+def names_key(app: Path, jdk_digest: str, release: int) -> str | None:
+    """What jdeps' answer for app.jar depends on: the packages its class files name (internal
+    names and descriptors are plain strings in the constant pool). A code change that names no
+    new package keeps it, so its jdeps result is known. None when the jar cannot be read."""
+    try:
+        packages: set[bytes] = set()
+        with zipfile.ZipFile(app) as z:
+            for name in z.namelist():
+                if name.endswith(".class"):
+                    packages.update(m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[")
+                                    for m in _NAME.finditer(z.read(name)))
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return None
+    digest = hashlib.sha256(b"\n".join(sorted(packages))).hexdigest()
+    return f"names:{digest}:{jdk_digest}:{release}"
+
+
 def app_modules(jdk: str, jdk_digest: str, app: Path, lib: Path, release: int, report: Reporter,
                 shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
-    """The JDK modules app.jar's own classes use (lib/ its class path), kept under its digest
-    like a lib/ jar's: what the engine's app-modules.sh finds, for the assembled path."""
+    """The JDK modules app.jar's own classes use (lib/ its class path): what the engine's
+    app-modules.sh finds, for the assembled path. Kept under its digest, like a lib/ jar's, and
+    under the packages it names (``names_key``), so most code changes run no jdeps."""
     key = jar_key(app, jdk_digest, release)
     known = {**(shared or {}), **_records()}
-    if key not in known:
-        report.note("jdeps on app.jar (its JDK modules against the runtime's)")
-        found = analyse(jdk, lib, ["app.jar"], release, app=app)
-        if found is None:
-            return None
-        known[key] = sorted(found["app.jar"])
-        _remember({key: known[key]})
-    return tuple(known[key])
+    if key in known:
+        return tuple(known[key])
+    names = names_key(app, jdk_digest, release)
+    if names is not None and names in known:
+        _remember({key: known[names]})
+        return tuple(known[names])
+    report.note("jdeps on app.jar (its JDK modules against the runtime's)")
+    found = analyse(jdk, lib, ["app.jar"], release, app=app)
+    if found is None:
+        return None
+    modules = sorted(found["app.jar"])
+    _remember({key: modules, **({names: modules} if names else {})})
+    return tuple(modules)

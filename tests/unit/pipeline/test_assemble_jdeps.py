@@ -104,3 +104,35 @@ def test_app_jar_is_analysed_with_lib_as_its_class_path_once_per_digest(tmp_path
     assert argv[argv.index("--class-path") + 1] == "/deps/lib/*"
     assert jdeps.app_modules("jdk", "sha256:1", app, lib, 17, SILENT) == ("java.base", "jdk.httpserver")
     assert len(asked) == 1  # known by its digest the second time
+
+
+def class_jar(path, *classes: bytes):
+    """A jar of stand-in class files: what counts is the names their constant pools hold."""
+    with zipfile.ZipFile(path, "w") as z:
+        for i, body in enumerate(classes):
+            z.writestr(f"io/zero/C{i}.class", b"\xca\xfe\xba\xbe" + body)
+    return path
+
+
+def test_a_code_change_that_names_no_new_package_runs_no_jdeps(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    asked = []
+
+    def fake_run(argv, **_):
+        asked.append(argv)
+        return runner.Result(argv, 0, "app.jar -> java.base\napp.jar -> java.sql\n")
+
+    monkeypatch.setattr(jdeps.runner, "run", fake_run)
+    first = class_jar(tmp_path / "a.jar", b"\x01\x00\x13java/sql/Connection\x01\x00\x16(Lio/zero/Greeting;)V")
+    assert jdeps.app_modules("jdk", "sha256:1", first, lib, 17, SILENT) == ("java.base", "java.sql")
+    # other code, the same packages named (another class of java/sql, another method): known
+    changed = class_jar(tmp_path / "b.jar", b"\x01\x00\x0fjava/sql/Driver\x01\x00\x1d(Lio/zero/Greeting;I)Ljava/sql/Connection;")
+    assert jdeps.names_key(changed, "sha256:1", 17) == jdeps.names_key(first, "sha256:1", 17)
+    assert jdeps.app_modules("jdk", "sha256:1", changed, lib, 17, SILENT) == ("java.base", "java.sql")
+    assert len(asked) == 1
+    # a new package named (com/sun/net/httpserver): jdeps again
+    new = class_jar(tmp_path / "c.jar", b"\x01\x00\x13java/sql/Connection\x01\x00\x20com/sun/net/httpserver/HttpServer")
+    jdeps.app_modules("jdk", "sha256:1", new, lib, 17, SILENT)
+    assert len(asked) == 2
+    assert jdeps.names_key(tmp_path / "missing.jar", "sha256:1", 17) is None
