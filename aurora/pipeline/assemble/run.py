@@ -111,35 +111,41 @@ def web_layer(plan: Plan) -> EngineLayer:
     return EngineLayer("web", stages, "/out", "app", WEB_INPUTS, "node", "COPY --from=web /out/ /app/", app_dir(plan))
 
 
-def java_layer(plan: Plan, ctx: Path, digests: dict[str, str | None], report: Reporter,
-               shared: Shared | None = None) -> tuple[EngineLayer, str]:
+def lib_modules(plan: Plan, ctx: Path, digests: dict[str, str | None], report: Reporter,
+                shared: Shared | None = None) -> tuple[str, ...] | None:
+    """The module list lib/'s jars need (jdeps per jar, known jars by digest); None without
+    jlink, or when jdeps per jar cannot say."""
+    if not plan.backend.jlink:
+        return None
+    return module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", plan.backend.java, report,
+                      shared.jdeps if shared else None)
+
+
+def java_layer(plan: Plan, lib: tuple[str, ...] | None, report: Reporter) -> tuple[EngineLayer, str]:
     """The java layer's spec and what stands for lib/ in its key: the module list its jars need
-    (jdeps per jar, known jars by digest), so a bump that keeps the list keeps the runtime;
-    all of lib/ when jdeps per jar cannot say."""
-    be = plan.backend
-    if not be.jlink:
+    (``lib_modules``), so a bump that keeps the list keeps the runtime; all of lib/ when jdeps per
+    jar cannot say."""
+    if not plan.backend.jlink:
         return replace(JAVA, inputs=JAVA.inputs[1:]), "full"
-    found = module_set(plan.bases.jdk, digests.get("jdk") or "-", ctx / "backend" / "lib", be.java, report,
-                       shared.jdeps if shared else None)
-    if found is None:
+    if lib is None:
         report.note("jdeps per jar could not analyse lib/: the engine's jdeps stage reads all of it")
         return JAVA, ""
-    return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(found)
+    return replace(JAVA, inputs=JAVA.inputs[1:]), ",".join(lib)
 
 
 def with_app_modules(plan: Plan, files: dict[str, str], ctx: Path, digests: dict[str, str | None],
-                     report: Reporter, shared: Shared | None = None) -> tuple[Plan, dict[str, str]]:
-    """The plan (and its Containerfile) with the JDK modules app.jar uses that lib/ does not, as
-    the engine's path adds them (app-modules.sh): the runtime gets them, and a note says to list
-    them. Both lists come from jdeps per jar, known by digest."""
+                     report: Reporter, lib: tuple[str, ...] | None, shared: Shared | None = None
+                     ) -> tuple[Plan, dict[str, str]]:
+    """The plan (and its Containerfile) with the JDK modules app.jar uses that lib/ (``lib``, from
+    ``lib_modules``) does not, as the engine's path adds them (app-modules.sh): the runtime gets
+    them, and a note says to list them."""
     be = plan.backend
-    if not be.jlink:
+    if lib is None:  # no cut runtime (jlink off), or jdeps could not say: the engine's stage decides
         return plan, files
-    jdk, backend, jdk_digest = plan.bases.jdk, ctx / "backend", digests.get("jdk") or "-"
-    known = shared.jdeps if shared else None
-    lib = module_set(jdk, jdk_digest, backend / "lib", be.java, report, known)
-    app = app_modules(jdk, jdk_digest, backend / "app.jar", backend / "lib", be.java, report, known)
-    if lib is None or app is None:  # jdeps could not say: the engine's jdeps stage decides for lib/
+    backend, jdk_digest = ctx / "backend", digests.get("jdk") or "-"
+    app = app_modules(plan.bases.jdk, jdk_digest, backend / "app.jar", backend / "lib", be.java, report,
+                      shared.jdeps if shared else None)
+    if app is None:
         return plan, files
     missing = sorted(set(app) - set(lib) - set(be.modules))
     if not missing:
@@ -152,10 +158,11 @@ def with_app_modules(plan: Plan, files: dict[str, str], ctx: Path, digests: dict
 
 
 def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine: Engine, report: Reporter, lookup: Lookup,
-                  secrets: tuple[tuple[str, Path], ...] = ()) -> dict[str, tuple[tarlayer.Layer, bool]]:
+                  lib: tuple[str, ...] | None, secrets: tuple[tuple[str, Path], ...] = ()
+                  ) -> dict[str, tuple[tarlayer.Layer, bool]]:
     """The java and web layers: from the record, or built by the engine side by side."""
     stages = split_stages(files["Containerfile"])
-    java, modules = java_layer(plan, ctx, digests, report, lookup.shared)
+    java, modules = java_layer(plan, lib, report)
     specs = [java, web_layer(plan)]
     keys = {s.name: stage_key(s, stages, snap, digests, modules if s is java else "") for s in specs}
     out = {s.name: (found, True) for s in specs if (found := lookup.find(keys[s.name])) is not None}
@@ -181,10 +188,11 @@ def engine_layers(plan: Plan, files: dict[str, str], ctx, snap, digests, engine:
 def checked_engine_layers(plan: Plan, files: dict[str, str], ctx: Path, snap, digests, engine: Engine,
                           report: Reporter, lookup: Lookup, secrets: tuple[tuple[str, Path], ...] = ()
                           ) -> tuple[Plan, dict[str, tuple[tarlayer.Layer, bool]]]:
-    """app.jar's JDK modules checked first (they may change the runtime's stage), then the
-    engine layers: the plan they were made for, and the layers."""
-    plan, files = with_app_modules(plan, files, ctx, digests, report, lookup.shared)
-    return plan, engine_layers(plan, files, ctx, snap, digests, engine, report, lookup, secrets)
+    """lib/'s module list (once), app.jar's JDK modules checked against it (they may change the
+    runtime's stage), then the engine layers: the plan they were made for, and the layers."""
+    lib = lib_modules(plan, ctx, digests, report, lookup.shared)
+    plan, files = with_app_modules(plan, files, ctx, digests, report, lib, lookup.shared)
+    return plan, engine_layers(plan, files, ctx, snap, digests, engine, report, lookup, lib, secrets)
 
 
 def copy_layers(layers: list[CopyLayer], lookup: Lookup | None = None) -> dict[str, tuple[tarlayer.Layer, bool]]:
