@@ -177,7 +177,7 @@ def transfer_lines(peers: dict, scenarios: tuple[str, ...], tools: list[str]) ->
     if any(v is not None for v in own.values()):
         out.append("Code change, the tool's own part: " + ", ".join(
             f"{t} {fmt_seconds(v)}" for t, v in own.items() if v is not None)
-            + f" ({ASSEMBLE}: `aurora build --assemble --push` alone; Jib: Maven's `jib:build` goal, from its "
+            + f" ({ASSEMBLE}: `aurora build --assemble --push` less its host build's Maven; Jib: Maven's `jib:build` goal, from its "
             "`--- jib:…:build` line to `BUILD SUCCESS`).")
     return out + ([""] if out else [])
 
@@ -199,8 +199,8 @@ def markdown(peers: dict, scenarios: tuple[str, ...], titles: dict[str, str], to
     tools = [t for t in tool_titles if t in (peers.get("tools") or {})]
     out = ["## aurora against Jib (build + push, from the user's change)", "",
            f"Jib: `{peers.get('jib')}` (`mvn resources:resources package jib:build`); aurora: `backend/build.sh` "
-           "(mvn package), `aurora build`, `buildah push`; aurora-assemble: `backend/build.sh`, then one "
-           "`aurora build --assemble --push` (no local copy first). Maven with a warm ~/.m2 and no network on both sides. "
+           "(mvn package), `aurora build`, `buildah push`; aurora-assemble: one `aurora build --assemble --push` whose "
+           "`[backend] host_build` runs `backend/build.sh` first when backend/ changed. Maven with a warm ~/.m2 and no network on both sides. "
            f"Dependency bump: `{peers.get('dep_bump')}`. Times in seconds (whole command chain).", "",
            "| scenario | " + " | ".join(f"{t} s" for t in tools) + " | aurora/jib | "
            + " | ".join(f"{t} Δ layers" for t in tools) + " | " + " | ".join(f"{t} pushed" for t in tools) + " |",

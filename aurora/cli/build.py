@@ -130,9 +130,9 @@ def build(
                    assemble=assemble)
     check(job)
     key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
-    _, builder = select(job, plan := plan_for(opts))
     # The build and the pushes share one engine, closed at the end; the reporter shows both.
     with reporting() as reporter, opened() as engines:
+        _, builder = select(job, plan := plan_for(opts, host_build=reporter))
         result = builder(job, plan, engines, reporter)
         if result.files:  # --emit-job: nothing built here
             return print("\n".join(str(path) for path in result.files))

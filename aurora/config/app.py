@@ -68,6 +68,8 @@ class Backend(Model):
     """The (Vert.x) back end: a dist folder, or sources and a build command."""
 
     dist: RelPath | None = Field(None, description="Folder the build left the back end in: Zero's dist (jar, lib/, conf/), Maven's target/ (a jar beside lib/ or dependency/, or a fat jar), Gradle's build/install/<name> or build/libs.")
+    host_build: SafeText | None = Field(None, description="With `dist`: the command (run by sh in the app folder, on this machine) that makes the dist, e.g. \"sh backend/build.sh\". `aurora build` runs it first, and only when the files under `host_build_inputs` or the dist changed since its last successful run (`--no-cache`: always).")
+    host_build_inputs: list[RelPath] = Field(default_factory=list, description="What `host_build` reads: files and folders of the app folder. Default: the project folder above the dist's build output (`backend` for backend/target/dist). Folders named .git, target, build, .gradle and node_modules, and the dist, are not read.")
     source: FolderPath | None = Field(None, description="Source folder built inside a JDK stage with `build` (\".\": the app folder itself: the back end's files only go in); exclusive with `dist`.")
     build: SafeText = Field("mvn -B -DskipTests package", description="Build command run (by sh) in `source` inside the JDK stage.")
     output: RelPath = Field("target", description="Where the build leaves the dist, relative to `source`.")
@@ -115,6 +117,11 @@ class Backend(Model):
     def _one_origin(self) -> Backend:
         if (self.dist is None) == (self.source is None):
             raise ValueError("set exactly one of `dist` (a built dist folder) or `source` (sources + `build`)")
+        if self.host_build is None and self.host_build_inputs:
+            raise ValueError("`host_build_inputs` without `host_build`: name the command that makes the dist")
+        if self.host_build is not None and self.dist is None:
+            raise ValueError("`host_build` makes `dist` on this machine: set `dist` to the folder it leaves"
+                             " (with `source`, `build` runs inside the JDK stage instead)")
         return self
 
 

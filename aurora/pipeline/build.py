@@ -17,7 +17,7 @@ from aurora.refs import parse_ref
 from aurora.report import Relay, Reporter
 from aurora.host import registry
 from aurora.pipeline import cache as buildcache
-from aurora.pipeline import context
+from aurora.pipeline import context, hostbuild
 from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
 from aurora.pipeline.extras import unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
@@ -77,10 +77,13 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def plan_for(opts: Options) -> Plan:
-    """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take it)."""
+def plan_for(opts: Options, host_build: Reporter | None = None) -> Plan:
+    """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take
+    it). ``host_build``: ``aurora build``'s reporter — the config's ``[backend] host_build`` runs
+    first when it is not up to date (``--no-cache``: always), since the plan reads the dist it makes."""
+    prepare = None if host_build is None else hostbuild.host_build(opts.app_dir, host_build, force=opts.no_cache)
     return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
-                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms).plan
+                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms, prepare=prepare).plan
 
 
 def render_to(plan: Plan, out: Path) -> Path:

@@ -214,3 +214,37 @@ def test_a_jdk_module_only_app_jar_uses_gets_into_the_runtime(demo_app, offline_
         assert "jdk.httpserver@" in modules
     finally:
         sh("buildah", "rmi", tag, check=False)
+
+
+def test_a_host_build_runs_maven_only_when_the_back_end_changed(demo_app, offline_bases, tmp_path):
+    """`[backend] host_build`: `aurora build` runs the demo's build.sh (real Maven) first, skips it
+    while nothing under backend/ changed (a no-op then runs no Maven), and runs it again after a
+    code change, whose image differs from the first only in app.jar's layer."""
+    app = tmp_path / "zero-demo"
+    shutil.copytree(demo_app, app, symlinks=True)
+    toml = app / "aurora.toml"
+    toml.write_text(toml.read_text().replace('dist = "backend/target/dist"\n',
+                                             'dist = "backend/target/dist"\nhost_build = "sh backend/build.sh -o"\n', 1))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    tag = f"localhost/aurora-test/host-build:{uuid.uuid4().hex[:8]}"
+    made: list[str] = []
+
+    def build() -> tuple[str, dict]:
+        out = aurora("build", "-C", str(app), "--tag", tag, "--json", env=env)
+        made.append(json.loads(out.stdout)["id"])
+        return out.stderr, json.loads(out.stdout)
+
+    try:
+        said, first = build()
+        assert "build.sh: built" in said and "[back end (host)] done" in said
+        said, again = build()
+        assert "`sh backend/build.sh -o` skipped: its inputs and the dist are as its last run left them" in said
+        assert "build.sh: built" not in said and again["id"] == first["id"]
+        main = app / "backend/src/main/java/io/zero/demo/Main.java"
+        main.write_text(main.read_text().replace('"zero-demo stopping"', '"zero-demo stopping (host build test)"', 1))
+        said, changed = build()
+        assert "build.sh: built" in said and "1 layer(s) made (app.jar)" in said
+        layers = [image_config(image)["rootfs"]["diff_ids"] for image in (first["id"], changed["id"])]
+        assert len(layers[0]) == len(layers[1]) and sum(a != b for a, b in zip(*layers)) == 1
+    finally:
+        sh("buildah", "rmi", tag, *set(made), check=False)

@@ -1,0 +1,153 @@
+"""The back end's build on this machine (``[backend] host_build``): run by ``aurora build``
+before the plan reads the dist, and only when what it reads or what it left changed since its
+last successful run — skaffold's custom builder with its dependencies, Gradle's up-to-date
+check. A no-op ``aurora build --push`` then runs no Maven at all, where ``mvn package jib:build``
+always starts Maven.
+
+Up to date means: the same command, the same SOURCE_DATE_EPOCH (it dates app.jar's entries),
+the same bytes under the inputs, and the dist as the last run left it (names, sizes and times:
+a ``mvn clean`` or a hand edit in it runs the build again). The record is kept in
+``$XDG_CACHE_HOME/aurora/host-build/``, one per app folder: nothing is written into the app."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora.config import CONFIG_NAME, Config
+from aurora.errors import BuildError, CommandError, ConfigError
+from aurora.host import jsonfile, runner
+from aurora.report import Reporter
+
+# Build outputs, tools' state and dependencies: never what a back-end build reads as its input.
+SKIPPED = frozenset({".git", "target", "build", ".gradle", "node_modules", ".idea", ".vscode"})
+OUTPUT_DIRS = ("target", "build")  # where Maven and Gradle leave what they make
+
+
+@dataclass(frozen=True)
+class HostBuild:
+    command: str
+    app_dir: Path
+    dist: Path
+    inputs: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, cfg: Config, app_dir: Path) -> HostBuild | None:
+        b = cfg.backend
+        if b.host_build is None or b.dist is None:
+            return None
+        dist = (app_dir / b.dist).resolve()
+        named = b.host_build_inputs or [default_inputs(b.dist)]
+        inputs = tuple((app_dir / rel).resolve() for rel in named)
+        for rel, path in zip(named, inputs):
+            if not path.exists():
+                raise ConfigError(f"{CONFIG_NAME}: backend -> host_build_inputs: {rel!r} is not in {app_dir}",
+                                  hint="name the files and folders the back end's build reads (pom.xml, src)")
+        return cls(b.host_build, app_dir.resolve(), dist, inputs)
+
+
+def default_inputs(dist: str) -> str:
+    """The project folder above the dist's build output: ``backend`` for backend/target/dist
+    (the folder above target/ or build/), else the dist's parent."""
+    parts = Path(dist).parts
+    for i, part in enumerate(parts):
+        if part in OUTPUT_DIRS:
+            return str(Path(*parts[:i])) if i else "."
+    return str(Path(dist).parent)
+
+
+def files_under(path: Path, skip: Path) -> Iterator[Path]:
+    """The files under ``path`` in a fixed order, without ``SKIPPED`` folders and ``skip``."""
+    if path.is_file():
+        yield path
+        return
+    for root, dirs, files in os.walk(path):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED and here / d != skip)
+        yield from (here / f for f in sorted(files))
+
+
+def inputs_key(hb: HostBuild) -> str:
+    """The command, SOURCE_DATE_EPOCH and every input file's name, mode and bytes."""
+    h = hashlib.sha256(f"{hb.command}\0{os.environ.get('SOURCE_DATE_EPOCH', '')}\0".encode())
+    for top in hb.inputs:
+        for path in files_under(top, hb.dist):
+            if not path.is_file():  # a dangling link, a socket
+                continue
+            h.update(f"{path.relative_to(hb.app_dir) if path.is_relative_to(hb.app_dir) else path}\0"
+                     f"{path.stat().st_mode & 0o111:o}\0".encode())
+            with path.open("rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()
+
+
+def dist_key(dist: Path) -> str | None:
+    """The dist as it lies: names, sizes and modification times (its jars are not read). None
+    when there is no dist."""
+    if not dist.is_dir():
+        return None
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(dist):
+        dirs.sort()
+        for name in sorted(files):
+            st = (Path(root) / name).stat()
+            h.update(f"{Path(root, name).relative_to(dist)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def where(hb: HostBuild) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "aurora" / "host-build" / f"{hashlib.sha256(str(hb.app_dir).encode()).hexdigest()[:32]}.json"
+
+
+def up_to_date(hb: HostBuild, key: str) -> bool:
+    try:
+        seen = json.loads(where(hb).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(seen, dict) or seen.get("inputs") != key:
+        return False
+    now = dist_key(hb.dist)
+    return now is not None and seen.get("dist") == now
+
+
+def run(hb: HostBuild, report: Reporter, *, force: bool = False) -> bool:
+    """Run the host build unless it is up to date (``force``: whatever); True when it ran. A
+    failed or interrupted run leaves no record, so the next build runs it again."""
+    if not force and up_to_date(hb, inputs_key(hb)):
+        report.note(f"backend: `{hb.command}` skipped: its inputs and the dist are as its last run left them")
+        return False
+    where(hb).unlink(missing_ok=True)
+    report.start("back end (host)")
+    try:
+        runner.run(["sh", "-c", hb.command], cwd=hb.app_dir, stream=report.output)
+    except CommandError as exc:
+        report.finish("back end (host)", ok=False)
+        raise BuildError(f"backend -> host_build: `{hb.command}` exited {exc.returncode}",
+                         hint="its output is above; fix the back end's build, then build again",
+                         log=exc.output_tail) from None
+    report.finish("back end (host)")
+    if not hb.dist.is_dir():
+        raise BuildError(f"backend -> host_build: `{hb.command}` succeeded but left no {hb.dist}",
+                         hint="set backend -> dist to the folder the command leaves the back end in")
+    # Kept as the run left things: a build that rewrites one of its inputs (a formatter, a
+    # generated pom) is then up to date next time instead of running again and again.
+    record = {"command": hb.command, "inputs": inputs_key(hb), "dist": dist_key(hb.dist)}
+    try:
+        where(hb).parent.mkdir(parents=True, exist_ok=True)
+        jsonfile.replace_text(where(hb), json.dumps(record, indent=2) + "\n")
+    except OSError:
+        pass  # only costs the next build a run of the command
+    return True
+
+
+def host_build(app_dir: Path, report: Reporter, *, force: bool = False) -> Callable[[Config], None]:
+    """``Project.load``'s ``prepare`` for ``aurora build``: the config's host build, if it names one."""
+    def prepare(cfg: Config) -> None:
+        if (hb := HostBuild.of(cfg, app_dir)) is not None:
+            run(hb, report, force=force)
+    return prepare
