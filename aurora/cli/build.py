@@ -94,7 +94,7 @@ def build(
     cert_dir: CertDir = None,
     tls_verify: TlsVerify = True,
     digest_file: DigestFile = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Build up to N independent stages side by side (front end, web layer, back end, runtime).")] = 1,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Build up to N independent stages side by side (front end, web layer, back end, runtime). Default: one per CPU this process may use, at most 4 and one per 2 GiB of memory (buildah, podman; the other engines build one at a time).")] = None,
     cache_from: Annotated[Optional[str], typer.Option("--cache-from", help="Registry repository (REGISTRY/NAME) whose cached layers this build reuses: a CI runner's empty storage then rebuilds only what changed.")] = None,
     cache_to: Annotated[Optional[str], typer.Option("--cache-to", help="Registry repository (REGISTRY/NAME) this build pushes its layers to, for later --cache-from builds. --tls-verify applies to both.")] = None,
     secret: Annotated[Optional[list[str]], typer.Option("--secret", help="Build secret ID=FILE, mounted only for the step that needs it: npmrc (front-end install), maven-settings (back-end build).")] = None,

@@ -15,7 +15,7 @@ from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, BuildError, UsageError
 from aurora.refs import parse_ref
 from aurora.report import Relay, Reporter
-from aurora.host import registry
+from aurora.host import machine, registry
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context, hostbuild
 from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
@@ -42,7 +42,7 @@ class Options:
     engine: EngineName = EngineName.BUILDAH
     secrets: tuple[tuple[str, Path], ...] = ()
     platforms: tuple[str, ...] = ()  # --platform (empty: aurora.toml's, or this machine's)
-    jobs: int = 1
+    jobs: int | None = None  # --jobs (None: from the machine, where the engine can)
     cache_from: str | None = None
     cache_to: str | None = None
     cache_tls_verify: bool = True
@@ -201,6 +201,14 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
     return plan, build_plan(plan, opts, engine, name, report)
 
 
+def jobs_for(opts: Options) -> int:
+    """Stages built side by side: ``--jobs``, else the machine's default where the engine can
+    (``host/machine.default_jobs``), else one."""
+    if opts.jobs is not None:
+        return opts.jobs
+    return machine.default_jobs() if capabilities(opts.engine).jobs else 1
+
+
 def engine_for(opts: Options, report: Reporter) -> EngineName:
     """The engine ``--engine`` names (auto: the first usable), if it can do what is asked."""
     name = choose(opts.engine)
@@ -215,7 +223,7 @@ def engine_for(opts: Options, report: Reporter) -> EngineName:
     if (opts.cache_from or opts.cache_to) and not caps.registry_cache:
         raise UsageError(f"the {name} engine has no registry layer cache (--cache-from/--cache-to)",
                          hint="use --engine buildah or podman")
-    if opts.jobs > 1 and not caps.jobs:
+    if (opts.jobs or 1) > 1 and not caps.jobs:
         raise UsageError(f"the {name} engine cannot build stages side by side (--jobs)",
                          hint="use --engine buildah or podman, or leave --jobs out")
     if not caps.reproducible:
@@ -363,7 +371,7 @@ def build_content(plan: Plan, opts: Options, engine: Engine, staged: Staged, ear
 
     content = engine.build(
         BuildRequest(context=staged.ctx, containerfile=containerfile, tags=(), timestamp=LAYER_EPOCH,
-                     no_cache=opts.no_cache, secrets=opts.secrets, jobs=opts.jobs, cache_from=opts.cache_from,
+                     no_cache=opts.no_cache, secrets=opts.secrets, jobs=jobs_for(opts), cache_from=opts.cache_from,
                      cache_to=opts.cache_to, cache_tls_verify=opts.cache_tls_verify),
         report.output, hear,
     )

@@ -24,7 +24,7 @@ from aurora.host import jsonfile, runner
 from aurora.report import Reporter
 
 # Build outputs, tools' state and dependencies: never what a back-end build reads as its input.
-SKIPPED = frozenset({".git", "target", "build", ".gradle", "node_modules", ".idea", ".vscode"})
+SKIPPED = frozenset({".git", "target", "build", ".gradle", "node_modules", ".idea", ".vscode", ".aurora"})
 OUTPUT_DIRS = ("target", "build")  # where Maven and Gradle leave what they make
 
 
