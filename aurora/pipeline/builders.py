@@ -64,6 +64,9 @@ class BuildResult:
     # The assembler's image (pipeline/assemble/run.Assembled): pushed from aurora's OCI layout,
     # blob by blob, instead of from the engine's storage.
     assembled: Any = None
+    # The bases' digests the builder read from local storage (role → digest), when it did: the
+    # publisher's provenance names them without asking the storage again.
+    base_digests: dict[str, str | None] | None = None
 
     @property
     def image(self) -> str:

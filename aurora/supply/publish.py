@@ -25,7 +25,7 @@ from aurora.pipeline.kaniko_build import runtime_digest
 from aurora.pipeline.publisher import Published, Publisher, RegistryPublisher
 from aurora.refs import in_registry
 from aurora.report import SILENT, Reporter
-from aurora.supply import attach, imagefs, provenance, sbom, sign
+from aurora.supply import attach, imagefs, provenance, sign
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,9 @@ def publisher(engines: Opened, result: BuildResult, *, sbom: bool, key: object |
               opts: RegistryOptions, report: Reporter = SILENT) -> Publisher:
     """The registry publisher wrapped by the supply chain's, for what ``result`` holds."""
     caps = capabilities(result.engine)
-    if caps.local:
+    if result.base_digests is not None:
+        digests = result.base_digests
+    elif caps.local:
         digests = check_bases(result.plan, engines(result.engine))
     else:  # the executor pulled the bases itself: only a pinned runtime's digest is known
         digests = {"runtime": runtime_digest(result.plan)}
@@ -169,6 +171,8 @@ def _once(subjects: list[Subject]) -> list[Subject]:
 
 def _attach_sboms(images: list[Subject], plan: Plan, supply: SupplyOptions, opts: RegistryOptions,
                   report: Reporter) -> list[attach.Attached]:
+    from aurora.supply import sbom  # CycloneDX and SPDX: 0.3 s to import, for pushes with an SBOM only
+
     lockfile = sbom.lockfile_of(plan)
     document: dict[str, bytes] = {}
     out = []
@@ -210,6 +214,8 @@ def _clean(document: bytes, what: str, supply: SupplyOptions) -> bytes:
 
 
 def _sbom(s: Subject, lockfile: Path | None, opts: RegistryOptions, report: Reporter) -> str:
+    from aurora.supply import sbom
+
     p = s.pushed
     registry, repository, _, _ = attach.split(p.destination)
     source = s.local_image or str(in_registry(f"{registry}/{repository}@{p.digest}"))

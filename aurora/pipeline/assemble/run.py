@@ -52,6 +52,7 @@ class Assembled:
     remote: dict[str, str] = field(default_factory=dict)  # digest → REGISTRY/NAME: blobs only a registry holds
     cache_to: str | None = None  # --cache-to: where the push records this build's layer keys
     loading: Future | None = None  # the copy into local storage, made while the push runs
+    base_digests: dict[str, str | None] = field(default_factory=dict)  # role → digest in local storage
 
     @property
     def local_copy(self) -> str | None:
@@ -224,7 +225,8 @@ def assemble_builder(job: BuildJob, plan: Plan, engines: Opened, report: Reporte
     report.note(f"built {built.image} ({built.id[:12]}, {built.layers} layers, {built.size_bytes / 1e6:.1f} MB)")
     return BuildResult(done.plan, engines(EngineName.BUILDAH).name, (PlatformImage(build_platform(), built),),
                        assembled=replace(done, cache_to=job.opts.cache_to,
-                                         loading=load_beside_push(done, report) if job.push else None))
+                                         loading=load_beside_push(done, report) if job.push else None),
+                       base_digests=done.base_digests)
 
 
 def load_beside_push(done: Assembled, report: Reporter) -> Future | None:
@@ -278,7 +280,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
                 raise
         with report.stage("image"):
             done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report)
-        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote))
+        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote), base_digests=digests)
     finally:
         context.remove(ctx)
 
