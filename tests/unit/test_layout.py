@@ -21,8 +21,9 @@ FOUNDATION = ("aurora", "aurora.errors", "aurora.choices", "aurora.refs", "auror
               "aurora.report")
 # Imports inside a function, allowed only where they keep `aurora --help` fast: the commands
 # import the pipeline when they run, and the Docker SDK (an optional extra) and the Kubernetes client
-# are imported on use.
-LAZY_OK = ("aurora.cli", "aurora.host.dockerapi", "aurora.host.kubeapi")
+# are imported on use; the SBOM's libraries (CycloneDX, SPDX: 0.3 s) only by a push that attaches one
+# (supply/publish.py), so a code change's `aurora build --push --no-sbom` does not wait for them.
+LAZY_OK = ("aurora.cli", "aurora.host.dockerapi", "aurora.host.kubeapi", "aurora.supply.publish")
 
 
 @dataclass(frozen=True)
