@@ -57,7 +57,9 @@ def make_app(root: Path, frontend: str, settings: str) -> Path:
 
 def build(app: Path, check: bool = True):
     tag = f"localhost/aurora-test/fe:{uuid.uuid4().hex[:8]}"
-    return tag, aurora("build", "-C", str(app), "--tag", tag, check=check)
+    # One stage at a time: install_step_cached reads buildah's log, whose stages interleave
+    # with more jobs (the default on a machine of two CPUs or more).
+    return tag, aurora("build", "-C", str(app), "--tag", tag, "--jobs", "1", check=check)
 
 
 def install_step_cached(stderr: str, command: str) -> bool:

@@ -71,7 +71,7 @@ def bumped_app(demo_app, tmp_path) -> Path:
 def test_a_dependency_bump_with_the_same_modules_reuses_the_jlink_layer(engine_image, bumped_app):
     tag = f"localhost/aurora-test/bump:{uuid.uuid4().hex[:8]}"
     try:
-        out = aurora("build", "-C", str(bumped_app), "--no-assemble", "--tag", tag, "--json",
+        out = aurora("build", "-C", str(bumped_app), "--no-assemble", "--tag", tag, "--json", "--jobs", "1",
                      env={"SOURCE_DATE_EPOCH": SDE})
         steps = step_outputs(out.stderr)
         # jdeps looked at the new lib/ ...
@@ -114,8 +114,9 @@ def test_cache_from_on_empty_storage_reuses_the_registry_layers(demo_app, engine
                env={"XDG_CACHE_HOME": str(tmp_path / "xdg-first")})
         assert reg.blobs(), "--cache-to pushed nothing"
         # A fresh runner: only the bases in storage, no build records.
+        # --jobs 1: step_outputs reads buildah's log, whose stages interleave with more jobs
         out = aurora("build", "-C", str(demo_app), "--no-assemble", "--tag", tag, "--cache-from", cache,
-                     "--no-tls-verify", "--json", env=empty_storage)
+                     "--no-tls-verify", "--json", "--jobs", "1", env=empty_storage)
         steps = step_outputs(out.stderr)
         for needle in ('"sh", "/aurora/jlink.sh"', '"node", "/aurora/web-layer.js"'):
             assert any("Cache pulled from remote" in line for line in the_step(steps, needle)), needle
