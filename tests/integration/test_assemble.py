@@ -70,6 +70,8 @@ def test_without_push_the_assembled_image_is_in_local_storage(assembled):
     podman = json.loads(sh("podman", "image", "inspect", tag).stdout)[0]
     assert podman["Id"] == result["id"]  # podman run and aurora smoke find it
     assert len(podman["RootFS"]["Layers"]) == result["layers"]
+    # The size is the image's as local storage counts it (uncompressed), not what a push sends.
+    assert result["size_bytes"] == podman["Size"]
 
 
 def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, engine_image):

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurora.host import runner
+from aurora.host import jsonfile, runner
 from aurora.pipeline.assemble import store
-from aurora.pipeline.assemble.tarlayer import Layer
+from aurora.pipeline.assemble.tarlayer import Layer, plain_size
 from aurora.pipeline.plan import Plan
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -31,6 +31,7 @@ class Base:
 
     config: dict
     layers: tuple[dict, ...]
+    plain_sizes: tuple[int, ...] = ()  # each layer's uncompressed size
 
 
 def _canonical(data: dict) -> bytes:
@@ -86,7 +87,22 @@ def base(ref: str, local_digest: str) -> Base:
     found = ref_manifest(name)
     assert found is not None
     manifest = json.loads(read_blob(found["digest"]))
-    return Base(json.loads(read_blob(manifest["config"]["digest"])), tuple(manifest["layers"]))
+    return Base(json.loads(read_blob(manifest["config"]["digest"])), tuple(manifest["layers"]),
+                base_sizes(name, manifest["layers"]))
+
+
+def base_sizes(name: str, layers: list[dict]) -> tuple[int, ...]:
+    """The base's layers' uncompressed sizes, counted once per base and kept beside the layout."""
+    path = store.root() / "base-sizes.json"
+    known = jsonfile.read(path).get(name)
+    if isinstance(known, list) and len(known) == len(layers):
+        return tuple(known)
+    sizes = [plain_size(store.blob(d["digest"])) for d in layers]
+    try:
+        jsonfile.update(path, lambda data: {**data, name: sizes})
+    except OSError:
+        pass  # counted again next time
+    return tuple(sizes)
 
 
 def _env(base_env: list[str], add: list[tuple[str, str]]) -> list[str]:

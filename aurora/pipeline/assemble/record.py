@@ -35,7 +35,7 @@ class Shared:
         found = self.layers.get(key)
         if not found:
             return None
-        return Layer(found["digest"], found["diff_id"], found["size"]), found["repo"]
+        return Layer.of(found), found["repo"]
 
     def as_json(self) -> bytes:
         trim = lambda d: dict(list(d.items())[-LIMIT:])  # noqa: E731

@@ -298,7 +298,7 @@ def _finish(plan: Plan, runtime: image.Base, layers: dict[str, tuple[tarlayer.La
     report.note(f"assembled {plan.tags[0]}: {len(made)} layer(s) made ({', '.join(made) or 'none'}), {len(reused)} reused")
     if load:
         image.load(written, plan.tags)
-    size = sum(d["size"] for d in written.manifest["layers"])
+    size = sum(runtime.plain_sizes) + sum(x.tar_size or x.size for x in chosen)  # as `podman images` counts
     built = BuiltImage(plan.tags[0], written.image_id.removeprefix("sha256:"), plan.tags, size,
                        len(written.manifest["layers"]), tuple(doc["rootfs"]["diff_ids"]))
     return Assembled(plan, built, written, reused, made)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from aurora import __version__
 from aurora.host import jsonfile
-from aurora.pipeline.assemble.tarlayer import Layer
+from aurora.pipeline.assemble.tarlayer import Layer, plain_size
 
 LIMIT = 500  # records kept
 # Part of every layer's key: a new aurora (or a new layout of a layer) writes its layers again.
@@ -53,8 +54,13 @@ def lookup(key: str) -> Layer | None:
     found = records().get(key)
     if not found:
         return None
-    layer = Layer(found["digest"], found["diff_id"], found["size"])
-    return layer if blob(layer.digest).is_file() else None
+    layer = Layer.of(found)
+    if not blob(layer.digest).is_file():
+        return None
+    if not layer.tar_size:  # kept before aurora recorded it: counted once, then recorded
+        layer = replace(layer, tar_size=plain_size(blob(layer.digest)))
+        remember({key: layer})
+    return layer
 
 
 def remember(entries: dict[str, Layer]) -> None:

@@ -43,14 +43,29 @@ class Entry:
 
 @dataclass(frozen=True)
 class Layer:
-    """A written layer: the gzip blob's digest and size, the tar's digest (the diff ID)."""
+    """A written layer: the gzip blob's digest and size, the tar's digest (the diff ID) and size
+    (0: not known, a record from before aurora kept it)."""
 
     digest: str
     diff_id: str
     size: int
+    tar_size: int = 0
 
     def as_dict(self) -> dict:
-        return {"digest": self.digest, "diff_id": self.diff_id, "size": self.size}
+        return {"digest": self.digest, "diff_id": self.diff_id, "size": self.size, "tar_size": self.tar_size}
+
+    @classmethod
+    def of(cls, record: dict) -> Layer:
+        return cls(record["digest"], record["diff_id"], record["size"], record.get("tar_size") or 0)
+
+
+def plain_size(blob: Path) -> int:
+    """The uncompressed size of a gzip blob (every member: skopeo's pgzip writes several)."""
+    total = 0
+    with gzip.open(blob, "rb") as gz:
+        while chunk := gz.read(1 << 20):
+            total += len(chunk)
+    return total
 
 
 def entries_key(name: str, entries: Iterable[Entry], salt: str) -> str:
@@ -113,7 +128,7 @@ def write(entries: Iterable[Entry], blobs: Path) -> Layer:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return Layer("sha256:" + digest, "sha256:" + plain.sha.hexdigest(), compressed.size)
+    return Layer("sha256:" + digest, "sha256:" + plain.sha.hexdigest(), compressed.size, plain.size)
 
 
 def _add(tar: tarfile.TarFile, e: Entry) -> None:

@@ -17,7 +17,9 @@ from aurora.pipeline.assemble.run import below_web
 from aurora.pipeline.assemble.run import copy_layers as write_copy_layers
 from aurora.pipeline.assemble.run import unsupported
 from aurora.pipeline.assemble.stages import split_stages
-from aurora.pipeline.assemble.tarlayer import Entry, entries_key, write
+from aurora.host import jsonfile
+from aurora.pipeline.assemble import store
+from aurora.pipeline.assemble.tarlayer import Entry, entries_key, plain_size, write
 from aurora.pipeline.context import stage
 from aurora.pipeline.plan import make_plan
 from aurora.pipeline.render import render
@@ -55,6 +57,24 @@ def test_the_same_entries_give_the_same_bytes_with_a_fixed_gzip_header(tmp_path)
     assert {m[5] for m in listed} == {0} and {m[6] for m in listed} == {""}
     assert listed[1][2:5] == (0o755, 1000, 1000)
     assert first.diff_id != first.digest and first.size == len(raw)
+    assert first.tar_size == len(gzip.decompress(raw)) == plain_size(tmp_path / "one" / first.digest[7:])
+
+
+def test_the_uncompressed_size_counts_every_gzip_member(tmp_path):
+    """skopeo's layers (pgzip) are several gzip members one after another."""
+    blob = tmp_path / "blob"
+    blob.write_bytes(gzip.compress(b"a" * 1000) + gzip.compress(b"b" * 234))
+    assert plain_size(blob) == 1234
+
+
+def test_an_old_record_gets_its_uncompressed_size_counted_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = tmp_path / "a.txt"
+    src.write_text("hello\n")
+    layer = write([Entry("a.txt", "file", 0o644, source=src)], store.blobs())
+    old = {"digest": layer.digest, "diff_id": layer.diff_id, "size": layer.size}  # before tar_size
+    jsonfile.update(store.root() / "layers.json", lambda data: {"k": old})
+    assert store.lookup("k") == layer and store.records()["k"]["tar_size"] == layer.tar_size
 
 
 def test_a_changed_file_changes_only_its_layer(app, tmp_path):
