@@ -70,8 +70,9 @@ def test_without_push_the_assembled_image_is_in_local_storage(assembled):
     podman = json.loads(sh("podman", "image", "inspect", tag).stdout)[0]
     assert podman["Id"] == result["id"]  # podman run and aurora smoke find it
     assert len(podman["RootFS"]["Layers"]) == result["layers"]
-    # The size is the image's as local storage counts it (uncompressed), not what a push sends.
-    assert result["size_bytes"] == podman["Size"]
+    # The size is the image's layers as local storage counts them (uncompressed), not what a push
+    # sends (64.5 of 97.5 MB for the demo); podman's Size adds the config and manifests it keeps.
+    assert result["size_bytes"] <= podman["Size"] < result["size_bytes"] + 64 * 1024
 
 
 def test_the_assembled_image_has_the_engine_images_tree_and_config(assembled, engine_image):
