@@ -112,37 +112,53 @@ def build(
     as_json: JsonFlag = False,
 ) -> None:
     """Build the app's image (and push it with --push, with its SBOM, provenance and, given a key, a signature)."""
-    from aurora.engines import named, opened
-    from aurora.host.registry import default_authfile
-    from aurora.pipeline.bases import BaseSetName
-    from aurora.pipeline.build import Options, check_cache_repo, parse_secrets, plan_for
-    from aurora.pipeline.builders import BuildJob, check, select
+    from aurora.pipeline import hostbuild
+
+    # The back end's host build starts first, and runs while aurora imports, checks the command
+    # line and opens its engines; the plan waits for the dist it makes.
+    with reporting() as reporter, hostbuild.begun(app_dir, reporter, force=no_cache) as began:
+        from aurora.engines import named
+        from aurora.host.registry import default_authfile
+        from aurora.pipeline.bases import BaseSetName
+        from aurora.pipeline.build import Options, check_cache_repo, parse_secrets
+        from aurora.pipeline.builders import BuildJob, check
+
+        opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=None if bases is None else BaseSetName.parse(bases, "--bases"),
+                       no_cache=no_cache, engine=named(engine), secrets=parse_secrets(secret or []), platforms=tuple(platform or ()),
+                       jobs=jobs, cache_from=check_cache_repo(cache_from, "--cache-from"),
+                       cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify)
+        reg = registry_options(authfile, cert_dir, tls_verify)
+        job = BuildJob(opts, push=push, emit_job=emit_job, out=out, job=_job_options(emit_job, executor_image, registry_secret,
+                                                                                     namespace, cache_repo),
+                       insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo,
+                       assemble=assemble)
+        check(job)
+        key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
+        result, report, digest = _build(job, began, reporter, sbom=sbom_flag, key=key, passphrase=passphrase, reg=reg)
+    if result.files:  # --emit-job: nothing built here
+        return print("\n".join(str(path) for path in result.files))
+    if push:
+        write_digest(digest_file, digest or "")
+    _done(app_dir, result, report, digest, as_json)
+
+
+def _build(job, began, reporter, *, sbom: bool, key, passphrase: bytes, reg):
+    """Build (the host build waited for before the plan), then push with --push: (the
+    BuildResult, the report, the pushed digest or None). The build and the pushes share one
+    engine, closed at the end; the reporter shows both."""
+    from aurora.engines import opened
+    from aurora.pipeline.build import plan_for
+    from aurora.pipeline.builders import select
     from aurora.supply.publish import publisher
 
-    opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=None if bases is None else BaseSetName.parse(bases, "--bases"),
-                   no_cache=no_cache, engine=named(engine), secrets=parse_secrets(secret or []), platforms=tuple(platform or ()),
-                   jobs=jobs, cache_from=check_cache_repo(cache_from, "--cache-from"),
-                   cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify)
-    reg = registry_options(authfile, cert_dir, tls_verify)
-    job = BuildJob(opts, push=push, emit_job=emit_job, out=out, job=_job_options(emit_job, executor_image, registry_secret,
-                                                                                 namespace, cache_repo),
-                   insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo,
-                   assemble=assemble)
-    check(job)
-    key, passphrase = signing_key(sign_key, sign_passphrase_file, push)  # a bad key stops before the build
-    # The build and the pushes share one engine, closed at the end; the reporter shows both.
-    with reporting() as reporter, opened() as engines:
-        _, builder = select(job, plan := plan_for(opts, host_build=reporter))
+    with opened() as engines:
+        _, builder = select(job, plan := plan_for(job.opts, host_build=began))
         result = builder(job, plan, engines, reporter)
-        if result.files:  # --emit-job: nothing built here
-            return print("\n".join(str(path) for path in result.files))
-        report, digest = result.as_dict(), None
-        if push:
-            published = publisher(engines, result, sbom=sbom_flag, key=key, forbidden=(passphrase,) if passphrase else (),
-                                  opts=reg, report=reporter).publish(result)
-            report, digest = published.as_dict(), published.digest
-            write_digest(digest_file, digest or "")
-    _done(app_dir, result, report, digest, as_json)
+        if result.files or not job.push:
+            return result, result.as_dict(), None
+        published = publisher(engines, result, sbom=sbom, key=key, forbidden=(passphrase,) if passphrase else (),
+                              opts=reg, report=reporter).publish(result)
+        return result, published.as_dict(), published.digest
 
 
 def _done(app_dir: Path, result, report: dict, digest: str | None, as_json: bool) -> None:

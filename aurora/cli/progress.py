@@ -10,13 +10,12 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import TextIO
-
-from rich.console import Console, Group
-from rich.live import Live
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from aurora.report import Event, Reporter
+
+if TYPE_CHECKING:  # rich is imported by the live view alone: CI's plain lines start without it
+    from rich.console import Console, Group
 
 MODES = ("auto", "live", "plain", "json")
 
@@ -65,6 +64,8 @@ class LiveView(Reporter):
     TAIL = 4  # tool output lines shown under the running stages
 
     def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic, auto_refresh: bool = True) -> None:
+        from rich.live import Live
+
         super().__init__(clock)
         self.console = console
         self.tail: deque[str] = deque(maxlen=self.TAIL)
@@ -73,12 +74,17 @@ class LiveView(Reporter):
         self.live.start()
 
     def view(self) -> Group:
+        from rich.console import Group
+        from rich.text import Text
+
         now = self.clock()
         lines = [Text(f"… {name} {now - began:.1f}s", style="bold") for name, began in self.open.items()]
         lines += [Text(f"  {line}"[: self.console.width - 1], style="dim") for line in self.tail]
         return Group(*lines)
 
     def emit(self, event: Event) -> None:
+        from rich.text import Text
+
         if event.kind == "output":
             self.tail.append(event.text)
         elif event.kind == "done":
@@ -112,6 +118,8 @@ def make(mode: str, *, stream: TextIO | None = None, environ: Mapping[str, str] 
     if chosen == "json":
         return JsonLines(out)
     if chosen == "live":
+        from rich.console import Console
+
         return LiveView(Console(file=out, highlight=False))
     return Plain(out)
 

@@ -10,6 +10,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,24 +42,26 @@ def detect(app_dir: Path, backend: dict[str, Any]) -> AppKind:
         folder = app_dir / dist
         lib = folder / str(backend.get("lib") or "lib")
         confs = [folder / str(backend.get("conf") or "conf")]
-        kind, evidence = _from_jars(sorted(lib.glob("*.jar")) if lib.is_dir() else [])
+        read = partial(_from_jars, lib)
     elif isinstance(source, str):
         folder = app_dir / source
         confs = [folder / "src" / "main" / "resources", folder / "src" / "main" / "conf", folder / "conf"]
-        kind, evidence = _from_build_files(folder)
+        read = partial(_from_build_files, folder)
     else:
         return AppKind("unknown", "no back end named")
-    if kind != "zero" and any(_zero_config(c / "vertx.yml") for c in confs):
-        kind, evidence = "zero", f"{_rel(next(c for c in confs if _zero_config(c / 'vertx.yml')) / 'vertx.yml', app_dir)} has a zero: table"
+    # Zero's vertx.yml first: one small file, where the jars' indexes take ~0.1 s to read.
+    if (zero_yml := next((c / "vertx.yml" for c in confs if _zero_config(c / "vertx.yml")), None)) is not None:
+        return AppKind("zero", f"{_rel(zero_yml, app_dir)} has a zero: table")
+    kind, evidence = read()
     if kind != "vertx":
         return AppKind(kind, evidence)
     port, where = _stated_port(backend, confs, app_dir)
     return AppKind("vertx", evidence, port, where)
 
 
-def _from_jars(jars: list[Path]) -> tuple[Literal["zero", "vertx", "unknown"], str]:
+def _from_jars(lib: Path) -> tuple[Literal["zero", "vertx", "unknown"], str]:
     vertx = ""
-    for jar in jars:
+    for jar in sorted(lib.glob("*.jar")) if lib.is_dir() else []:
         try:
             with zipfile.ZipFile(jar) as z:
                 names = z.namelist()

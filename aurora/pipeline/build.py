@@ -77,13 +77,15 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def plan_for(opts: Options, host_build: Reporter | None = None) -> Plan:
+def plan_for(opts: Options, host_build: hostbuild.Pending | None = None) -> Plan:
     """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take
-    it). ``host_build``: ``aurora build``'s reporter — the config's ``[backend] host_build`` runs
-    first when it is not up to date (``--no-cache``: always), since the plan reads the dist it makes."""
-    prepare = None if host_build is None else hostbuild.host_build(opts.app_dir, host_build, force=opts.no_cache)
+    it). ``host_build``: ``aurora build``'s, begun before (``hostbuild.begin``): waited for here,
+    since the config (the app's kind) and the plan read the dist it makes."""
+    if host_build is not None:
+        host_build.wait()
     return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
-                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms, prepare=prepare).plan
+                        secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms,
+                        prepare=host_build and host_build.settle).plan
 
 
 def render_to(plan: Plan, out: Path) -> Path:

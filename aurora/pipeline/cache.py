@@ -20,14 +20,14 @@ from pathlib import Path
 
 from aurora import __version__
 from aurora.host import jsonfile
+from aurora.host.cachedir import cache_root
 from aurora.pipeline.plan import Plan
 
 LIMIT = 200  # records kept
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "aurora" / "builds.json"
+    return cache_root() / "builds.json"
 
 
 APP_JAR = "backend/app.jar"

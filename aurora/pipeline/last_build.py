@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from aurora.host import jsonfile
+from aurora.host.cachedir import cache_root
 
 
 def where(app_dir: Path) -> Path:
     """The record of the app in ``app_dir`` (by its absolute path)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     name = hashlib.sha256(str(app_dir.resolve()).encode()).hexdigest()[:32]
-    return base / "aurora" / "last-build" / f"{name}.json"
+    return cache_root() / "last-build" / f"{name}.json"
 
 
 def record(app_dir: Path, image: str, image_id: str, digest: str | None = None) -> None:

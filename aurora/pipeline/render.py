@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from aurora.errors import UsageError
+from aurora.host.cachedir import cache_root
 from aurora.pipeline import overrides as ovr
 from aurora.pipeline.plan import SECRETS, Plan
 from aurora.pipeline.platforms import JMODS_DIR, Target
@@ -57,6 +58,9 @@ def environment(overrides: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        # Compiled templates kept between runs (in aurora's cache folder; keyed by each
+        # template's source): compiling them is ~0.1 s of every build.
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["dq"] = dq
     env.filters["nq"] = nq
@@ -207,3 +211,13 @@ def _lines(items: tuple[str, ...]) -> str:
 EXECUTABLE = frozenset({"aurora/app/entrypoint", "aurora/build/lib-modules.sh", "aurora/build/jlink.sh", "aurora/build/app-modules.sh",
                         "aurora/build/collect-dist.sh", "aurora/build/trust.sh", "aurora/build/extra-packages.sh",
                         "aurora/build/cds-train.sh"})
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's compiled templates in aurora's cache folder; none where it cannot be written."""
+    path = cache_root() / "templates"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(path))

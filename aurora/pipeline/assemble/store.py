@@ -5,12 +5,12 @@ wrote or took from an engine) and a record of input key → layer, in
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 from aurora import __version__
 from aurora.host import jsonfile
+from aurora.host.cachedir import cache_root
 from aurora.pipeline.assemble.tarlayer import Layer, plain_size
 
 LIMIT = 500  # records kept
@@ -19,8 +19,7 @@ SALT = f"aurora {__version__} assemble 1"
 
 
 def root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "aurora" / "assemble"
+    return cache_root() / "assemble"
 
 
 def layout() -> Path:

@@ -102,6 +102,11 @@ def test_a_zero_app_keeps_zeros_defaults(tmp_path):
     zero_conf = write_app(tmp_path / "b")
     assert detect(zero_conf, {"dist": "backend/target/dist"}).kind == "zero"
     assert config.load(zero_conf).backend.port == 6083
+    # ... and is read before the jars (one small file, where their indexes take ~0.1 s): Vert.x's
+    # jars beside it do not make a Zero app with that config a plain Vert.x one
+    jar(zero_conf / "backend" / "target" / "dist" / "lib" / "vertx-core-5.0.7.jar", "io/vertx/core/Vertx.class")
+    found = detect(zero_conf, {"dist": "backend/target/dist"})
+    assert (found.kind, found.evidence) == ("zero", "backend/target/dist/conf/vertx.yml has a zero: table")
 
 
 @pytest.mark.parametrize(("pom", "kind"), [(VERTX_POM, "vertx"), (ZERO_POM, "zero"), ("<project/>", "unknown")])

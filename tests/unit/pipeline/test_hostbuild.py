@@ -3,12 +3,13 @@ when what it reads or the dist it left changed (real ``sh`` runs of a small comm
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from aurora import config
-from aurora.errors import BuildError, ConfigError
+from aurora.errors import BuildError, ConfigError, UsageError
 from aurora.pipeline import hostbuild
 from aurora.pipeline.hostbuild import HostBuild, default_inputs
 from aurora.report import Event, Reporter
@@ -157,3 +158,66 @@ def test_an_input_that_is_not_there_is_a_config_error(tmp_path):
     app = app_with(tmp_path, extra='host_build_inputs = ["backend/srcs"]\n')
     with pytest.raises(ConfigError, match="host_build_inputs: 'backend/srcs' is not in"):
         build(app)
+
+
+# -- begun first: the host build runs while aurora starts (hostbuild.begun) --------------------------
+
+def test_it_begins_from_the_file_as_written_and_the_validated_config_does_not_run_it_again(tmp_path):
+    app = app_with(tmp_path, command="sleep 0.3 && " + COMMAND)
+    said = Said()
+    with hostbuild.begun(app, said) as pending:
+        assert pending.future is not None  # running in its worker while the config is read
+        cfg = config.load(app)
+        pending.wait()
+        pending.settle(cfg)
+    assert runs(app) == 1 and said.texts("done") == ["back end (host)"]
+    with hostbuild.begun(app, Said()) as pending:  # up to date: nothing begun
+        assert pending.future is None
+        pending.settle(config.load(app))
+    assert runs(app) == 1
+
+
+def test_its_failure_is_raised_where_the_dist_is_waited_for(tmp_path):
+    app = app_with(tmp_path, command="echo compiling; exit 3")
+    with hostbuild.begun(app, Said()) as pending, pytest.raises(BuildError, match="exited 3"):
+        pending.wait()
+
+
+def test_a_command_that_fails_before_waiting_stops_the_build_it_began(tmp_path):
+    """A bad flag found after the host build began: its command is stopped (not left writing the
+    dist after aurora exits) and nothing is recorded."""
+    app = app_with(tmp_path, command="sleep 30 && " + COMMAND)
+    began = time.monotonic()
+    with pytest.raises(UsageError), hostbuild.begun(app, Said()) as pending:
+        time.sleep(0.2)  # the command is running
+        raise UsageError("--tag: bad")
+    assert time.monotonic() - began < 10 and pending.future.done()
+    assert not (app / "runs.log").exists()
+    assert not list((tmp_path / "cache" / "aurora" / "host-build").glob("*.json"))
+
+
+def test_a_config_that_names_another_build_than_the_file_began_runs_its_own(tmp_path):
+    app = app_with(tmp_path)
+    with hostbuild.begun(app, Said()) as pending:
+        pending.wait()
+        toml = app / "aurora.toml"
+        toml.write_text(toml.read_text().replace("echo run >>", "echo again >>"))
+        pending.settle(config.load(app))
+    assert (app / "runs.log").read_text().split() == ["run", "again"]
+
+
+@pytest.mark.parametrize("backend", [
+    'dist = "backend/target/dist"\nhost_build = ["make"]',  # not a string: the validation says so
+    'dist = "backend/target/dist"\nhost_build = "make"\nhost_build_inputs = "backend"',
+    'dist = "backend/target/dist"\nhost_build = "make"\nhost_build_inputs = ["nowhere"]',
+    'host_build = "make"',
+])
+def test_what_the_file_does_not_say_plainly_begins_nothing(tmp_path, backend):
+    app = write_app(tmp_path / "a", f'[app]\nname = "zero-demo"\n\n[backend]\n{backend}\n\n[frontend]\nsource = "frontend"\n')
+    assert HostBuild.written(app) is None
+    (app / "aurora.toml").write_text("not [ toml")
+    assert HostBuild.written(app) is None
+
+
+def test_its_file_name_is_the_configs():
+    assert hostbuild.CONFIG_NAME == config.CONFIG_NAME
