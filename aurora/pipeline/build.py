@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from aurora.engines import EngineName, capabilities, choose
@@ -17,7 +18,7 @@ from aurora.refs import parse_ref
 from aurora.report import Relay, Reporter
 from aurora.host import machine, registry
 from aurora.pipeline import cache as buildcache
-from aurora.pipeline import context, hostbuild
+from aurora.pipeline import asked, context, hostbuild
 from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
 from aurora.pipeline.extras import unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
@@ -77,11 +78,15 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def plan_for(opts: Options, host_build: hostbuild.Pending | None = None) -> Plan:
-    """The plan of ``opts``: the command's Project (made once; ``builders`` and the builders take
-    it). ``host_build``: ``aurora build``'s, begun before (``hostbuild.begin``): waited for here,
-    since the config (the app's kind) and the plan read the dist it makes."""
+def plan_for(opts: Options, host_build: hostbuild.Pending | None = None, engines: Callable[[str], Engine] | None = None
+             ) -> Plan:
+    """The plan of ``opts``: the command's Project (made once; the builders take it).
+    ``host_build``: ``aurora build``'s, begun before (``hostbuild.begun``): waited for here, since
+    the config (the app's kind) and the plan read its dist; ``engines`` are asked meanwhile."""
+    asked.forget()
     if host_build is not None:
+        if engines is not None and host_build.running:
+            asked.about_bases(opts.app_dir, opts.engine, opts.bases, engines)
         host_build.wait()
     return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
                         secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms,
@@ -103,9 +108,9 @@ def check_bases(plan: Plan, engine: Engine,
     if capabilities(name or engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.
         with ThreadPoolExecutor(max_workers=len(refs)) as pool:
-            digests = dict(zip(refs, pool.map(engine.image_digest, refs.values()), strict=True))
+            digests = dict(zip(refs, pool.map(partial(asked.answer, engine.image_digest), refs.values()), strict=True))
     else:
-        digests = {role: engine.image_digest(ref) for role, ref in refs.items()}
+        digests = {role: asked.answer(engine.image_digest, ref) for role, ref in refs.items()}
     missing = [refs[role] for role, digest in digests.items() if digest is None]
     if missing and plan.bases.name == BaseSetName.OFFLINE:
         optional = {ref: role for role, ref in extra_node_refs().items()}
@@ -129,7 +134,7 @@ def check_runtime_format(plan: Plan, engine_name: str,
     ``aurora base build`` writes to."""
     if plan.bases.name != BaseSetName.OFFLINE or not plan.web.brotli or not capabilities(engine_name).storage:
         return
-    why = reason(plan.bases.runtime)
+    why = asked.answer(reason, plan.bases.runtime)
     if why:
         raise AuroraError(f"the offline runtime base {plan.bases.runtime} is stale: {why}",
                           hint="make it again with `aurora base build --only runtime` (a minute or two)")

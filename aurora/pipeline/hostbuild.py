@@ -206,6 +206,10 @@ class Pending:
             self.future = pool.submit(execute, self.begun, report)
             pool.shutdown(wait=False)
 
+    @property
+    def running(self) -> bool:
+        return self.future is not None and not self.future.done()
+
     def wait(self) -> None:
         """Until the dist is made (its failure raised here): before anything reads it."""
         if self.future is not None:
