@@ -3,6 +3,7 @@ when what it reads or the dist it left changed (real ``sh`` runs of a small comm
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -221,3 +222,22 @@ def test_what_the_file_does_not_say_plainly_begins_nothing(tmp_path, backend):
 
 def test_its_file_name_is_the_configs():
     assert hostbuild.CONFIG_NAME == config.CONFIG_NAME
+
+
+def test_aurora_build_with_a_bad_flag_stops_the_host_build_it_began(tmp_path):
+    """The whole command: the host build begins before the flags are checked; `--cache-from` with
+    a tag is a usage error (exit 2), and the command it began is gone, with nothing recorded."""
+    from typer.testing import CliRunner
+
+    from aurora.cli import app as cli_app
+
+    app = app_with(tmp_path, command="echo $$ > pid.txt && sleep 30 && " + COMMAND)
+    began = time.monotonic()
+    out = CliRunner().invoke(cli_app, ["build", "-C", str(app), "--cache-from", "registry.local/cache:tag"])
+    assert out.exit_code == 2 and "--cache-from" in out.output, out.output
+    assert time.monotonic() - began < 10
+    pid = int((app / "pid.txt").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not (app / "runs.log").exists()
+    assert not list((tmp_path / "cache" / "aurora" / "host-build").glob("*.json"))
