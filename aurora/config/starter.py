@@ -41,6 +41,7 @@ class Findings:
     port_where: str | None = None
     frontend_output: str = "build"
     zero: bool = True  # a Zero app: Zero's defaults (port 6083, /oauth ..., the STOMP websocket)
+    host_build: str | None = None  # the command that makes the dist here, offered commented out
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -139,10 +140,14 @@ def look(root: Path) -> Findings:
     dist, jar, shape = _dist(root)
     source, build, output = None, DEFAULT_BUILD, "target"
     kind = "zero" if dist and shape is None else (shape.kind if shape else "source")
+    host_build = sourcefacts.host_build(root, dist) if dist else None
     if dist:
         said.append(f"back end: {dist}/ ({KINDS[kind]})" + (f", main class {shape.main} from {shape.main_from}" if shape else ""))
         if shape and shape.note:
             said.append(f"layering: {shape.note}")
+        if host_build:
+            said.append(f"back-end build: `{host_build}` (host_build in aurora.toml, commented out: uncomment it"
+                        " and `aurora build` runs it first, when its project changed)")
     else:
         src = _source_build(root)
         if src:
@@ -172,7 +177,7 @@ def look(root: Path) -> Findings:
                     said=tuple(said), build=build, output=output,
                     port=port.value if port else None, port_where=port.where if port else None,
                     frontend_output=sourcefacts.frontend_output(fe) if fe else "build",
-                    zero=kind == "zero" or _zero_sources(root))
+                    zero=kind == "zero" or _zero_sources(root), host_build=host_build)
 
 
 def _zero_sources(root: Path) -> bool:
@@ -301,6 +306,9 @@ def _backend_lines(f: Findings) -> list[str]:
             '# dist = "backend/target/dist"',
             '# source = "backend"',
         ]
+    if f.host_build:
+        lines.append(f'# host_build = "{f.host_build}"   # uncomment: `aurora build` runs it first, only when'
+                     f" {sourcefacts.project_above(f.backend_dist or '.')}/ changed")
     if f.main:
         lines.append(f'main = "{f.main}"')
     if f.port and f.port_where:

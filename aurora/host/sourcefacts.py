@@ -98,3 +98,29 @@ def frontend_folder(root: Path, depth: int = 3) -> Path | None:
         level = [c for f in level for c in sorted(f.iterdir())
                  if c.is_dir() and c.name not in SKIP and not c.name.startswith(".")]
     return None
+
+
+OUTPUT_DIRS = ("target", "build")  # where Maven and Gradle leave what they make
+
+
+def project_above(dist: str) -> str:
+    """The project folder above a build output: ``backend`` for backend/target/dist (the folder
+    above target/ or build/), else the dist's parent; ``.`` for the app folder itself."""
+    parts = Path(dist).parts
+    for i, part in enumerate(parts):
+        if part in OUTPUT_DIRS:
+            return str(Path(*parts[:i])) if i else "."
+    return str(Path(dist).parent)
+
+
+# The command that makes a dist on this machine, by what its project folder holds (first wins).
+BUILD_COMMANDS = (("build.sh", "sh {p}/build.sh"), ("pom.xml", "mvn -B -q -f {p}/pom.xml package"),
+                  ("gradlew", "{p}/gradlew -q -p {p} installDist"))
+
+
+def host_build(root: Path, dist: str) -> str | None:
+    """``[backend] host_build`` for a dist at ``dist``: its project's build.sh, Maven or Gradle
+    wrapper (None when the project holds none)."""
+    project = project_above(dist)
+    return next((command.format(p=project) for name, command in BUILD_COMMANDS if (root / project / name).is_file()),
+                None)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from aurora.errors import BuildError, CommandError, ConfigError
 from aurora.host import jsonfile, runner
 from aurora.host.cachedir import cache_root
+from aurora.host.sourcefacts import project_above
 from aurora.report import Reporter
 
 if TYPE_CHECKING:  # the early start must not wait for pydantic (aurora.config) to import
@@ -40,7 +41,6 @@ CONFIG_NAME = "aurora.toml"  # aurora.config.CONFIG_NAME (a unit test holds them
 
 # Build outputs, tools' state and dependencies: never what a back-end build reads as its input.
 SKIPPED = frozenset({".git", "target", "build", ".gradle", "node_modules", ".idea", ".vscode", ".aurora"})
-OUTPUT_DIRS = ("target", "build")  # where Maven and Gradle leave what they make
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class HostBuild:
 
     @classmethod
     def named(cls, app_dir: Path, command: str, dist: str, named: list[str] | None) -> HostBuild:
-        named = named or [default_inputs(dist)]
+        named = named or [project_above(dist)]  # the project folder above target/ or build/
         inputs = tuple((app_dir / rel).resolve() for rel in named)
         for rel, path in zip(named, inputs):
             if not path.exists():
@@ -86,16 +86,6 @@ class HostBuild:
             return cls.named(app_dir, command, dist, named)
         except ConfigError:  # said by the validated config's check (``settle``)
             return None
-
-
-def default_inputs(dist: str) -> str:
-    """The project folder above the dist's build output: ``backend`` for backend/target/dist
-    (the folder above target/ or build/), else the dist's parent."""
-    parts = Path(dist).parts
-    for i, part in enumerate(parts):
-        if part in OUTPUT_DIRS:
-            return str(Path(*parts[:i])) if i else "."
-    return str(Path(dist).parent)
 
 
 def files_under(path: Path, skip: Path) -> Iterator[Path]:

@@ -144,3 +144,26 @@ def test_a_fat_jar_in_target_is_a_dist(tmp_path):
     found = look(tmp_path)
     assert (found.backend_dist, found.jar, found.kind, found.backend_source) == ("target", "app.jar", "fat", None)
     assert found.said[0] == "back end: target/ (a fat jar), main class org.acme.Main from the jar's manifest"
+
+
+@pytest.mark.parametrize(("files", "command"), [
+    (("build.sh", "pom.xml"), "sh backend/build.sh"),  # the project's own script first
+    (("pom.xml",), "mvn -B -q -f backend/pom.xml package"),
+    (("gradlew",), "backend/gradlew -q -p backend installDist"),
+    ((), None),
+])
+def test_the_back_ends_build_is_offered_as_host_build_commented_out(tmp_path, files, command):
+    _dist(tmp_path / "backend" / "target" / "dist")
+    for name in files:
+        (tmp_path / "backend" / name).write_text("")
+    found = look(tmp_path)
+    assert found.host_build == command
+    written = text(found)
+    assert "host_build" not in tomllib.loads(written)["backend"]  # offered, not switched on
+    if command is None:
+        assert "host_build" not in written
+        return
+    assert f'# host_build = "{command}"   # uncomment: `aurora build` runs it first, only when backend/ changed' in written
+    assert any(line.startswith(f"back-end build: `{command}`") for line in found.said)
+    # uncommented, it is a valid config whose host build is that command
+    assert tomllib.loads(written.replace("# host_build", "host_build"))["backend"]["host_build"] == command

@@ -12,7 +12,8 @@ import pytest
 from aurora import config
 from aurora.errors import BuildError, ConfigError, UsageError
 from aurora.pipeline import hostbuild
-from aurora.pipeline.hostbuild import HostBuild, default_inputs
+from aurora.host.sourcefacts import project_above
+from aurora.pipeline.hostbuild import HostBuild
 from aurora.report import Event, Reporter
 from tests.unit.conftest import write_app
 
@@ -142,7 +143,7 @@ def test_an_earlier_success_does_not_survive_a_failed_run(tmp_path):
     ("out/dist", "out"),
 ])
 def test_the_default_inputs_are_the_project_above_the_build_output(dist, inputs):
-    assert default_inputs(dist) == inputs
+    assert project_above(dist) == inputs
 
 
 @pytest.mark.parametrize(("backend", "message"), [
