@@ -152,7 +152,8 @@ def _build(job, began, reporter, *, sbom: bool, key, passphrase: bytes, reg):
     from aurora.supply.publish import publisher
 
     with opened() as engines:
-        _, builder = select(job, plan := plan_for(job.opts, host_build=began, engines=engines))
+        _, builder = select(job, plan := plan_for(job.opts, host_build=began, engines=engines,
+                                                  assembling=job.assemble is not False and not job.emit_job))
         result = builder(job, plan, engines, reporter)
         if result.files or not job.push:
             return result, result.as_dict(), None

@@ -78,15 +78,16 @@ def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
     return tuple(out)
 
 
-def plan_for(opts: Options, host_build: hostbuild.Pending | None = None, engines: Callable[[str], Engine] | None = None
-             ) -> Plan:
+def plan_for(opts: Options, host_build: hostbuild.Pending | None = None, engines: Callable[[str], Engine] | None = None,
+             assembling: bool = False) -> Plan:
     """The plan of ``opts``: the command's Project (made once; the builders take it).
     ``host_build``: ``aurora build``'s, begun before (``hostbuild.begun``): waited for here, since
-    the config (the app's kind) and the plan read its dist; ``engines`` are asked meanwhile."""
+    the config (the app's kind) and the plan read its dist; what does not is asked meanwhile."""
     asked.forget()
     if host_build is not None:
         if engines is not None and host_build.running:
-            asked.about_bases(opts.app_dir, opts.engine, opts.bases, engines)
+            asked.ahead(opts.app_dir, opts.engine, opts.bases, engines, assembling=assembling,
+                        cache_from=opts.cache_from, cache_tls_verify=opts.cache_tls_verify)
         host_build.wait()
     return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
                         secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms,
@@ -102,8 +103,7 @@ def render_to(plan: Plan, out: Path) -> Path:
 def check_bases(plan: Plan, engine: Engine,
                 reachable: Callable[[tuple[str, int]], bool] = registry.reachable,
                 name: str | None = None) -> dict[str, str | None]:
-    """Digests of the base images in local storage; the offline set must be there."""
-    # Node builds a source front end, and makes the web layer of either kind (web-layer.js).
+    """Digests of the base images in local storage (node too: it makes the web layer of either kind); the offline set must be there."""
     refs = {"jdk": plan.bases.jdk, "node": plan.bases.node, "runtime": plan.bases.runtime}
     if capabilities(name or engine.name).concurrent_inspect:
         # One `inspect` process each, ~35 ms apiece (storage setup): asked side by side.

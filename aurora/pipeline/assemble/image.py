@@ -83,7 +83,8 @@ def base(ref: str, local_digest: str) -> Base:
     name = "aurora-base-" + local_digest.removeprefix("sha256:")
     if ref_manifest(name) is None:
         with _index_locked():  # skopeo rewrites the index too
-            runner.run(["skopeo", "copy", "--quiet", f"containers-storage:{ref}", f"oci:{store.layout()}:{name}"])
+            if ref_manifest(name) is None:  # not copied meanwhile by a build beside this one
+                runner.run(["skopeo", "copy", "--quiet", f"containers-storage:{ref}", f"oci:{store.layout()}:{name}"])
     found = ref_manifest(name)
     assert found is not None
     manifest = json.loads(read_blob(found["digest"]))

@@ -15,6 +15,7 @@ from aurora.engines import EngineName, Opened
 from aurora.engines.protocol import BuiltImage, Engine
 from aurora.errors import BuildError, Interrupted
 from aurora.host import runner
+from aurora.pipeline import asked
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
 from aurora.host.registry import RegistryOptions
@@ -263,7 +264,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     for note in plan.notes:
         report.note(note)
     engine = engines(EngineName.BUILDAH)
-    shared = record.fetch(opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) if opts.cache_from else None
+    shared = asked.answer(record.fetch, opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) \
+        if opts.cache_from else None
     lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache)
     # Four `inspect`s (~0.15 s), while the context is staged.
     bases, fresh = _beside(check_bases, plan, engine), _beside(check_runtime_format, plan, engine.name)

@@ -78,3 +78,19 @@ def test_a_config_that_does_not_read_asks_nothing(tmp_path):
     storage = Storage()
     asked.about_bases(app, EngineName.BUILDAH, None, lambda name: storage)
     assert storage.calls == []
+
+
+def test_the_assemblers_cache_record_is_fetched_ahead_and_taken_once(tmp_path, monkeypatch):
+    from aurora.host.registry import RegistryOptions
+    from aurora.pipeline.assemble import record
+
+    fetched: list[str] = []
+    monkeypatch.setattr(record, "fetch", lambda repo, opts: fetched.append(repo) or record.Shared())
+    app = write_app(tmp_path / "app")
+    asked.ahead(app, EngineName.DOCKER, None, lambda name: Storage(), assembling=False,
+                cache_from="registry.local/cache", cache_tls_verify=True)
+    assert fetched == []  # the engine's own path reads no record
+    asked.ahead(app, EngineName.DOCKER, None, lambda name: Storage(), assembling=True,
+                cache_from="registry.local/cache", cache_tls_verify=False)
+    shared = asked.answer(record.fetch, "registry.local/cache", RegistryOptions(tls_verify=False))
+    assert shared == record.Shared() and fetched == ["registry.local/cache"]
