@@ -9,7 +9,7 @@ the same bytes under the inputs, and the dist as the last run left it (names, si
 a ``mvn clean`` or a hand edit in it runs the build again). The record is kept in
 ``$XDG_CACHE_HOME/aurora/host-build/``, one per app folder: nothing is written into the app.
 
-It starts first (``begin``, from aurora.toml as written) and runs in a worker thread while
+It starts first (``begun``, from aurora.toml as written) and runs in a worker thread while
 aurora imports its pipeline, checks the command line and opens its engines: a code change then
 waits for Maven plus what must follow the dist, not for aurora's start-up as well. What reads the
 dist (the app's kind, the plan) waits for it (``Pending.wait``); the validated config's host
@@ -185,7 +185,7 @@ def execute(hb: HostBuild, report: Reporter) -> None:
 
 
 class Pending:
-    """``aurora build``'s host build, begun before the rest of aurora (``begin``)."""
+    """``aurora build``'s host build, begun before the rest of aurora (``begun``)."""
 
     def __init__(self, app_dir: Path, report: Reporter, force: bool) -> None:
         self.app_dir, self.report, self.force = app_dir, report, force
