@@ -25,8 +25,8 @@ from aurora.errors import AuroraError
 from aurora.host.registry import RegistryOptions
 from aurora.pipeline.assemble import record
 from aurora.pipeline.bases import BaseSetName
-from aurora.pipeline.bases import resolve as resolve_bases
 from aurora.pipeline.offline import runtime_stale_reason
+from aurora.pipeline.plan import chosen_bases
 
 T = TypeVar("T")
 
@@ -66,9 +66,7 @@ def about_bases(app_dir: Path, engine_name: str, bases: BaseSetName | None, engi
         return
     path = app_dir / CONFIG_NAME
     try:
-        cfg = config_mod.parse(path.read_text(encoding="utf-8"), path)
-        chosen = cfg.bases if bases is None else cfg.bases.model_copy(update={"set": bases.value})
-        base_set = resolve_bases(chosen, java=cfg.backend.java, node=cfg.frontend.node)
+        base_set = chosen_bases(config_mod.parse(path.read_text(encoding="utf-8"), path), bases and bases.value)
     except (OSError, UnicodeDecodeError, AuroraError):
         return
     engine = engines(engine_name)

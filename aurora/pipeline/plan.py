@@ -178,10 +178,15 @@ def make_plan(
     )
 
 
-def _base_set(config: Config, bases: str | None, extras: Extras) -> base_sets.BaseSet:
+def chosen_bases(config: Config, bases: str | None) -> base_sets.BaseSet:
     """The base images: the config's set, or the command line's ``--bases``."""
     bases_cfg = config.bases if bases is None else config.bases.model_copy(update={"set": bases})
-    base_set = base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
+    return base_sets.resolve(bases_cfg, java=config.backend.java, node=config.frontend.node)
+
+
+def _base_set(config: Config, bases: str | None, extras: Extras) -> base_sets.BaseSet:
+    """``chosen_bases``, with the runtime packages checked against them."""
+    base_set = chosen_bases(config, bases)
     if extras.packages and base_set.runtime_ready and base_set.runtime != base_sets.offline_refs()["runtime"]:
         raise ConfigError(f"runtime -> packages: the runtime base {base_set.runtime} is used as it is (bases.runtime)",
                           hint="install the packages in that image, or leave bases.runtime unset")
