@@ -130,8 +130,9 @@ def test_a_push_sends_only_what_the_registry_lacks(assembled, registry, demo_app
 
 def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_changed(assembled, registry, demo_app,
                                                                                       tmp_path):
-    """--cache-to records the layers' keys; a runner with an empty aurora cache and --cache-from
-    runs no engine stage and no jdeps, downloads only the record, uploads only the changed layer."""
+    """--cache-to records the layers' keys and the runtime base; a runner with an empty aurora
+    cache and --cache-from runs no engine stage and no jdeps, copies no base into its layout,
+    downloads only the record, uploads only the changed layer."""
     _, _, env = assembled
     cache = f"{registry.host}/zero/cache"
     ref = f"{registry.host}/zero/ci:1"
@@ -149,6 +150,8 @@ def test_a_runner_with_empty_storage_downloads_no_layer_and_builds_only_what_cha
         conf.write_text(original)
     assert "building with buildah" not in out.stderr and "jdeps on" not in out.stderr
     assert "not copied into local storage" in out.stderr  # its unchanged layers were never downloaded
+    index = json.loads((tmp_path / "empty/aurora/assemble/oci/index.json").read_text())
+    assert not [m for m in index["manifests"] if "aurora-base-" in json.dumps(m)]  # the record's base, not a copy
     assert registry.uploads() - uploads == 3  # the conf layer, the config, the new record
     gets = [line for line in registry.log.read_text(errors="replace").splitlines()[seen:]
             if '"GET /v2/' in line and "/blobs/" in line]

@@ -33,6 +33,13 @@ class Base:
     layers: tuple[dict, ...]
     plain_sizes: tuple[int, ...] = ()  # each layer's uncompressed size
 
+    def as_dict(self) -> dict:
+        return {"config": self.config, "layers": list(self.layers), "plain_sizes": list(self.plain_sizes)}
+
+    @classmethod
+    def of(cls, data: dict) -> Base:
+        return cls(dict(data["config"]), tuple(data["layers"]), tuple(data["plain_sizes"]))
+
 
 def _canonical(data: dict) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
@@ -78,9 +85,17 @@ def name_manifest(name: str, descriptor: dict) -> None:
         tmp.replace(path)
 
 
+def _base_name(local_digest: str) -> str:
+    return "aurora-base-" + local_digest.removeprefix("sha256:")
+
+
+def has_base(local_digest: str) -> bool:
+    return ref_manifest(_base_name(local_digest)) is not None
+
+
 def base(ref: str, local_digest: str) -> Base:
     """The runtime base, copied from containers-storage into the layout once per digest."""
-    name = "aurora-base-" + local_digest.removeprefix("sha256:")
+    name = _base_name(local_digest)
     if ref_manifest(name) is None:
         with _index_locked():  # skopeo rewrites the index too
             if ref_manifest(name) is None:  # not copied meanwhile by a build beside this one

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aurora.host import jsonfile
@@ -58,22 +59,32 @@ def automatic_name(jar: Path) -> str | None:
 _CP_SIZES = {3: 4, 4: 4, 5: 8, 6: 8, 7: 2, 8: 2, 9: 4, 10: 4, 11: 4, 12: 4, 15: 3, 16: 2, 17: 4, 18: 4, 19: 2, 20: 2}
 
 
+def _pool(info: bytes) -> tuple[dict[int, str | int], dict[int, int], int]:
+    """A class file's constant pool: index → string (Utf8) or the index an entry points at, index
+    → tag, and where the pool ends. Raises IndexError, KeyError or ValueError on a bad file."""
+    if len(info) < 10 or info[:4] != b"\xca\xfe\xba\xbe":
+        raise ValueError("not a class file")
+    count, at = int.from_bytes(info[8:10], "big"), 10
+    pool: dict[int, str | int] = {}
+    tags: dict[int, int] = {}
+    i = 1
+    while i < count:
+        tag = tags[i] = info[at]
+        if tag == 1:
+            size = int.from_bytes(info[at + 1:at + 3], "big")
+            pool[i] = info[at + 3:at + 3 + size].decode("utf-8", "replace")
+            at += 3 + size
+        else:
+            pool[i] = int.from_bytes(info[at + 1:at + 3], "big")
+            at += 1 + _CP_SIZES[tag]
+        i += 2 if tag in (5, 6) else 1
+    return pool, tags, at
+
+
 def module_name(info: bytes) -> str | None:
     """The name a module-info.class declares (its Module attribute), or None."""
     try:
-        count, at = int.from_bytes(info[8:10], "big"), 10
-        pool: dict[int, str | int] = {}
-        i = 1
-        while i < count:
-            tag = info[at]
-            if tag == 1:
-                size = int.from_bytes(info[at + 1:at + 3], "big")
-                pool[i] = info[at + 3:at + 3 + size].decode("utf-8", "replace")
-                at += 3 + size
-            else:
-                pool[i] = int.from_bytes(info[at + 1:at + 3], "big")
-                at += 1 + _CP_SIZES[tag]
-            i += 2 if tag in (5, 6) else 1
+        pool, _, at = _pool(info)
         at += 8  # access flags, this and super class, no interfaces
         at += 4  # no fields, no methods
         for _ in range(int.from_bytes(info[at:at + 2], "big")):
@@ -85,6 +96,16 @@ def module_name(info: bytes) -> str | None:
     except (IndexError, KeyError, ValueError):
         return None
     return None
+
+
+def module_refs(info: bytes) -> set[str] | None:
+    """Every module a module-info.class names (itself, what it requires, exports or opens to):
+    the part of its dependences that is not a package name. None when it cannot be read."""
+    try:
+        pool, tags, _ = _pool(info)
+        return {str(pool[int(pool[i])]) for i, tag in tags.items() if tag == 19}
+    except (IndexError, KeyError, ValueError):
+        return None
 
 
 def declared_name(jar: Path) -> str | None:
@@ -151,36 +172,66 @@ def records() -> dict[str, list[str]]:
 def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, report: Reporter,
                shared: dict[str, list[str]] | None = None) -> tuple[str, ...] | None:
     """The JDK modules all of lib/'s jars use, from the records (this machine's, a cache
-    repository's) and jdeps on the jars they lack."""
+    repository's): a jar known by its digest, else by the names it holds (``names_key``: most
+    bumps of a library name the same packages), else jdeps on it."""
     jars = sorted(j.name for j in lib.glob("*.jar"))
     keys = {j: jar_key(lib / j, jdk_digest, release) for j in jars}
     known = {**(shared or {}), **_records()}
     todo = [j for j in jars if keys[j] not in known]
     if todo:
-        report.note(f"jdeps on {len(todo)} of lib/'s {len(jars)} jars (the others are known by their digest)")
-        found = analyse(jdk, lib, todo, release)
+        found = _unknown(jdk, jdk_digest, lib, release, todo, len(jars), known, report)
         if found is None:
             return None
-        fresh = {keys[j]: sorted(found[j]) for j in todo}
+        fresh = {keys[j]: modules for j, modules in found.items()}
         _remember(fresh)
         known = {**known, **fresh}
     return tuple(sorted({m for j in jars for m in known[keys[j]]} | {"java.base"}))
 
 
+def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str], total: int,
+             known: dict[str, list[str]], report: Reporter) -> dict[str, list[str]] | None:
+    """The modules of the jars ``known`` lacks by digest (their names' keys remembered too).
+    A bump (a few new jars) reads their names first, and jdeps runs only on the jars whose names
+    are new; a first build (most of lib/ new) runs jdeps on all at once, the names read beside it
+    (reading them costs about as much as jdeps, for nothing that time)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(lambda: {j: names_key(lib / j, jdk_digest, release) for j in todo})
+        first = len(todo) * 2 > total
+        names = {} if first else reading.result()
+        by_names = {j: known[k] for j, k in names.items() if k is not None and k in known}
+        rest = [j for j in todo if j not in by_names]
+        if rest:
+            said = "their digest" if first else "their digest or the names they hold"
+            report.note(f"jdeps on {len(rest)} of lib/'s {total} jars (the others are known by {said})")
+            found = analyse(jdk, lib, rest, release)
+            if found is None:
+                return None
+        names = reading.result()
+    analysed = {j: sorted(found[j]) for j in rest} if rest else {}
+    _remember({names[j]: m for j, m in analysed.items() if names.get(j) is not None})
+    return {**by_names, **analysed}
+
+
 _NAME = re.compile(rb"[A-Za-z_$][\w$]*(?:/[\w$]+)+")  # an internal name (java/sql/Connection) in a class file
 
 
-def names_key(app: Path, jdk_digest: str, release: int) -> str | None:
-    """What jdeps' answer for app.jar depends on: the packages its class files name (internal
-    names and descriptors are plain strings in the constant pool). A code change that names no
-    new package keeps it, so its jdeps result is known. None when the jar cannot be read."""
+def names_key(jar: Path, jdk_digest: str, release: int) -> str | None:
+    """What jdeps' answer for a jar depends on: the packages its class files name (internal
+    names and descriptors are plain strings in the constant pool) and the modules its
+    module-info names. A code change that names no new package keeps it, and so does most
+    version bumps of a library, so its jdeps result is known. None when the jar cannot be read."""
     try:
         packages: set[bytes] = set()
-        with zipfile.ZipFile(app) as z:
+        with zipfile.ZipFile(jar) as z:
             for name in z.namelist():
-                if name.endswith(".class"):
-                    packages.update(m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[")
-                                    for m in _NAME.finditer(z.read(name)))
+                if not name.endswith(".class"):
+                    continue
+                body = z.read(name)
+                packages.update(m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[") for m in _NAME.finditer(body))
+                if name.endswith("module-info.class"):
+                    if (refs := module_refs(body)) is None:
+                        return None
+                    packages.update(b"module " + r.encode() for r in refs)
     except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
         return None
     digest = hashlib.sha256(b"\n".join(sorted(packages))).hexdigest()

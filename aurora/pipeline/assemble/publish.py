@@ -61,12 +61,16 @@ def push_tag(written: image.Written, tag: str, opts: RegistryOptions,
     return Pushed(tag, f"{ref.registry}/{ref.repository}:{ref.tag or 'latest'}", digest), stats
 
 
-def share(used: dict[str, Layer], pushed_to: str, cache_to: str, opts: RegistryOptions) -> str:
-    """Add this build's layers (their blobs now in ``pushed_to``, REGISTRY/NAME) and the jdeps
-    per jar known here to the record in ``cache_to``: its new digest."""
+def share(assembled, pushed_to: str, cache_to: str, opts: RegistryOptions) -> str:
+    """Add this build's layers and runtime base (their blobs now in ``pushed_to``, REGISTRY/NAME)
+    and the jdeps per jar known here to the record in ``cache_to``: its new digest."""
     shared = record.fetch(cache_to, opts)
-    shared.layers.update({key: {**layer.as_dict(), "repo": pushed_to} for key, layer in used.items()})
+    shared.layers.update({key: {**layer.as_dict(), "repo": pushed_to} for key, layer in assembled.used.items()})
     shared.jdeps.update(jdeps.records())
+    local = assembled.base_digests.get("runtime")
+    if assembled.base is not None and local:
+        shared.bases.pop(local, None)  # re-added last: the newest are kept
+        shared.bases[local] = {**assembled.base.as_dict(), "repo": pushed_to}
     return record.push(cache_to, opts, shared)
 
 
@@ -84,7 +88,7 @@ def push_assembled(assembled, opts: RegistryOptions, report: Reporter) -> tuple[
             report.note(f"pushed {pushed.destination} {pushed.digest} (read back from the registry)")
             out.append(pushed)
         if assembled.cache_to:
-            digest = share(assembled.used, out[0].destination.rsplit(":", 1)[0], assembled.cache_to, opts)
+            digest = share(assembled, out[0].destination.rsplit(":", 1)[0], assembled.cache_to, opts)
             report.note(f"recorded {len(assembled.used)} layer keys in {assembled.cache_to} ({digest[:19]})")
     finally:
         if assembled.loading is not None:

@@ -1,6 +1,8 @@
 """The record a cache repository holds for runners with empty storage (``--cache-to`` /
 ``--cache-from`` with ``--assemble``): input key → layer (digest, diff ID, size, the repository
-that holds its blob) and jar digest → JDK modules. A small OCI artifact under one tag: reading
+that holds its blob), jar digest → JDK modules, and the runtime base as pushed (its config and
+layer descriptors, under its digest in local storage: a runner that has the same base need not
+copy it into aurora's layout, its blobs are in the registry). A small OCI artifact under one tag: reading
 it is the only download; the layers it names are never fetched, only asked for (HEAD) or
 mounted when pushed."""
 
@@ -21,6 +23,7 @@ EMPTY = b"{}"
 EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 LIMIT = 2000  # entries kept of each kind
+BASES = 8  # runtime bases kept (a few kB each: their config)
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Shared:
 
     layers: dict[str, dict] = field(default_factory=dict)  # key → digest, diff_id, size, repo
     jdeps: dict[str, list[str]] = field(default_factory=dict)  # jar key → JDK modules
+    bases: dict[str, dict] = field(default_factory=dict)  # local digest → config, layers, plain_sizes, repo
 
     def layer(self, key: str) -> tuple[Layer, str] | None:
         """The layer recorded under ``key`` and the REGISTRY/NAME holding its blob."""
@@ -39,7 +43,8 @@ class Shared:
 
     def as_json(self) -> bytes:
         trim = lambda d: dict(list(d.items())[-LIMIT:])  # noqa: E731
-        return json.dumps({"layers": trim(self.layers), "jdeps": trim(self.jdeps)}, sort_keys=True).encode()
+        return json.dumps({"layers": trim(self.layers), "jdeps": trim(self.jdeps),
+                           "bases": dict(list(self.bases.items())[-BASES:])}, sort_keys=True).encode()
 
 
 def _client(repository: str, opts: RegistryOptions) -> tuple[Client, str]:
@@ -58,7 +63,7 @@ def fetch(repository: str, opts: RegistryOptions) -> Shared:
         raise RegistryError(f"{repository}:{TAG} is not an aurora assemble record",
                             hint="give --cache-from/--cache-to a repository of aurora's own")
     data = json.loads(client.get_blob(repo, manifest["layers"][0]["digest"]))
-    return Shared(dict(data.get("layers") or {}), dict(data.get("jdeps") or {}))
+    return Shared(dict(data.get("layers") or {}), dict(data.get("jdeps") or {}), dict(data.get("bases") or {}))
 
 
 def push(repository: str, opts: RegistryOptions, shared: Shared) -> str:

@@ -34,6 +34,7 @@ from aurora.pipeline.multi import PlatformImage
 from aurora.pipeline.platforms import build_platform
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.render import render
+from aurora.refs import parse_ref
 from aurora.report import Reporter
 
 JAVA = EngineLayer("java", ("modules", "java"), "/opt/java", "opt/java",
@@ -55,6 +56,7 @@ class Assembled:
     cache_to: str | None = None  # --cache-to: where the push records this build's layer keys
     loading: Future | None = None  # the copy into local storage, made while the push runs
     base_digests: dict[str, str | None] = field(default_factory=dict)  # role → digest in local storage
+    base: image.Base | None = None  # the runtime base's config and layers (a --cache-to record keeps them)
 
     @property
     def local_copy(self) -> str | None:
@@ -70,6 +72,7 @@ class Lookup:
     shared: Shared | None = None
     remote_ok: bool = False
     no_cache: bool = False  # --no-cache: every layer made again
+    registries: frozenset[str] = frozenset()  # where the image is pushed
     used: dict[str, tarlayer.Layer] = field(default_factory=dict)
     remote: dict[str, str] = field(default_factory=dict)
 
@@ -88,6 +91,17 @@ class Lookup:
     def made(self, made: dict[str, tarlayer.Layer]) -> None:
         store.remember(made)
         self.used.update(made)
+
+    def base(self, ref: str, local_digest: str) -> image.Base:
+        """The runtime base: aurora's layout's copy (made once per digest), or, for an image not
+        loaded here, as a cache record describes the same base, its blobs in a repository of the
+        registry the image goes to (there, or mounted from there): no copy."""
+        if self.remote_ok and not self.no_cache and self.shared is not None and not image.has_base(local_digest):
+            found = self.shared.bases.get(local_digest)
+            if found is not None and found["repo"].partition("/")[0] in self.registries:
+                self.remote.update({d["digest"]: found["repo"] for d in found["layers"]})
+                return image.Base.of(found)
+        return image.base(ref, local_digest)
 
 
 def unsupported(plan: Plan) -> str | None:
@@ -266,7 +280,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     engine = engines(EngineName.BUILDAH)
     shared = asked.answer(record.fetch, opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) \
         if opts.cache_from else None
-    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache)
+    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache,
+                    registries=frozenset(parse_ref(t).registry for t in plan.tags))
     # Four `inspect`s (~0.15 s), while the context is staged.
     bases, fresh = _beside(check_bases, plan, engine), _beside(check_runtime_format, plan, engine.name)
     files = render(plan, cache_mounts=os.geteuid() == 0)
@@ -281,7 +296,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
         with ThreadPoolExecutor(max_workers=2) as pool:
             engine_done = pool.submit(checked_engine_layers, plan, files, ctx, snap, digests, engine, report, lookup,
                                       opts.secrets)
-            base = pool.submit(image.base, plan.bases.runtime, digests.get("runtime") or "unknown")
+            base = pool.submit(lookup.base, plan.bases.runtime, digests.get("runtime") or "unknown")
             try:
                 copied = copy_layers(copies, lookup)
                 (plan, made_by_engine), runtime = engine_done.result(), base.result()
@@ -290,7 +305,7 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
                 raise
         with report.stage("image"):
             done = _finish(plan, runtime, {**copied, **made_by_engine}, copies, digests, load, report)
-        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote), base_digests=digests)
+        return replace(done, used=dict(lookup.used), remote=dict(lookup.remote), base_digests=digests, base=runtime)
     finally:
         context.remove(ctx)
 

@@ -61,11 +61,20 @@ def test_the_argv_runs_jdeps_offline_on_the_given_jars(tmp_path):
     assert argv[-1] == "/deps/lib/a.jar" and "--multi-release" in argv
 
 
-def test_a_bump_analyses_only_the_new_jar(tmp_path, monkeypatch):
+def named_jar(path, *names: bytes):
+    """A jar whose one class file's constant pool holds ``names`` (Utf8 entries)."""
+    pool = b"".join(b"\x01" + len(n).to_bytes(2, "big") + n for n in names)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", f"Manifest-Version: 1.0\r\nX: {path.name}\r\n")
+        z.writestr("org/x/A.class", b"\xca\xfe\xba\xbe" + pool)
+    return path
+
+
+def test_a_bump_analyses_only_the_new_jar_and_only_when_it_names_new_packages(tmp_path, monkeypatch):
     lib = tmp_path / "lib"
     lib.mkdir()
-    for name in ("netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"):
-        jar(lib / name, manifest=f"Manifest-Version: 1.0\r\nX: {name}\r\n")
+    named_jar(lib / "netty-common-4.2.9.Final.jar", b"io/netty/util/Recycler", b"jdk/jfr/Event")
+    named_jar(lib / "slf4j-api-2.0.17.jar", b"org/slf4j/Logger", b"java/lang/String")
     asked = []
 
     def fake_run(argv, **_):
@@ -77,12 +86,27 @@ def test_a_bump_analyses_only_the_new_jar(tmp_path, monkeypatch):
     monkeypatch.setattr(jdeps.runner, "run", fake_run)
     first = jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT)
     assert first == ("java.base", "jdk.jfr") and asked == [["netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"]]
+    # the bump names the same packages (another class of org/slf4j): known by its names, no jdeps
     (lib / "slf4j-api-2.0.17.jar").unlink()
-    jar(lib / "slf4j-api-2.0.18.jar")
+    named_jar(lib / "slf4j-api-2.0.18.jar", b"org/slf4j/LoggerFactory", b"java/lang/Object")
+    assert jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT) == first and len(asked) == 1
+    # the next one names a new package (java/sql): jdeps on that jar alone
+    (lib / "slf4j-api-2.0.18.jar").unlink()
+    named_jar(lib / "slf4j-api-2.0.19.jar", b"org/slf4j/Logger", b"java/sql/Connection")
     assert jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT) == first
-    assert asked[1:] == [["slf4j-api-2.0.18.jar"]]
+    assert asked[1:] == [["slf4j-api-2.0.19.jar"]]
     assert jdeps.module_set("jdk", "sha256:2", lib, 17, SILENT) == first  # another JDK: all again
     assert len(asked[2]) == 2
+
+
+def test_a_module_info_that_requires_another_module_changes_the_names_key(tmp_path):
+    plain = jar(tmp_path / "a.jar", MODULE_INFO)
+    other = MODULE_INFO.replace(b"java.sql", b"java.xml")  # the same length: still a class file
+    assert jdeps.module_refs(MODULE_INFO) == {"demo.mod", "java.base", "java.sql", "java.desktop"}
+    assert jdeps.names_key(plain, "sha256:1", 17) != jdeps.names_key(jar(tmp_path / "b.jar", other), "sha256:1", 17)
+    assert jdeps.module_refs(b"\xca\xfe") is None
+    assert jdeps.names_key(jar(tmp_path / "c.jar", b"\xca\xfe\xba\xbe\x00\x00\x00\x3d\x00\x05\x07"),
+                           "sha256:1", 17) is None
 
 
 def test_app_jar_is_analysed_with_lib_as_its_class_path_once_per_digest(tmp_path, monkeypatch):

@@ -21,3 +21,27 @@ def test_the_record_keeps_the_newest_entries_in_a_stable_form():
     assert len(data["layers"]) == LIMIT and "k0" not in data["layers"] and f"k{LIMIT + 4}" in data["layers"]
     assert data["jdeps"] == {"jar": ["java.base"]}
     assert shared.as_json() == Shared(dict(shared.layers), dict(shared.jdeps)).as_json()
+
+
+def test_the_runtime_base_comes_from_the_record_only_for_a_push_to_its_registry(tmp_path, monkeypatch):
+    """A runner with empty storage takes the base as the record describes it (its blobs in the
+    registry the image goes to): no copy into its layout, its layers only mounted or found there."""
+    from aurora.pipeline.assemble import image
+    from aurora.pipeline.assemble.run import Lookup
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    copied = []
+    monkeypatch.setattr(image, "base", lambda ref, digest: copied.append(ref) or image.Base({}, ()))
+    base = image.Base({"rootfs": {"diff_ids": ["sha256:d"]}}, ({"digest": "sha256:l", "size": 9},), (20,))
+    shared = Shared(bases={"sha256:local": {**base.as_dict(), "repo": "reg:5000/zero/app"}})
+    assert Shared(**{k: v for k, v in json.loads(shared.as_json()).items()}).bases == shared.bases
+    lookup = Lookup(shared, remote_ok=True, registries=frozenset({"reg:5000"}))
+    assert lookup.base("localhost/aurora/runtime:12", "sha256:local") == base and not copied
+    assert lookup.remote == {"sha256:l": "reg:5000/zero/app"}
+    for other in (Lookup(shared, remote_ok=True, registries=frozenset({"elsewhere:5000"})),  # another registry
+                  Lookup(shared, remote_ok=False, registries=frozenset({"reg:5000"})),  # loaded here: all blobs needed
+                  Lookup(shared, remote_ok=True, registries=frozenset({"reg:5000"}), no_cache=True)):
+        other.base("localhost/aurora/runtime:12", "sha256:local")
+        assert not other.remote
+    assert len(copied) == 3
+    assert lookup.base("localhost/aurora/runtime:12", "sha256:another") == image.Base({}, ())  # not recorded
