@@ -18,7 +18,8 @@ from aurora.host import runner
 from aurora.pipeline import asked
 from aurora.pipeline import cache as buildcache
 from aurora.pipeline import context
-from aurora.host.registry import RegistryOptions
+from aurora.host.distribution import Client
+from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.pipeline.assemble import image, record, store, tarlayer
 from aurora.pipeline.assemble.layers import CopyLayer, app_dir, app_jar_layer, aurora_layer, conf_layer, etc_layer, writable_layer
 from aurora.pipeline.assemble.jdeps import app_modules, module_set
@@ -72,7 +73,8 @@ class Lookup:
     shared: Shared | None = None
     remote_ok: bool = False
     no_cache: bool = False  # --no-cache: every layer made again
-    registries: frozenset[str] = frozenset()  # where the image is pushed
+    tags: tuple[str, ...] = ()  # where the image is pushed (REGISTRY/NAME:TAG)
+    registry_opts: RegistryOptions = field(default_factory=RegistryOptions)
     used: dict[str, tarlayer.Layer] = field(default_factory=dict)
     remote: dict[str, str] = field(default_factory=dict)
 
@@ -94,14 +96,29 @@ class Lookup:
 
     def base(self, ref: str, local_digest: str) -> image.Base:
         """The runtime base: aurora's layout's copy (made once per digest), or, for an image not
-        loaded here, as a cache record describes the same base, its blobs in a repository of the
-        registry the image goes to (there, or mounted from there): no copy."""
+        loaded here, as a cache record describes the same base when the registry the image goes
+        to holds its blobs or can mount them: no copy."""
         if self.remote_ok and not self.no_cache and self.shared is not None and not image.has_base(local_digest):
             found = self.shared.bases.get(local_digest)
-            if found is not None and found["repo"].partition("/")[0] in self.registries:
+            if found is not None and self._reachable(found["repo"], [d["digest"] for d in found["layers"]]):
                 self.remote.update({d["digest"]: found["repo"] for d in found["layers"]})
                 return image.Base.of(found)
         return image.base(ref, local_digest)
+
+    def _reachable(self, holder: str, digests: list[str]) -> bool:
+        """Whether every tag's repository has ``digests`` or can mount them from ``holder`` (the
+        same registry); asked (HEAD) of another registry, where a failed answer means no."""
+        for tag in self.tags:
+            ref = parse_ref(tag)
+            if ref.registry == holder.partition("/")[0]:
+                continue
+            try:
+                client = Client(ref.registry, self.registry_opts)
+                if not all(client.has_blob(ref.repository, d) for d in digests):
+                    return False
+            except (RegistryError, OSError):
+                return False
+        return bool(self.tags)
 
 
 def unsupported(plan: Plan) -> str | None:
@@ -280,8 +297,8 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     engine = engines(EngineName.BUILDAH)
     shared = asked.answer(record.fetch, opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) \
         if opts.cache_from else None
-    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache,
-                    registries=frozenset(parse_ref(t).registry for t in plan.tags))
+    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache, tags=plan.tags,
+                    registry_opts=RegistryOptions(tls_verify=opts.cache_tls_verify))
     # Four `inspect`s (~0.15 s), while the context is staged.
     bases, fresh = _beside(check_bases, plan, engine), _beside(check_runtime_format, plan, engine.name)
     files = render(plan, cache_mounts=os.geteuid() == 0)

@@ -23,9 +23,10 @@ def test_the_record_keeps_the_newest_entries_in_a_stable_form():
     assert shared.as_json() == Shared(dict(shared.layers), dict(shared.jdeps)).as_json()
 
 
-def test_the_runtime_base_comes_from_the_record_only_for_a_push_to_its_registry(tmp_path, monkeypatch):
-    """A runner with empty storage takes the base as the record describes it (its blobs in the
-    registry the image goes to): no copy into its layout, its layers only mounted or found there."""
+def test_the_runtime_base_comes_from_the_record_only_where_the_push_finds_its_blobs(tmp_path, monkeypatch):
+    """A runner with empty storage takes the base as the record describes it when the registry
+    the image goes to can mount its blobs (the same registry) or holds them: no copy into its
+    layout; otherwise it copies the base as before."""
     from aurora.pipeline.assemble import image
     from aurora.pipeline.assemble.run import Lookup
 
@@ -35,12 +36,14 @@ def test_the_runtime_base_comes_from_the_record_only_for_a_push_to_its_registry(
     base = image.Base({"rootfs": {"diff_ids": ["sha256:d"]}}, ({"digest": "sha256:l", "size": 9},), (20,))
     shared = Shared(bases={"sha256:local": {**base.as_dict(), "repo": "reg:5000/zero/app"}})
     assert Shared(**{k: v for k, v in json.loads(shared.as_json()).items()}).bases == shared.bases
-    lookup = Lookup(shared, remote_ok=True, registries=frozenset({"reg:5000"}))
+    lookup = Lookup(shared, remote_ok=True, tags=("reg:5000/zero/app:2",))
     assert lookup.base("localhost/aurora/runtime:12", "sha256:local") == base and not copied
     assert lookup.remote == {"sha256:l": "reg:5000/zero/app"}
-    for other in (Lookup(shared, remote_ok=True, registries=frozenset({"elsewhere:5000"})),  # another registry
-                  Lookup(shared, remote_ok=False, registries=frozenset({"reg:5000"})),  # loaded here: all blobs needed
-                  Lookup(shared, remote_ok=True, registries=frozenset({"reg:5000"}), no_cache=True)):
+    monkeypatch.setattr("aurora.pipeline.assemble.run.Client.has_blob", lambda self, repo, digest: self.registry == "has:5000")
+    assert Lookup(shared, remote_ok=True, tags=("has:5000/zero/app:2",)).base("r", "sha256:local") == base  # it holds them
+    for other in (Lookup(shared, remote_ok=True, tags=("elsewhere:5000/zero/app:2",)),  # another registry, lacking them
+                  Lookup(shared, remote_ok=False, tags=("reg:5000/zero/app:2",)),  # loaded here: all blobs needed
+                  Lookup(shared, remote_ok=True, tags=("reg:5000/zero/app:2",), no_cache=True)):
         other.base("localhost/aurora/runtime:12", "sha256:local")
         assert not other.remote
     assert len(copied) == 3
