@@ -126,8 +126,8 @@ def build(
         opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=None if bases is None else BaseSetName.parse(bases, "--bases"),
                        no_cache=no_cache, engine=named(engine), secrets=parse_secrets(secret or []), platforms=tuple(platform or ()),
                        jobs=jobs, cache_from=check_cache_repo(cache_from, "--cache-from"),
-                       cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify)
-        reg = registry_options(authfile, cert_dir, tls_verify)
+                       cache_to=check_cache_repo(cache_to, "--cache-to"), cache_tls_verify=tls_verify,
+                       registry_opts=(reg := registry_options(authfile, cert_dir, tls_verify)))
         job = BuildJob(opts, push=push, emit_job=emit_job, out=out, job=_job_options(emit_job, executor_image, registry_secret,
                                                                                      namespace, cache_repo),
                        insecure=not tls_verify, authfile=reg.authfile or default_authfile(), cache_repo=cache_repo,

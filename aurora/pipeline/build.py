@@ -46,7 +46,8 @@ class Options:
     jobs: int | None = None  # --jobs (None: from the machine, where the engine can)
     cache_from: str | None = None
     cache_to: str | None = None
-    cache_tls_verify: bool = True
+    cache_tls_verify: bool = True  # and the push's --authfile, --cert-dir, --tls-verify:
+    registry_opts: registry.RegistryOptions | None = None
 
 
 def check_cache_repo(value: str | None, flag: str) -> str | None:
@@ -209,8 +210,7 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
 
 
 def jobs_for(opts: Options) -> int:
-    """Stages built side by side: ``--jobs``, else the machine's default where the engine can
-    (``host/machine.default_jobs``), else one."""
+    """Stages built side by side: ``--jobs``, else ``machine.default_jobs`` where the engine can, else one."""
     if opts.jobs is not None:
         return opts.jobs
     return machine.default_jobs() if capabilities(opts.engine).jobs else 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -179,21 +180,21 @@ def module_set(jdk: str, jdk_digest: str, lib: Path, release: int, report: Repor
     known = {**(shared or {}), **_records()}
     todo = [j for j in jars if keys[j] not in known]
     if todo:
-        found = _unknown(jdk, jdk_digest, lib, release, todo, len(jars), known, report)
+        found = _unknown(jdk, jdk_digest, lib, release, todo, keys, known, report)
         if found is None:
             return None
-        fresh = {keys[j]: modules for j, modules in found.items()}
-        _remember(fresh)
-        known = {**known, **fresh}
+        known = {**known, **{keys[j]: modules for j, modules in found.items()}}
     return tuple(sorted({m for j in jars for m in known[keys[j]]} | {"java.base"}))
 
 
-def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str], total: int,
+def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str], keys: dict[str, str],
              known: dict[str, list[str]], report: Reporter) -> dict[str, list[str]] | None:
-    """The modules of the jars ``known`` lacks by digest (their names' keys remembered too).
-    A bump (a few new jars) reads their names first, and jdeps runs only on the jars whose names
-    are new; a first build (most of lib/ new) runs jdeps on all at once, the names read beside it
-    (reading them costs about as much as jdeps, for nothing that time)."""
+    """The modules of the jars ``known`` lacks by digest, each also remembered under its names'
+    key. A bump (a few new jars) reads their names first, and jdeps runs only on the jars whose
+    names are new; a first build (most of lib/ new) runs jdeps on all at once, the names read
+    beside it (reading them takes about as long as jdeps, and finds nothing on a first build)."""
+    found: dict[str, set[str]] = {}
+    total = len(keys)
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(lambda: {j: names_key(lib / j, jdk_digest, release) for j in todo})
         first = len(todo) * 2 > total
@@ -203,38 +204,46 @@ def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str]
         if rest:
             said = "their digest" if first else "their digest or the names they hold"
             report.note(f"jdeps on {len(rest)} of lib/'s {total} jars (the others are known by {said})")
-            found = analyse(jdk, lib, rest, release)
-            if found is None:
+            if (analysed := analyse(jdk, lib, rest, release)) is None:
                 return None
+            found = analysed
         names = reading.result()
-    analysed = {j: sorted(found[j]) for j in rest} if rest else {}
-    _remember({names[j]: m for j, m in analysed.items() if names.get(j) is not None})
-    return {**by_names, **analysed}
+    modules = {**by_names, **{j: sorted(found[j]) for j in rest}}
+    _remember({**{keys[j]: m for j, m in modules.items()},
+               **{names[j]: m for j, m in modules.items() if names.get(j) is not None}})
+    return modules
 
 
 _NAME = re.compile(rb"[A-Za-z_$][\w$]*(?:/[\w$]+)+")  # an internal name (java/sql/Connection) in a class file
 
 
+_VERSIONED = re.compile(r"^META-INF/versions/(\d+)/")
+
+
 def names_key(jar: Path, jdk_digest: str, release: int) -> str | None:
     """What jdeps' answer for a jar depends on: the packages its class files name (internal
-    names and descriptors are plain strings in the constant pool) and the modules its
-    module-info names. A code change that names no new package keeps it, and so does most
-    version bumps of a library, so its jdeps result is known. None when the jar cannot be read."""
+    names and descriptors are plain strings in the constant pool), each with the versions folder
+    it is under (``--multi-release`` picks among them), the manifest's Multi-Release flag and the
+    modules its module-info names. A code change that names no new package keeps it, and so do
+    most version bumps of a library, so its jdeps result is known. None when the jar cannot be read."""
     try:
-        packages: set[bytes] = set()
+        names: set[bytes] = set()
         with zipfile.ZipFile(jar) as z:
+            if "META-INF/MANIFEST.MF" in z.namelist():
+                manifest = z.read("META-INF/MANIFEST.MF")
+                names.add(b"multi-release " + str(b"Multi-Release: true" in manifest).encode())
             for name in z.namelist():
                 if not name.endswith(".class"):
                     continue
-                body = z.read(name)
-                packages.update(m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[") for m in _NAME.finditer(body))
+                body, where = z.read(name), (_VERSIONED.match(name) or [None, "0"])[1].encode()
+                names.update(where + b" " + m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[") for m in _NAME.finditer(body))
                 if name.endswith("module-info.class"):
                     if (refs := module_refs(body)) is None:
                         return None
-                    packages.update(b"module " + r.encode() for r in refs)
-    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
+                    names.update(where + b" module " + r.encode() for r in refs)
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError, zlib.error):
         return None
-    digest = hashlib.sha256(b"\n".join(sorted(packages))).hexdigest()
+    digest = hashlib.sha256(b"\n".join(sorted(names))).hexdigest()
     return f"names:{digest}:{jdk_digest}:{release}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aurora.host import jsonfile
 from aurora.host.oci_registry import PushClient, PushStats, push
@@ -14,6 +15,9 @@ from aurora.pipeline.assemble.tarlayer import Layer
 from aurora.pipeline.publish import Pushed
 from aurora.refs import parse_ref
 from aurora.report import Reporter
+
+if TYPE_CHECKING:
+    from aurora.pipeline.assemble.run import Assembled
 
 
 def _where_file() -> Path:
@@ -61,16 +65,15 @@ def push_tag(written: image.Written, tag: str, opts: RegistryOptions,
     return Pushed(tag, f"{ref.registry}/{ref.repository}:{ref.tag or 'latest'}", digest), stats
 
 
-def share(assembled, pushed_to: str, cache_to: str, opts: RegistryOptions) -> str:
+def share(assembled: Assembled, pushed_to: str, cache_to: str, opts: RegistryOptions) -> str:
     """Add this build's layers and runtime base (their blobs now in ``pushed_to``, REGISTRY/NAME)
     and the jdeps per jar known here to the record in ``cache_to``: its new digest."""
     shared = record.fetch(cache_to, opts)
-    shared.layers.update({key: {**layer.as_dict(), "repo": pushed_to} for key, layer in assembled.used.items()})
-    shared.jdeps.update(jdeps.records())
+    shared.add("layers", {key: {**layer.as_dict(), "repo": pushed_to} for key, layer in assembled.used.items()})
+    shared.add("jdeps", jdeps.records())
     local = assembled.base_digests.get("runtime")
     if assembled.base is not None and local:
-        shared.bases.pop(local, None)  # re-added last: the newest are kept
-        shared.bases[local] = {**assembled.base.as_dict(), "repo": pushed_to}
+        shared.add("bases", {local: {**assembled.base.as_dict(), "repo": pushed_to}})
     return record.push(cache_to, opts, shared)
 
 

@@ -42,9 +42,18 @@ class Shared:
         return Layer.of(found), found["repo"]
 
     def as_json(self) -> bytes:
-        trim = lambda d: dict(list(d.items())[-LIMIT:])  # noqa: E731
-        return json.dumps({"layers": trim(self.layers), "jdeps": trim(self.jdeps),
-                           "bases": dict(list(self.bases.items())[-BASES:])}, sort_keys=True).encode()
+        # In the order entries were added (the newest last, as the trim keeps them), not sorted:
+        # a record read back must trim the same way.
+        trim = lambda d, n: dict(list(d.items())[-n:])  # noqa: E731
+        return json.dumps({"layers": trim(self.layers, LIMIT), "jdeps": trim(self.jdeps, LIMIT),
+                           "bases": trim(self.bases, BASES)}).encode()
+
+    def add(self, field_name: str, entries: dict) -> None:
+        """Entries added (or used again) move to the end: the newest are the ones kept."""
+        kept = getattr(self, field_name)
+        for key, value in entries.items():
+            kept.pop(key, None)
+            kept[key] = value
 
 
 def _client(repository: str, opts: RegistryOptions) -> tuple[Client, str]:

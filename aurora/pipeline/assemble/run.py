@@ -96,29 +96,33 @@ class Lookup:
 
     def base(self, ref: str, local_digest: str) -> image.Base:
         """The runtime base: aurora's layout's copy (made once per digest), or, for an image not
-        loaded here, as a cache record describes the same base when the registry the image goes
-        to holds its blobs or can mount them: no copy."""
+        loaded here, as a cache record describes the same base when every repository the image
+        goes to holds its layers already (asked with HEAD): no copy."""
         if self.remote_ok and not self.no_cache and self.shared is not None and not image.has_base(local_digest):
-            found = self.shared.bases.get(local_digest)
-            if found is not None and self._reachable(found["repo"], [d["digest"] for d in found["layers"]]):
-                self.remote.update({d["digest"]: found["repo"] for d in found["layers"]})
-                return image.Base.of(found)
+            try:
+                found = self.shared.bases.get(local_digest)
+                base = image.Base.of(found) if found else None
+                if base is not None and self._held([d["digest"] for d in base.layers]):
+                    self.remote.update({d["digest"]: found["repo"] for d in base.layers})
+                    return base
+            except (KeyError, TypeError, ValueError):  # a record entry of another shape: copied as before
+                pass
         return image.base(ref, local_digest)
 
-    def _reachable(self, holder: str, digests: list[str]) -> bool:
-        """Whether every tag's repository has ``digests`` or can mount them from ``holder`` (the
-        same registry); asked (HEAD) of another registry, where a failed answer means no."""
+    def _held(self, digests: list[str]) -> bool:
+        """Whether every tag's repository holds ``digests`` (a registry that cannot be asked
+        does not). Not a mount: the registry may refuse it, and then the base is not here to upload."""
+        if not self.tags:
+            return False
         for tag in self.tags:
             ref = parse_ref(tag)
-            if ref.registry == holder.partition("/")[0]:
-                continue
             try:
                 client = Client(ref.registry, self.registry_opts)
                 if not all(client.has_blob(ref.repository, d) for d in digests):
                     return False
-            except (RegistryError, OSError):
+            except (RegistryError, OSError, ValueError):
                 return False
-        return bool(self.tags)
+        return True
 
 
 def unsupported(plan: Plan) -> str | None:
@@ -297,8 +301,9 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     engine = engines(EngineName.BUILDAH)
     shared = asked.answer(record.fetch, opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) \
         if opts.cache_from else None
-    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache, tags=plan.tags,
-                    registry_opts=RegistryOptions(tls_verify=opts.cache_tls_verify))
+    # A short look at the push's registry: a slow answer only means the base is copied as before.
+    asking = replace(opts.registry_opts or RegistryOptions(tls_verify=opts.cache_tls_verify), retries=1, timeout=10.0)
+    lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache, tags=plan.tags, registry_opts=asking)
     # Four `inspect`s (~0.15 s), while the context is staged.
     bases, fresh = _beside(check_bases, plan, engine), _beside(check_runtime_format, plan, engine.name)
     files = render(plan, cache_mounts=os.geteuid() == 0)

@@ -88,8 +88,9 @@ def test_a_bump_analyses_only_the_new_jar_and_only_when_it_names_new_packages(tm
     assert first == ("java.base", "jdk.jfr") and asked == [["netty-common-4.2.9.Final.jar", "slf4j-api-2.0.17.jar"]]
     # the bump names the same packages (another class of org/slf4j): known by its names, no jdeps
     (lib / "slf4j-api-2.0.17.jar").unlink()
-    named_jar(lib / "slf4j-api-2.0.18.jar", b"org/slf4j/LoggerFactory", b"java/lang/Object")
+    bumped = named_jar(lib / "slf4j-api-2.0.18.jar", b"org/slf4j/LoggerFactory", b"java/lang/Object")
     assert jdeps.module_set("jdk", "sha256:1", lib, 17, SILENT) == first and len(asked) == 1
+    assert jdeps.records()[jdeps.jar_key(bumped, "sha256:1", 17)] == ["java.base"]  # slf4j's answer, not netty's
     # the next one names a new package (java/sql): jdeps on that jar alone
     (lib / "slf4j-api-2.0.18.jar").unlink()
     named_jar(lib / "slf4j-api-2.0.19.jar", b"org/slf4j/Logger", b"java/sql/Connection")
@@ -97,6 +98,26 @@ def test_a_bump_analyses_only_the_new_jar_and_only_when_it_names_new_packages(tm
     assert asked[1:] == [["slf4j-api-2.0.19.jar"]]
     assert jdeps.module_set("jdk", "sha256:2", lib, 17, SILENT) == first  # another JDK: all again
     assert len(asked[2]) == 2
+
+
+def test_the_names_key_tells_apart_what_jdeps_reads_for_the_release(tmp_path):
+    """A multi-release jar's versions folders are read by jdeps --multi-release N as the release
+    picks them: a name moved between them, or the flag turned on, is another key."""
+    def mr(path, classes, multi=True):
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n" + ("Multi-Release: true\r\n" if multi else ""))
+            for name, ref in classes.items():
+                z.writestr(name, b"\xca\xfe\xba\xbe\x01" + len(ref).to_bytes(2, "big") + ref)
+        return jdeps.names_key(path, "sha256:1", 17)
+
+    later = mr(tmp_path / "a.jar", {"org/x/A.class": b"org/x/B", "META-INF/versions/21/org/x/A.class": b"java/net/http/HttpClient"})
+    base = mr(tmp_path / "b.jar", {"org/x/A.class": b"java/net/http/HttpClient", "META-INF/versions/21/org/x/A.class": b"org/x/B"})
+    plain = mr(tmp_path / "c.jar", {"org/x/A.class": b"org/x/B", "META-INF/versions/21/org/x/A.class": b"java/net/http/HttpClient"},
+               multi=False)
+    assert len({later, base, plain}) == 3
+    broken = tmp_path / "d.jar"
+    broken.write_bytes((tmp_path / "a.jar").read_bytes()[:-40])  # cut short: not a zip any more
+    assert jdeps.names_key(broken, "sha256:1", 17) is None
 
 
 def test_a_module_info_that_requires_another_module_changes_the_names_key(tmp_path):
