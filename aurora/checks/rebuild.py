@@ -25,7 +25,8 @@ from aurora.host.registry import RegistryOptions
 from aurora.engines.protocol import BuiltImage
 from aurora.pipeline.assemble.run import assemble
 from aurora.pipeline.bases import BaseSetName
-from aurora.pipeline.build import Options, build, check_bases
+from aurora.pipeline.build import build, check_bases
+from aurora.pipeline.options import Options
 from aurora.pipeline.project import Project
 from aurora.report import Reporter
 from aurora.supply import attach, keys, provenance

@@ -73,7 +73,8 @@ def render(
 ) -> None:
     """Write the Containerfile, its support files and the staged app files: a build context."""
     from aurora.pipeline.bases import BaseSetName
-    from aurora.pipeline.build import Options, plan_for, render_to
+    from aurora.pipeline.build import plan_for, render_to
+    from aurora.pipeline.options import Options
 
     plan = plan_for(Options(app_dir=app_dir, bases=None if bases is None else BaseSetName.parse(bases, "--bases")))
     dest = render_to(plan, out or plan.app_dir / ".aurora" / "context")
@@ -120,7 +121,7 @@ def build(
         from aurora.engines import named
         from aurora.host.registry import default_authfile
         from aurora.pipeline.bases import BaseSetName
-        from aurora.pipeline.build import Options, check_cache_repo, parse_secrets
+        from aurora.pipeline.options import Options, check_cache_repo, parse_secrets
         from aurora.pipeline.builders import BuildJob, check
 
         opts = Options(app_dir=app_dir, tags=tuple(tag or ()), bases=None if bases is None else BaseSetName.parse(bases, "--bases"),

@@ -14,7 +14,8 @@ from aurora.pipeline import context as staging
 from aurora.engines import Opened
 from aurora.engines.kaniko import annotation_args
 from aurora.errors import UsageError
-from aurora.pipeline.build import Options, plan_for
+from aurora.pipeline.build import plan_for
+from aurora.pipeline.options import Options
 from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.kaniko_build import kaniko_annotations, kaniko_files, kaniko_notes
 from aurora.pipeline.plan import Plan

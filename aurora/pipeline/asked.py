@@ -78,9 +78,9 @@ def about_bases(app_dir: Path, engine_name: str, bases: BaseSetName | None, engi
 
 
 def ahead(app_dir: Path, engine_name: str, bases: BaseSetName | None, engines: Callable[[str], Engine], *,
-          assembling: bool, cache_from: str | None, cache_tls_verify: bool) -> None:
+          assembling: bool, cache_from: str | None, cache_registry: RegistryOptions) -> None:
     """What ``aurora build`` asks while its host build runs: the bases (``about_bases``) and, for
     the assembler, ``--cache-from``'s layer record (``record.fetch``, taken by the assembler)."""
     about_bases(app_dir, engine_name, bases, engines)
     if assembling and cache_from:
-        ask([(record.fetch, (cache_from, RegistryOptions(tls_verify=cache_tls_verify)))])
+        ask([(record.fetch, (cache_from, cache_registry))])

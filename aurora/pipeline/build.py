@@ -23,7 +23,8 @@ from aurora.pipeline.bases import BaseSetName, extra_node_refs, offline_refs
 from aurora.pipeline.extras import unknown_packages_error
 from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.offline import runtime_stale_reason
-from aurora.pipeline.plan import SECRETS, Plan
+from aurora.pipeline.options import Options, cache_registry
+from aurora.pipeline.plan import Plan
 from aurora.pipeline.project import Project
 from aurora.pipeline.platforms import Target
 from aurora.pipeline.progress import BuildStages
@@ -32,51 +33,6 @@ from aurora.pipeline.render import for_target, render, render_app_only, render_m
 # Layer files get this time, whatever the commit: a commit that changes only app.jar then
 # changes only the app.jar layer. SOURCE_DATE_EPOCH goes into the image's metadata instead.
 LAYER_EPOCH = 0
-
-
-@dataclass(frozen=True)
-class Options:
-    app_dir: Path
-    tags: tuple[str, ...] = ()
-    bases: BaseSetName | None = None
-    no_cache: bool = False
-    engine: EngineName = EngineName.BUILDAH
-    secrets: tuple[tuple[str, Path], ...] = ()
-    platforms: tuple[str, ...] = ()  # --platform (empty: aurora.toml's, or this machine's)
-    jobs: int | None = None  # --jobs (None: from the machine, where the engine can)
-    cache_from: str | None = None
-    cache_to: str | None = None
-    cache_tls_verify: bool = True  # and the push's --authfile, --cert-dir, --tls-verify:
-    registry_opts: registry.RegistryOptions | None = None
-
-
-def check_cache_repo(value: str | None, flag: str) -> str | None:
-    """``--cache-from``/``--cache-to``: a registry repository (REGISTRY/NAME), no tag or digest —
-    buildah names each cached layer by a tag of its own in it."""
-    if value is None:
-        return None
-    try:
-        ref = None if "://" in value else parse_ref(value)
-    except ValueError:  # refs.ReferenceError
-        ref = None
-    if ref is None or not ref.registry or ref.tag or ref.digest:
-        raise UsageError(f"{flag} {value!r}: give a registry repository, REGISTRY/NAME (no tag, no transport)",
-                         hint=f"e.g. {flag} ghcr.io/acme/zero-demo-cache")
-    return value
-
-
-def parse_secrets(items: list[str]) -> tuple[tuple[str, Path], ...]:
-    """`--secret ID=FILE` values: a known ID and a file that exists."""
-    out = []
-    for item in items:
-        key, sep, path = item.partition("=")
-        if not sep or key not in SECRETS:
-            raise UsageError(f"--secret {item!r}: use ID=FILE with ID one of {', '.join(SECRETS)}")
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise UsageError(f"--secret {key}: {file} is not a file")
-        out.append((key, file.resolve()))
-    return tuple(out)
 
 
 def plan_for(opts: Options, host_build: hostbuild.Pending | None = None, engines: Callable[[str], Engine] | None = None,
@@ -88,11 +44,11 @@ def plan_for(opts: Options, host_build: hostbuild.Pending | None = None, engines
     if host_build is not None:
         if engines is not None and host_build.running:
             asked.ahead(opts.app_dir, opts.engine, opts.bases, engines, assembling=assembling,
-                        cache_from=opts.cache_from, cache_tls_verify=opts.cache_tls_verify)
+                        cache_from=opts.cache_from, cache_registry=cache_registry(opts))
         host_build.wait()
     return Project.load(opts.app_dir, tags=opts.tags, bases=opts.bases and opts.bases.value,
                         secrets=tuple(k for k, _ in opts.secrets), platforms=opts.platforms,
-                        prepare=host_build and host_build.settle).plan
+                        prepare=host_build.settle if host_build else None).plan
 
 
 def render_to(plan: Plan, out: Path) -> Path:

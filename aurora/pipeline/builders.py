@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from aurora.engines import Opened, capabilities
 from aurora.engines.protocol import BuiltImage
 from aurora.errors import UsageError
-from aurora.pipeline.build import Options
+from aurora.pipeline.options import Options
 from aurora.pipeline.build import build as build_single
 from aurora.pipeline.multi import PlatformImage, is_multi
 from aurora.pipeline.multi import build as build_multi

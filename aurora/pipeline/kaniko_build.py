@@ -10,7 +10,8 @@ from pathlib import Path
 from aurora.engines import Opened, kaniko
 from aurora.errors import BuildError
 from aurora.pipeline import context
-from aurora.pipeline.build import Options, image_annotations, plan_for
+from aurora.pipeline.build import image_annotations, plan_for
+from aurora.pipeline.options import Options
 from aurora.pipeline.builders import BuildJob, BuildResult
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.publish import Pushed

@@ -25,7 +25,8 @@ from aurora.engines.events import BuildEvent, OnEvent, StageStarted, ignore
 from aurora.engines.protocol import BuildRequest, BuiltImage, Engine
 from aurora.errors import AuroraError, UsageError
 from aurora.host.registry import RegistryOptions
-from aurora.pipeline.build import Options, build_plan, engine_for, plan_for
+from aurora.pipeline.build import build_plan, engine_for, plan_for
+from aurora.pipeline.options import Options
 from aurora.pipeline.offline_arch import JDK_DIGEST_LABEL, JDK_ID_LABEL, JDK_VERSION_LABEL, image_digest, image_labels
 from aurora.pipeline.plan import Plan
 from aurora.pipeline.platforms import Target, build_platform, steps_needing_emulation

@@ -314,7 +314,8 @@ def test_what_the_executor_pushed_gets_the_same_attachments(registry, demo_app, 
     test_kaniko.py; here `aurora push` stands in for its push, and the publisher is the real one."""
     from aurora.engines import opened
     from aurora.host.registry import RegistryOptions
-    from aurora.pipeline.build import Options, plan_for
+    from aurora.pipeline.build import plan_for
+    from aurora.pipeline.options import Options
     from aurora.pipeline.builders import BuildResult
     from aurora.pipeline.publish import Pushed
     from aurora.supply import keys

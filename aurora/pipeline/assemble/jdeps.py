@@ -210,7 +210,7 @@ def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str]
         names = reading.result()
     modules = {**by_names, **{j: sorted(found[j]) for j in rest}}
     _remember({**{keys[j]: m for j, m in modules.items()},
-               **{names[j]: m for j, m in modules.items() if names.get(j) is not None}})
+               **{k: m for j, m in modules.items() if (k := names.get(j)) is not None}})
     return modules
 
 
@@ -235,7 +235,8 @@ def names_key(jar: Path, jdk_digest: str, release: int) -> str | None:
             for name in z.namelist():
                 if not name.endswith(".class"):
                     continue
-                body, where = z.read(name), (_VERSIONED.match(name) or [None, "0"])[1].encode()
+                body, versioned = z.read(name), _VERSIONED.match(name)
+                where = (versioned.group(1) if versioned else "0").encode()
                 names.update(where + b" " + m.group(0).rsplit(b"/", 1)[0].lstrip(b"L[") for m in _NAME.finditer(body))
                 if name.endswith("module-info.class"):
                     if (refs := module_refs(body)) is None:

@@ -11,7 +11,6 @@ from aurora.host import jsonfile
 from aurora.host.oci_registry import PushClient, PushStats, push
 from aurora.host.registry import RegistryError, RegistryOptions
 from aurora.pipeline.assemble import image, jdeps, record, store
-from aurora.pipeline.assemble.tarlayer import Layer
 from aurora.pipeline.publish import Pushed
 from aurora.refs import parse_ref
 from aurora.report import Reporter

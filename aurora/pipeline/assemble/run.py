@@ -28,7 +28,8 @@ from aurora.pipeline.assemble.record import Shared
 from aurora.pipeline.assemble.stages import EngineLayer, split_stages
 from aurora.pipeline.assemble.stages import build as build_stage
 from aurora.pipeline.assemble.stages import key as stage_key
-from aurora.pipeline.build import Options, check_bases, check_runtime_format, image_annotations, plan_for
+from aurora.pipeline.build import check_bases, check_runtime_format, image_annotations, plan_for
+from aurora.pipeline.options import Options, cache_registry
 from aurora.pipeline.builders import BuildJob, BuildResult, single_builder
 from aurora.pipeline.frontend import explain_build_failure
 from aurora.pipeline.multi import PlatformImage
@@ -100,7 +101,7 @@ class Lookup:
         goes to holds its layers already (asked with HEAD): no copy."""
         if self.remote_ok and not self.no_cache and self.shared is not None and not image.has_base(local_digest):
             try:
-                found = self.shared.bases.get(local_digest)
+                found = self.shared.bases.get(local_digest) or {}
                 base = image.Base.of(found) if found else None
                 if base is not None and self._held([d["digest"] for d in base.layers]):
                     self.remote.update({d["digest"]: found["repo"] for d in base.layers})
@@ -299,10 +300,9 @@ def assemble(opts: Options, engines: Callable[[str], Engine], report: Reporter, 
     for note in plan.notes:
         report.note(note)
     engine = engines(EngineName.BUILDAH)
-    shared = asked.answer(record.fetch, opts.cache_from, RegistryOptions(tls_verify=opts.cache_tls_verify)) \
-        if opts.cache_from else None
+    shared = asked.answer(record.fetch, opts.cache_from, cache_registry(opts)) if opts.cache_from else None
     # A short look at the push's registry: a slow answer only means the base is copied as before.
-    asking = replace(opts.registry_opts or RegistryOptions(tls_verify=opts.cache_tls_verify), retries=1, timeout=10.0)
+    asking = replace(cache_registry(opts), retries=1, timeout=10.0)
     lookup = Lookup(shared, remote_ok=not load, no_cache=opts.no_cache, tags=plan.tags, registry_opts=asking)
     # Four `inspect`s (~0.15 s), while the context is staged.
     bases, fresh = _beside(check_bases, plan, engine), _beside(check_runtime_format, plan, engine.name)

@@ -8,7 +8,8 @@ import pytest
 
 from aurora.engines import EngineName
 from aurora.host import machine
-from aurora.pipeline.build import Options, jobs_for
+from aurora.pipeline.build import jobs_for
+from aurora.pipeline.options import Options
 
 GIB = 1 << 30
 

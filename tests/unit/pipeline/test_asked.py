@@ -88,9 +88,9 @@ def test_the_assemblers_cache_record_is_fetched_ahead_and_taken_once(tmp_path, m
     monkeypatch.setattr(record, "fetch", lambda repo, opts: fetched.append(repo) or record.Shared())
     app = write_app(tmp_path / "app")
     asked.ahead(app, EngineName.DOCKER, None, lambda name: Storage(), assembling=False,
-                cache_from="registry.local/cache", cache_tls_verify=True)
+                cache_from="registry.local/cache", cache_registry=RegistryOptions())
     assert fetched == []  # the engine's own path reads no record
     asked.ahead(app, EngineName.DOCKER, None, lambda name: Storage(), assembling=True,
-                cache_from="registry.local/cache", cache_tls_verify=False)
+                cache_from="registry.local/cache", cache_registry=RegistryOptions(tls_verify=False))
     shared = asked.answer(record.fetch, "registry.local/cache", RegistryOptions(tls_verify=False))
     assert shared == record.Shared() and fetched == ["registry.local/cache"]

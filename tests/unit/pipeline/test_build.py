@@ -13,7 +13,7 @@ from aurora.engines import events
 from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.errors import BuildError
 from aurora.pipeline import build as build_mod
-from aurora.pipeline.build import Options
+from aurora.pipeline.options import Options, check_cache_repo
 from aurora.report import SILENT, Event, Reporter
 from tests.unit.conftest import write_jar
 
@@ -200,12 +200,12 @@ def test_jobs_and_the_registry_cache_reach_the_content_build_only(app):
 @pytest.mark.parametrize("value", ["r:5000/c:latest", "docker://r.io/c", "cache", "r.io/c@sha256:" + "a" * 64])
 def test_a_cache_repository_is_a_registry_repository(value):
     with pytest.raises(build_mod.UsageError, match="REGISTRY/NAME"):
-        build_mod.check_cache_repo(value, "--cache-from")
+        check_cache_repo(value, "--cache-from")
 
 
 def test_a_cache_repository_passes_as_given():
-    assert build_mod.check_cache_repo("127.0.0.1:5000/zero/cache", "--cache-to") == "127.0.0.1:5000/zero/cache"
-    assert build_mod.check_cache_repo(None, "--cache-to") is None
+    assert check_cache_repo("127.0.0.1:5000/zero/cache", "--cache-to") == "127.0.0.1:5000/zero/cache"
+    assert check_cache_repo(None, "--cache-to") is None
 
 
 @pytest.mark.parametrize("opts", [{"cache_from": "r.io/c"}, {"cache_to": "r.io/c"}, {"jobs": 2}])

@@ -10,7 +10,7 @@ import pytest
 from aurora.engines import events
 from aurora.engines.protocol import BuildRequest, BuiltImage
 from aurora.pipeline import build as build_mod
-from aurora.pipeline.build import Options
+from aurora.pipeline.options import Options
 from aurora.cli.progress import Plain
 from tests.unit.pipeline.test_build import FakeEngine
 

@@ -10,7 +10,7 @@ import pytest
 
 from aurora.engines import EngineName
 from aurora.errors import UsageError
-from aurora.pipeline.build import Options
+from aurora.pipeline.options import Options
 from aurora.pipeline.builders import BuildJob, select
 from aurora.supply import provenance
 from aurora.supply.publish import SupplyOptions
