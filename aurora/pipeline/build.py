@@ -166,7 +166,8 @@ def build(opts: Options, engines: Callable[[str], Engine], report: Reporter,
 
 
 def jobs_for(opts: Options) -> int:
-    """Stages built side by side: ``--jobs``, else ``machine.default_jobs`` where the engine can, else one."""
+    """Stages built side by side: ``--jobs``, else the machine's default where the engine can
+    (``host/machine.default_jobs``), else one."""
     if opts.jobs is not None:
         return opts.jobs
     return machine.default_jobs() if capabilities(opts.engine).jobs else 1

@@ -215,8 +215,6 @@ def _unknown(jdk: str, jdk_digest: str, lib: Path, release: int, todo: list[str]
 
 
 _NAME = re.compile(rb"[A-Za-z_$][\w$]*(?:/[\w$]+)+")  # an internal name (java/sql/Connection) in a class file
-
-
 _VERSIONED = re.compile(r"^META-INF/versions/(\d+)/")
 
 

@@ -68,11 +68,11 @@ def share(assembled: Assembled, pushed_to: str, cache_to: str, opts: RegistryOpt
     """Add this build's layers and runtime base (their blobs now in ``pushed_to``, REGISTRY/NAME)
     and the jdeps per jar known here to the record in ``cache_to``: its new digest."""
     shared = record.fetch(cache_to, opts)
-    shared.add("layers", {key: {**layer.as_dict(), "repo": pushed_to} for key, layer in assembled.used.items()})
-    shared.add("jdeps", jdeps.records())
+    record.add(shared.layers, {key: {**layer.as_dict(), "repo": pushed_to} for key, layer in assembled.used.items()})
+    record.add(shared.jdeps, jdeps.records())
     local = assembled.base_digests.get("runtime")
     if assembled.base is not None and local:
-        shared.add("bases", {local: {**assembled.base.as_dict(), "repo": pushed_to}})
+        record.add(shared.bases, {local: {**assembled.base.as_dict(), "repo": pushed_to}})
     return record.push(cache_to, opts, shared)
 
 

@@ -48,12 +48,14 @@ class Shared:
         return json.dumps({"layers": trim(self.layers, LIMIT), "jdeps": trim(self.jdeps, LIMIT),
                            "bases": trim(self.bases, BASES)}).encode()
 
-    def add(self, field_name: str, entries: dict) -> None:
-        """Entries added (or used again) move to the end: the newest are the ones kept."""
-        kept = getattr(self, field_name)
-        for key, value in entries.items():
-            kept.pop(key, None)
-            kept[key] = value
+
+
+def add(kept: dict, entries: dict) -> None:
+    """``entries`` into one of a record's maps, each moved to the end (added, or used again):
+    the trim keeps the newest."""
+    for key, value in entries.items():
+        kept.pop(key, None)
+        kept[key] = value
 
 
 def _client(repository: str, opts: RegistryOptions) -> tuple[Client, str]:

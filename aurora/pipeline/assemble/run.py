@@ -100,10 +100,10 @@ class Lookup:
         loaded here, as a cache record describes the same base when every repository the image
         goes to holds its layers already (asked with HEAD): no copy."""
         if self.remote_ok and not self.no_cache and self.shared is not None and not image.has_base(local_digest):
+            found = self.shared.bases.get(local_digest)
             try:
-                found = self.shared.bases.get(local_digest) or {}
                 base = image.Base.of(found) if found else None
-                if base is not None and self._held([d["digest"] for d in base.layers]):
+                if found and base and self._held([d["digest"] for d in base.layers]):
                     self.remote.update({d["digest"]: found["repo"] for d in base.layers})
                     return base
             except (KeyError, TypeError, ValueError):  # a record entry of another shape: copied as before

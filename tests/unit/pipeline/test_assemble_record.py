@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aurora.pipeline.assemble.record import BASES, LIMIT, Shared
+from aurora.pipeline.assemble.record import BASES, LIMIT, Shared, add
 from aurora.pipeline.assemble.tarlayer import Layer
 
 
@@ -27,7 +27,7 @@ def test_what_a_build_uses_again_is_kept_over_what_it_no_longer_uses():
     """Read back, the record keeps its order (newest last), and an entry used again moves to the
     end: the trim drops the oldest, not the ones that sort first."""
     shared = Shared(bases={f"sha256:{i:02}": {"n": i} for i in range(BASES)})
-    shared.add("bases", {"sha256:00": {"n": 0}, "sha256:zz": {"n": 99}})  # 00 used again, zz new
+    add(shared.bases, {"sha256:00": {"n": 0}, "sha256:zz": {"n": 99}})  # 00 used again, zz new
     back = json.loads(Shared(**json.loads(shared.as_json())).as_json())["bases"]
     assert list(back)[-2:] == ["sha256:00", "sha256:zz"] and "sha256:01" not in back and len(back) == BASES
 
